@@ -1,0 +1,70 @@
+"""create_app(settings): every dialect's routes, /healthz, and the outbox worker's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from smsaccounts import dialects, logs
+from smsaccounts.config import Settings
+from smsaccounts.services import outbox
+from smsaccounts.storage.unit_of_work import UnitOfWork, build
+from smsaccounts.transports import Transport, make_transport
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    uow: UnitOfWork | None = None,
+    deliver_sms: bool = True,
+) -> Starlette:
+    """The ASGI app; `uvicorn --factory smsaccounts.app:create_app` reads the environment."""
+    settings = settings or Settings.from_env()
+    logs.configure(settings)
+    uow = uow or build(settings)
+    transport = make_transport(settings)
+
+    async def healthz(request: Request) -> JSONResponse:
+        if await run_in_threadpool(uow.db.ping):
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker = asyncio.create_task(_outbox_worker(uow, transport)) if deliver_sms else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            uow.db.dispose()
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), *dialects.routes(uow)],
+        lifespan=lifespan,
+    )
+    app.state.uow = uow
+    return app
+
+
+async def _outbox_worker(uow: UnitOfWork, transport: Transport) -> None:
+    """Deliver due SMS every poll interval; an outage is logged and retried, never fatal."""
+    interval = uow.settings.outbox_poll_seconds
+    while True:
+        try:
+            await run_in_threadpool(outbox.deliver_due, uow, transport)
+        except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure
+            log.warning("outbox worker pass failed", error=type(error).__name__)
+        await asyncio.sleep(interval)

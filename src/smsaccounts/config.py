@@ -1,0 +1,96 @@
+"""One frozen Settings, read from the SMSACCOUNTS_* environment once and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+PREFIX = "SMSACCOUNTS_"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the service; each field is `SMSACCOUNTS_<FIELD>` in the environment."""
+
+    database_url: str = "sqlite:///./smsaccounts.db"
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_format: str = "json"  # json | console
+    log_level: str = "info"
+    # SQLite durability: FULL keeps every committed debit across a power loss.
+    sqlite_synchronous: str = "FULL"
+    # Outgoing SMS.
+    sms_transport: str = "log"  # log | http
+    sms_http_url: str = ""  # e.g. http://127.0.0.1:1401/send?to={to}&content={text}
+    sms_sender: str = "smsaccounts"
+    outbox_poll_seconds: float = 1.0
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 5.0
+    # Phone numbers.
+    allowed_countries: frozenset[str] = frozenset()  # ISO 3166 codes; empty = all
+    default_currency: str = "EUR"
+    # Abuse protection (seconds and counts); the defaults are the contract's.
+    rate_limit: str = "100/second"
+    pin_ttl_seconds: int = 600
+    pin_max_failures: int = 3
+    pin_block_seconds: int = 900
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    login_block_seconds: int = 900
+    reset_block_seconds: int = 900
+    # Password hashing (argon2id).
+    argon2_time_cost: int = 2
+    argon2_memory_cost: int = 19456  # KiB; OWASP's argon2id minimum profile
+    argon2_parallelism: int = 1
+    # MOR API switches.
+    mor_api_enabled: bool = True
+    mor_allow_get: bool = False
+    # Request bodies larger than this answer 413 before they are read whole.
+    max_body_bytes: int = 1_048_576
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from `SMSACCOUNTS_<NAME>`; unset ones keep their default."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(PREFIX + field.name.upper())
+            if raw is None:
+                continue
+            values[field.name] = _parse(field.name, field.type, raw)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    kind = str(type_name)
+    try:
+        if kind == "bool":
+            return _parse_bool(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("frozenset"):
+            return frozenset(p.strip().upper() for p in raw.split(",") if p.strip())
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name.upper()}: {exc}") from None
+    return raw
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")

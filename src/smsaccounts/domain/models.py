@@ -1,0 +1,204 @@
+"""The records services hand around: an account, its wallet, a ledger entry, an API key."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from smsaccounts.domain import money
+from smsaccounts.domain.tree import Kind
+
+
+class BillingType(enum.StrEnum):
+    PRE_PAID = "PRE_PAID"
+    POST_PAID = "POST_PAID"
+
+
+class Asset(enum.StrEnum):
+    CREDITS = "credits"
+    FREE_SMS = "free_sms"
+    BALANCE = "balance"  # money, in units of 10^-7
+
+
+ACL_FIELDS = (
+    "acl_billing",
+    "acl_billing_high",
+    "acl_charity",
+    "acl_incoming",
+    "acl_smsinbox",
+    "acl_hlr",
+    "acl_admin",
+)
+
+# Attributes an account carries as plain text ('' when unset); services may set them.
+TEXT_FIELDS = (
+    "email", "phone_number", "contact_name", "company", "integration_id", "integration",
+    "defaultsender", "virtual_number", "prefixes", "iprange", "plan", "rotation_algorithm",
+    "source_address", "mo_push", "final_status_push", "default_customer_billing_type",
+    "signature", "language", "first_name", "surname", "personalid", "agreement_number",
+    "agreement_date", "taxation_country", "vat_reg_number", "vat_percent", "reg_address",
+    "reg_postcode", "reg_city", "reg_country", "reg_state", "reg_direction", "reg_phone",
+    "reg_mobile", "reg_fax", "reg_email",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    object_id: str
+    kind: Kind
+    name: str
+    parent_id: int | None
+    path: str
+    enabled: bool
+    deactivated: dt.datetime | None
+    created_at: dt.datetime
+    password_hash: str | None
+    login_key_hash: str | None
+    msisdn: str | None
+    country: str | None
+    mor_secret: str | None
+    email: str
+    phone_number: str
+    contact_name: str
+    company: str
+    integration_id: str
+    integration: str
+    defaultsender: str
+    virtual_number: str
+    prefixes: str
+    iprange: str
+    acl_billing: bool
+    acl_billing_high: bool
+    acl_charity: bool
+    acl_incoming: bool
+    acl_smsinbox: bool
+    acl_hlr: bool
+    acl_admin: bool
+    plan: str
+    rotation_algorithm: str
+    mo_charge: int
+    source_address: str
+    mo_push: str
+    final_status_push: str
+    swapping_source_address_allowed: bool
+    default_customer_billing_type: str
+    free_credits: int
+    sms_routing: int
+    signature: str
+    a2a_send_enabled: bool
+    a2a_receive_enabled: bool
+    language: str
+    first_name: str
+    surname: str
+    personalid: str
+    agreement_number: str
+    agreement_date: str
+    taxation_country: str
+    vat_reg_number: str
+    vat_percent: str
+    reg_address: str
+    reg_postcode: str
+    reg_city: str
+    reg_country: str
+    reg_state: str
+    reg_direction: str
+    reg_phone: str
+    reg_mobile: str
+    reg_fax: str
+    reg_email: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> Account:
+        values = dict(row._mapping)
+        values["kind"] = Kind(values["kind"])
+        return cls(**values)
+
+    @property
+    def active(self) -> bool:
+        """Enabled and not deleted: the only state in which it may authenticate."""
+        return self.enabled and self.deactivated is None
+
+    def acls(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in ACL_FIELDS}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Wallet:
+    account_id: int
+    credits: int
+    free_sms: int
+    balance: int  # units of 10^-7
+    currency: str
+    billing_type: BillingType
+    credit_limit: int | None  # units; None = unlimited
+    use_currency: bool
+    messages_sent: int
+    max_messages: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Wallet:
+        values = dict(row._mapping)
+        values["billing_type"] = BillingType(values["billing_type"])
+        return cls(**values)
+
+    @property
+    def balance_amount(self) -> Decimal:
+        return money.from_units(self.balance)
+
+    @property
+    def credit_limit_amount(self) -> Decimal | None:
+        return None if self.credit_limit is None else money.from_units(self.credit_limit)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    id: int
+    account_id: int
+    asset: Asset
+    amount: int
+    resulting: int
+    reason: str
+    actor_id: int | None
+    idempotency_key: str | None
+    created_at: dt.datetime
+    replayed: bool = False  # True when an idempotency key answered an earlier entry
+
+    @classmethod
+    def from_row(cls, row: Any, *, replayed: bool = False) -> LedgerEntry:
+        values = dict(row._mapping)
+        values["asset"] = Asset(values["asset"])
+        return cls(**values, replayed=replayed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: int
+    account_id: int
+    name: str
+    purpose: str  # client | user
+    rights: frozenset[str]
+    allowed_ips: str
+    enabled: bool
+    revoked_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ApiKey:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            account_id=m["account_id"],
+            name=m["name"],
+            purpose=m["purpose"],
+            rights=frozenset(m["rights"].split()),
+            allowed_ips=m["allowed_ips"],
+            enabled=m["enabled"],
+            revoked_at=m["revoked_at"],
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and self.revoked_at is None

@@ -1,0 +1,179 @@
+"""Authentication: passwords (with lockout), API keys, auth tokens; issuing and revoking them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from smsaccounts.config import Settings
+from smsaccounts.domain import credentials, throttle
+from smsaccounts.domain.models import Account, ApiKey
+from smsaccounts.domain.network import ip_allowed, normalize_ranges
+from smsaccounts.errors import (
+    AccessDenied,
+    AccountDisabled,
+    AuthenticationFailed,
+    Blocked,
+    InvalidField,
+    NotFound,
+)
+from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+
+
+def login_rule(settings: Settings) -> throttle.Rule:
+    return throttle.Rule(
+        max_failures=settings.login_max_failures,
+        window=dt.timedelta(seconds=settings.login_window_seconds),
+        block=dt.timedelta(seconds=settings.login_block_seconds),
+    )
+
+
+def authenticate_password(
+    uow: UnitOfWork, *, throttle_key: str, find: Callable[[Tx], Account | None], password: str
+) -> Account:
+    """Check a password against the account `find` returns, under the login lockout.
+
+    The argon2 verify runs in every branch (blocked, unknown, wrong) so that the time taken
+    tells nothing. Failures for unknown names count too, so guessing them is throttled.
+    Raises Blocked, NotFound, AuthenticationFailed or AccountDisabled.
+    """
+    rule = login_rule(uow.settings)
+    key = f"login:{throttle_key}"
+    with uow.read() as tx:
+        account = find(tx)
+        state = tx.throttles.get(key)
+    stored = account.password_hash if account else None
+    correct = uow.passwords.verify(stored, password)
+    now = uow.clock.now()
+    if throttle.is_blocked(state, now):
+        raise Blocked("login blocked", action="login", until=state.blocked_until)
+    with uow.write() as tx:
+        state = tx.throttles.get(key)
+        if throttle.is_blocked(state, now):
+            raise Blocked("login blocked", action="login", until=state.blocked_until)
+        if account is None or not correct:
+            tx.throttles.put(key, throttle.record_failure(rule, state, now))
+        else:
+            if state != throttle.State():
+                tx.throttles.put(key, throttle.record_success(state, now))
+            if stored and uow.passwords.needs_rehash(stored):
+                tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
+    if account is None:
+        raise NotFound("account not found", entity="account")
+    if not correct:
+        raise AuthenticationFailed("wrong password", reason="password")
+    if not account.active:
+        raise AccountDisabled("account disabled", account_id=account.id)
+    return account
+
+
+def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> None:
+    """Store a new password and revoke every auth token of the account."""
+    tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
+    tx.credentials.revoke_tokens(account.id, tx.now)
+
+
+def issue_token(tx: Tx, account: Account) -> str:
+    token = credentials.new_token()
+    tx.credentials.add_token(account.id, credentials.secret_hash(token), tx.now)
+    return token
+
+
+def revoke_tokens(uow: UnitOfWork, *, account_id: int) -> int:
+    with uow.write() as tx:
+        return tx.credentials.revoke_tokens(account_id, tx.now)
+
+
+def authenticate_token(uow: UnitOfWork, *, token: str, client_ip: str | None) -> Account:
+    """The live account behind an auth token, checked against its IP ranges."""
+    with uow.read() as tx:
+        account = tx.credentials.account_for_token(credentials.secret_hash(token))
+    if account is None:
+        raise AuthenticationFailed("auth token invalid", reason="token")
+    check_account_access(account, client_ip)
+    return account
+
+
+def authenticate_api_key(
+    uow: UnitOfWork, *, key: str, client_ip: str | None
+) -> tuple[ApiKey, Account]:
+    """The live API key and its owner; the client IP must be inside both's allowed ranges."""
+    with uow.read() as tx:
+        found = tx.credentials.key_with_owner(credentials.secret_hash(key))
+    if found is None:
+        raise AuthenticationFailed("api key invalid", reason="api_key")
+    api_key, owner = found
+    if not api_key.active:
+        raise AccessDenied("api key disabled", reason="key_disabled")
+    if not ip_allowed(api_key.allowed_ips, client_ip):
+        raise AccessDenied("client IP not allowed for this key", reason="ip")
+    check_account_access(owner, client_ip)
+    return api_key, owner
+
+
+def check_account_access(account: Account, client_ip: str | None) -> None:
+    """An account acts only while active and only from inside its own `iprange`."""
+    if not account.active:
+        raise AccountDisabled("account disabled", account_id=account.id)
+    if not ip_allowed(account.iprange, client_ip):
+        raise AccessDenied("client IP not allowed for this account", reason="ip")
+
+
+def require_right(api_key: ApiKey, right: str) -> None:
+    if right not in api_key.rights:
+        raise AccessDenied(f"api key lacks the right {right}", reason="right", right=right)
+
+
+def create_api_key(
+    uow: UnitOfWork,
+    *,
+    owner_id: int,
+    name: str,
+    purpose: str = "client",
+    rights: frozenset[str] = frozenset(),
+    allowed_ips: str = "",
+) -> tuple[ApiKey, str]:
+    """A new key for `owner_id`; the plaintext is returned once and never stored."""
+    with uow.write() as tx:
+        return add_api_key(
+            tx,
+            owner_id=owner_id,
+            name=name,
+            purpose=purpose,
+            rights=rights,
+            allowed_ips=allowed_ips,
+        )
+
+
+def add_api_key(
+    tx: Tx,
+    *,
+    owner_id: int,
+    name: str,
+    purpose: str,
+    rights: frozenset[str] = frozenset(),
+    allowed_ips: str = "",
+) -> tuple[ApiKey, str]:
+    try:
+        ranges = normalize_ranges(allowed_ips)
+    except ValueError as error:
+        raise InvalidField(str(error), field="allowed_ips", reason="ip_range") from None
+    plaintext = credentials.new_api_key()
+    api_key = tx.credentials.add_key(
+        account_id=owner_id,
+        name=name,
+        purpose=purpose,
+        key_hash=credentials.secret_hash(plaintext),
+        rights=" ".join(sorted(rights)),
+        allowed_ips=ranges,
+        now=tx.now,
+    )
+    return api_key, plaintext
+
+
+def set_mor_secret(uow: UnitOfWork, *, account_id: int, secret: str | None) -> None:
+    """The MOR API secret is a shared key the hash is built with, so it is kept as given."""
+    with uow.write() as tx:
+        if tx.accounts.get(account_id) is None:
+            raise NotFound("account not found", entity="account")
+        tx.accounts.update(account_id, {"mor_secret": secret or None})

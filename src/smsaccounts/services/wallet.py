@@ -1,0 +1,203 @@
+"""Wallets: credit, debit and transfer; each change one conditional UPDATE plus one ledger row.
+
+An idempotency key makes a change apply once: a repeat answers the first entry. Two
+concurrent requests with the same key are settled by the ledger's unique index: the loser
+rolls back to its savepoint and answers the winner's entry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
+from smsaccounts.errors import InsufficientFunds, InvalidField, NotFound
+from smsaccounts.services.accounts import visible
+from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+
+
+def get(uow: UnitOfWork, *, account_id: int) -> Wallet:
+    with uow.read() as tx:
+        wallet = tx.wallets.get(account_id)
+    if wallet is None:
+        raise NotFound("wallet not found", entity="wallet")
+    return wallet
+
+
+def get_visible(uow: UnitOfWork, *, actor: Account, account_id: int) -> tuple[Account, Wallet]:
+    with uow.read() as tx:
+        account = visible(tx, actor, tx.accounts.get(account_id))
+        wallet = tx.wallets.get(account.id)
+    if wallet is None:
+        raise NotFound("wallet not found", entity="wallet")
+    return account, wallet
+
+
+def change(
+    uow: UnitOfWork,
+    *,
+    account_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    """Add a signed `amount` (units of the asset); InsufficientFunds if the rule forbids it."""
+    with uow.write() as tx:
+        return apply(
+            tx,
+            account_id=account_id,
+            asset=asset,
+            amount=amount,
+            reason=reason,
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+        )
+
+
+def credit(
+    uow: UnitOfWork,
+    *,
+    account_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    _positive(amount)
+    return change(uow, account_id=account_id, asset=asset, amount=amount, reason=reason,
+                  actor_id=actor_id, idempotency_key=idempotency_key)  # fmt: skip
+
+
+def debit(
+    uow: UnitOfWork,
+    *,
+    account_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    _positive(amount)
+    return change(uow, account_id=account_id, asset=asset, amount=-amount, reason=reason,
+                  actor_id=actor_id, idempotency_key=idempotency_key)  # fmt: skip
+
+
+def transfer(
+    uow: UnitOfWork,
+    *,
+    from_id: int,
+    to_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move `amount` from one wallet to another in one transaction (both entries or none)."""
+    with uow.write() as tx:
+        return move(
+            tx,
+            from_id=from_id,
+            to_id=to_id,
+            asset=asset,
+            amount=amount,
+            reason=reason,
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+        )
+
+
+def move(
+    tx: Tx,
+    *,
+    from_id: int,
+    to_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Both sides of a transfer in the caller's transaction, locked in id order (no deadlock)."""
+    if from_id == to_id:
+        raise InvalidField("cannot transfer to the same wallet", field="to")
+    sides = {from_id: -amount, to_id: amount}
+    entries = {
+        account_id: apply(
+            tx,
+            account_id=account_id,
+            asset=asset,
+            amount=sides[account_id],
+            reason=reason,
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+        )
+        for account_id in sorted(sides)
+    }
+    return entries[from_id], entries[to_id]
+
+
+def apply(
+    tx: Tx,
+    *,
+    account_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    """One wallet change and its ledger row in the caller's transaction."""
+    if idempotency_key is None:
+        return _apply(tx, account_id, asset, amount, reason, actor_id, None)
+    earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
+    if earlier is not None:
+        return _replay(earlier, amount)
+    try:
+        with tx.conn.begin_nested():
+            return _apply(tx, account_id, asset, amount, reason, actor_id, idempotency_key)
+    except IntegrityError:
+        earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
+        if earlier is None:
+            raise
+        return _replay(earlier, amount)
+
+
+def _apply(
+    tx: Tx,
+    account_id: int,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None,
+    idempotency_key: str | None,
+) -> LedgerEntry:
+    resulting = tx.wallets.apply(account_id, asset, amount)
+    if resulting is None:
+        if tx.wallets.get(account_id) is None:
+            raise NotFound("wallet not found", entity="wallet")
+        raise InsufficientFunds("insufficient funds", account_id=account_id, asset=asset.value)
+    return tx.wallets.record(
+        account_id=account_id,
+        asset=asset,
+        amount=amount,
+        resulting=resulting,
+        reason=reason,
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+        now=tx.now,
+    )
+
+
+def _replay(earlier: LedgerEntry, amount: int) -> LedgerEntry:
+    if earlier.amount != amount:
+        raise InvalidField("idempotency key reused with another amount", field="idempotency_key")
+    return earlier
+
+
+def _positive(amount: int) -> None:
+    if amount <= 0:
+        raise InvalidField("amount must be positive", field="amount")

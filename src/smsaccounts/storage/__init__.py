@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, repositories, transactions and Alembic migrations."""

@@ -1,0 +1,130 @@
+"""Accounts repository: the tree, lookups by name, msisdn and path, and per-recipient routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from smsaccounts.domain.models import Account
+from smsaccounts.domain.tree import Kind, child_path, subtree_bounds
+from smsaccounts.storage.tables import accounts, sms_routes
+
+
+def new_object_id(now: dt.datetime) -> str:
+    """Mongo-ObjectId shaped: 4 bytes of seconds, 8 random bytes, as 24 hex digits."""
+    return f"{int(now.timestamp()) & 0xFFFFFFFF:08x}" + secrets.token_hex(8)
+
+
+class AccountsRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(
+        self, *, kind: Kind, name: str, parent: Account | None, now: dt.datetime, **values: Any
+    ) -> Account:
+        """Insert, then set the materialized path, which needs the id the insert gave."""
+        row = self.conn.execute(
+            insert(accounts)
+            .values(
+                object_id=new_object_id(now),
+                kind=kind.value,
+                name=name,
+                parent_id=parent.id if parent else None,
+                path=f"new:{secrets.token_hex(8)}",
+                created_at=now,
+                **values,
+            )
+            .returning(accounts.c.id)
+        ).one()
+        path = child_path(parent.path if parent else None, row.id)
+        self.conn.execute(update(accounts).where(accounts.c.id == row.id).values(path=path))
+        return self.get(row.id)  # type: ignore[return-value]
+
+    def get(self, account_id: int) -> Account | None:
+        row = self.conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        return Account.from_row(row) if row else None
+
+    def get_by_object_id(self, object_id: str) -> Account | None:
+        row = self.conn.execute(select(accounts).where(accounts.c.object_id == object_id)).first()
+        return Account.from_row(row) if row else None
+
+    def get_by_name(self, kind: Kind, name: str) -> Account | None:
+        """The live account of that kind and name (a deleted one keeps its name but is gone)."""
+        row = self.conn.execute(
+            select(accounts).where(
+                accounts.c.kind == kind.value,
+                accounts.c.name == name,
+                accounts.c.deactivated.is_(None),
+            )
+        ).first()
+        return Account.from_row(row) if row else None
+
+    def get_by_msisdn(self, msisdn: str) -> Account | None:
+        row = self.conn.execute(
+            select(accounts).where(accounts.c.msisdn == msisdn, accounts.c.deactivated.is_(None))
+        ).first()
+        return Account.from_row(row) if row else None
+
+    def ancestors(self, account: Account) -> list[Account]:
+        """The account's ancestors, nearest first (read from its path, one query)."""
+        ids = [int(part, 36) for part in account.path.split(".")[:-1]]
+        if not ids:
+            return []
+        rows = self.conn.execute(select(accounts).where(accounts.c.id.in_(ids))).all()
+        by_id = {row.id: Account.from_row(row) for row in rows}
+        return [by_id[i] for i in reversed(ids) if i in by_id]
+
+    def list_subtree(
+        self,
+        root: Account,
+        *,
+        after_path: str | None = None,
+        limit: int = 100,
+        include_root: bool = True,
+    ) -> list[Account]:
+        """`root` and everything below it in path order, a keyset page at a time."""
+        low, high = subtree_bounds(root.path)
+        below = and_(accounts.c.path >= low, accounts.c.path < high)
+        cond = (below | (accounts.c.id == root.id)) if include_root else below
+        query = select(accounts).where(cond)
+        if after_path is not None:
+            query = query.where(accounts.c.path > after_path)
+        rows = self.conn.execute(query.order_by(accounts.c.path).limit(limit)).all()
+        return [Account.from_row(row) for row in rows]
+
+    def children(self, parent: Account) -> list[Account]:
+        rows = self.conn.execute(
+            select(accounts).where(accounts.c.parent_id == parent.id).order_by(accounts.c.id)
+        ).all()
+        return [Account.from_row(row) for row in rows]
+
+    def update(self, account_id: int, values: Mapping[str, Any]) -> None:
+        if values:
+            self.conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+    def set_route(self, account_id: int, recipient: str, routing: int) -> None:
+        existing = self.get_route(account_id, recipient)
+        if existing is None:
+            self.conn.execute(
+                insert(sms_routes).values(
+                    account_id=account_id, recipient=recipient, sms_routing=routing
+                )
+            )
+        else:
+            self.conn.execute(
+                update(sms_routes)
+                .where(sms_routes.c.account_id == account_id, sms_routes.c.recipient == recipient)
+                .values(sms_routing=routing)
+            )
+
+    def get_route(self, account_id: int, recipient: str) -> int | None:
+        value = self.conn.execute(
+            select(sms_routes.c.sms_routing).where(
+                sms_routes.c.account_id == account_id, sms_routes.c.recipient == recipient
+            )
+        ).scalar()
+        return None if value is None else int(value)

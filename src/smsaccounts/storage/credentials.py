@@ -1,0 +1,135 @@
+"""Auth tokens, API keys and msisdn PINs, stored only as hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from smsaccounts.domain.models import Account, ApiKey
+from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, pins
+
+
+class CredentialsRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # Auth tokens.
+    def add_token(self, account_id: int, token_hash: str, now: dt.datetime) -> None:
+        self.conn.execute(
+            insert(auth_tokens).values(account_id=account_id, token_hash=token_hash, created_at=now)
+        )
+
+    def account_for_token(self, token_hash: str) -> Account | None:
+        """The account a live token belongs to, in one indexed join."""
+        row = self.conn.execute(
+            select(accounts)
+            .join(auth_tokens, auth_tokens.c.account_id == accounts.c.id)
+            .where(auth_tokens.c.token_hash == token_hash, auth_tokens.c.revoked_at.is_(None))
+        ).first()
+        return Account.from_row(row) if row else None
+
+    def revoke_tokens(self, account_id: int, now: dt.datetime) -> int:
+        result = self.conn.execute(
+            update(auth_tokens)
+            .where(auth_tokens.c.account_id == account_id, auth_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    # API keys.
+    def add_key(
+        self,
+        *,
+        account_id: int,
+        name: str,
+        purpose: str,
+        key_hash: str,
+        rights: str,
+        allowed_ips: str,
+        now: dt.datetime,
+    ) -> ApiKey:
+        row = self.conn.execute(
+            insert(api_keys)
+            .values(
+                account_id=account_id,
+                name=name,
+                purpose=purpose,
+                key_hash=key_hash,
+                rights=rights,
+                allowed_ips=allowed_ips,
+                created_at=now,
+            )
+            .returning(*api_keys.c)
+        ).one()
+        return ApiKey.from_row(row)
+
+    def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None:
+        """The key and the account that owns it, in one indexed join."""
+        key_cols = [c.label(f"k_{c.name}") for c in api_keys.c]
+        row = self.conn.execute(
+            select(accounts, *key_cols)
+            .join(api_keys, api_keys.c.account_id == accounts.c.id)
+            .where(api_keys.c.key_hash == key_hash)
+        ).first()
+        if row is None:
+            return None
+        return _key_from_labels(row), Account.from_row(_only(row, accounts.c.keys()))
+
+    def keys_of(self, account_id: int) -> list[ApiKey]:
+        rows = self.conn.execute(
+            select(api_keys).where(api_keys.c.account_id == account_id).order_by(api_keys.c.id)
+        ).all()
+        return [ApiKey.from_row(row) for row in rows]
+
+    def revoke_keys(self, account_id: int, now: dt.datetime) -> int:
+        result = self.conn.execute(
+            update(api_keys)
+            .where(api_keys.c.account_id == account_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    def set_key(self, key_id: int, **values: Any) -> None:
+        self.conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
+
+    # msisdn PINs: one live PIN per number; a new request replaces the old one.
+    def put_pin(
+        self, msisdn: str, pin_hash: str, now: dt.datetime, expires_at: dt.datetime
+    ) -> None:
+        self.conn.execute(delete(pins).where(pins.c.msisdn == msisdn))
+        self.conn.execute(
+            insert(pins).values(
+                msisdn=msisdn, pin_hash=pin_hash, created_at=now, expires_at=expires_at
+            )
+        )
+
+    def get_pin(self, msisdn: str) -> Row[Any] | None:
+        return self.conn.execute(select(pins).where(pins.c.msisdn == msisdn)).first()
+
+    def consume_pin(self, msisdn: str, now: dt.datetime) -> bool:
+        """Mark the PIN used; False when another request consumed it first."""
+        result = self.conn.execute(
+            update(pins)
+            .where(pins.c.msisdn == msisdn, pins.c.consumed_at.is_(None))
+            .values(consumed_at=now)
+        )
+        return result.rowcount == 1
+
+
+class _Mapped:
+    """A row-like view over a plain mapping, for Account.from_row / ApiKey.from_row."""
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
+def _only(row: Row[Any], names: list[str]) -> _Mapped:
+    m = row._mapping
+    return _Mapped({name: m[name] for name in names})
+
+
+def _key_from_labels(row: Row[Any]) -> ApiKey:
+    m = row._mapping
+    return ApiKey.from_row(_Mapped({c.name: m[f"k_{c.name}"] for c in api_keys.c}))

@@ -1,0 +1,110 @@
+"""Engines and transactions: SQLite (WAL, foreign keys, BEGIN IMMEDIATE writes) or PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.pool import NullPool
+
+from smsaccounts.config import Settings
+from smsaccounts.errors import ServiceUnavailable
+
+# Errors that mean "the database does not answer", as opposed to a bug in a statement.
+_OUTAGE = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
+
+
+def make_engine(settings: Settings, *, url: str | None = None, **kwargs: Any) -> Engine:
+    url = url or settings.database_url
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, settings, **kwargs)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def _sqlite_engine(url: str, settings: Settings, **kwargs: Any) -> Engine:
+    memory = url in {"sqlite://", "sqlite:///:memory:"}
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        **({"poolclass": NullPool} if memory else {}),
+        **kwargs,
+    )
+    synchronous = settings.sqlite_synchronous
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module so BEGIN is ours to emit.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock up front; a deferred BEGIN that upgrades later can
+        # fail with SQLITE_BUSY without waiting for the busy timeout.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Hands out connections inside one transaction each; outages become ServiceUnavailable."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                if write and self.is_sqlite:
+                    conn = conn.execution_options(sqlite_immediate=True)
+                with conn.begin():
+                    yield conn
+        except _OUTAGE as error:
+            if isinstance(error, exc.OperationalError) and not _is_outage(error):
+                raise
+            raise ServiceUnavailable("database unavailable") from error
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except exc.SQLAlchemyError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_outage(error: exc.OperationalError) -> bool:
+    """SQLite reports a broken statement as OperationalError too; only I/O and locks count."""
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig).lower()
+        return any(
+            word in message
+            for word in (
+                "locked",
+                "unable to open",
+                "disk i/o",
+                "readonly",
+                "busy",
+                "no such table",
+            )
+        )
+    return True

@@ -1,0 +1,74 @@
+"""The SMS outbox: rows written in the caller's transaction, claimed by the delivery worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from smsaccounts.storage.tables import outbox
+
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(
+        self,
+        *,
+        to_msisdn: str,
+        text: str,
+        purpose: str,
+        account_id: int | None,
+        now: dt.datetime,
+    ) -> int:
+        row = self.conn.execute(
+            insert(outbox)
+            .values(
+                to_msisdn=to_msisdn,
+                text=text,
+                purpose=purpose,
+                account_id=account_id,
+                status=QUEUED,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .returning(outbox.c.id)
+        ).one()
+        return int(row.id)
+
+    def list(self, *, to_msisdn: str | None = None, limit: int = 1000) -> list[Row[Any]]:
+        query = select(outbox).order_by(outbox.c.id).limit(limit)
+        if to_msisdn is not None:
+            query = query.where(outbox.c.to_msisdn == to_msisdn)
+        return list(self.conn.execute(query).all())
+
+    def due_ids(self, now: dt.datetime, limit: int) -> list[int]:
+        """Queued rows whose time has come, and sends whose lease ran out (a crashed worker)."""
+        rows = self.conn.execute(
+            select(outbox.c.id)
+            .where(outbox.c.status.in_((QUEUED, SENDING)), outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        ).all()
+        return [row.id for row in rows]
+
+    def claim(self, message_id: int, now: dt.datetime, lease_until: dt.datetime) -> Row[Any] | None:
+        """Take one message for delivery; None when another worker took it first."""
+        row = self.conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id == message_id,
+                outbox.c.status.in_((QUEUED, SENDING)),
+                outbox.c.next_attempt_at <= now,
+            )
+            .values(status=SENDING, next_attempt_at=lease_until, attempts=outbox.c.attempts + 1)
+            .returning(*outbox.c)
+        ).first()
+        return row
+
+    def mark(self, message_id: int, **values: Any) -> None:
+        self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))

@@ -1,0 +1,88 @@
+"""The unit of work services take: repositories over one transaction, plus clock and settings."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+from collections.abc import Iterator
+
+from sqlalchemy import Connection
+
+from smsaccounts.config import Settings
+from smsaccounts.domain.clock import Clock
+from smsaccounts.domain.credentials import Passwords
+from smsaccounts.storage.accounts import AccountsRepository
+from smsaccounts.storage.credentials import CredentialsRepository
+from smsaccounts.storage.database import Database
+from smsaccounts.storage.outbox import OutboxRepository
+from smsaccounts.storage.throttles import ThrottlesRepository
+from smsaccounts.storage.wallets import WalletsRepository
+
+
+class Tx:
+    """One open transaction: every repository on the same connection, and one `now`."""
+
+    def __init__(self, conn: Connection, now: dt.datetime) -> None:
+        self.conn = conn
+        self.now = now
+
+    @functools.cached_property
+    def accounts(self) -> AccountsRepository:
+        return AccountsRepository(self.conn)
+
+    @functools.cached_property
+    def wallets(self) -> WalletsRepository:
+        return WalletsRepository(self.conn)
+
+    @functools.cached_property
+    def credentials(self) -> CredentialsRepository:
+        return CredentialsRepository(self.conn)
+
+    @functools.cached_property
+    def throttles(self) -> ThrottlesRepository:
+        return ThrottlesRepository(self.conn)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.conn)
+
+
+class UnitOfWork:
+    """What every service function takes: transactions, the clock, settings, the hasher."""
+
+    def __init__(
+        self, *, settings: Settings, db: Database, clock: Clock, passwords: Passwords
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.passwords = passwords
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A writing transaction (SQLite: BEGIN IMMEDIATE); committed unless it raises."""
+        with self.db.transaction(write=True) as conn:
+            yield Tx(conn, self.clock.now())
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self.db.transaction(write=False) as conn:
+            yield Tx(conn, self.clock.now())
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> UnitOfWork:
+    """Wire the unit of work for `settings`: engine, system clock, argon2id hasher."""
+    from smsaccounts.domain.clock import SystemClock
+    from smsaccounts.storage.database import make_engine
+
+    return UnitOfWork(
+        settings=settings,
+        db=Database(make_engine(settings)),
+        clock=clock or SystemClock(),
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+        ),
+    )

@@ -1,0 +1,129 @@
+"""Fixtures shared by every test: a fresh migrated database per test on SQLite and, when
+SMSACCOUNTS_TEST_DATABASE_URL is set, on PostgreSQL too; a movable clock; cheap argon2."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, insert, select, text
+
+from smsaccounts.config import Settings
+from smsaccounts.domain.clock import FakeClock
+from smsaccounts.domain.credentials import Passwords
+from smsaccounts.storage.database import Database, make_engine
+from smsaccounts.storage.migrate import upgrade
+from smsaccounts.storage.tables import accounts, metadata, wallets
+from smsaccounts.storage.unit_of_work import UnitOfWork
+
+PG_URL = os.environ.get("SMSACCOUNTS_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+# Cheap but real argon2id: tests verify the mechanism, not the cost.
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
+
+
+class Backend:
+    """One database kind for the session: a URL per test and a way to make it fresh."""
+
+    def __init__(self, kind: str, tmp: Path) -> None:
+        self.kind = kind
+        self.tmp = tmp
+        if kind == "sqlite":
+            self.template = tmp / "template.db"
+            engine = make_engine(Settings(), url=f"sqlite:///{self.template}")
+            upgrade(engine)
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            engine.dispose()
+        else:
+            self.schema = f"t_{os.getpid()}_{secrets.token_hex(4)}"
+            base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+            admin = create_engine(base)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
+            sep = "&" if "?" in PG_URL else "?"
+            self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.schema}"
+            self.engine = make_engine(Settings(), url=self.url)
+            upgrade(self.engine)
+            with self.engine.connect() as conn:
+                self.seed = {
+                    table: [dict(r._mapping) for r in conn.execute(select(table))]
+                    for table in (accounts, wallets)
+                }
+
+    def fresh_url(self, name: str) -> str:
+        if self.kind == "sqlite":
+            path = self.tmp / f"{name}-{secrets.token_hex(4)}.db"
+            shutil.copyfile(self.template, path)
+            return f"sqlite:///{path}"
+        tables = ", ".join(t.name for t in metadata.sorted_tables)
+        with self.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table, rows in self.seed.items():
+                conn.execute(insert(table), rows)
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('accounts', 'id'), 1)"))
+        return self.url
+
+    def close(self) -> None:
+        if self.kind == "postgresql":
+            self.engine.dispose()
+            admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    b = Backend(request.param, tmp_path_factory.mktemp(request.param))
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def db_url(backend: Backend, request: pytest.FixtureRequest) -> str:
+    return backend.fresh_url(request.node.name[:40].replace("/", "_").replace("[", "_"))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, log_format="console", **FAST_ARGON2)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def uow(settings: Settings, engine: Engine, clock: FakeClock) -> UnitOfWork:
+    return make_uow(settings, engine, clock)
+
+
+def make_uow(settings: Settings, engine: Engine, clock: Any) -> UnitOfWork:
+    return UnitOfWork(
+        settings=settings,
+        db=Database(engine),
+        clock=clock,
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+        ),
+    )
