@@ -127,3 +127,17 @@ def make_uow(settings: Settings, engine: Engine, clock: Any) -> UnitOfWork:
             parallelism=settings.argon2_parallelism,
         ),
     )
+
+
+@pytest.fixture
+def client(settings: Settings, uow: UnitOfWork) -> Iterator[Any]:
+    """An in-process HTTP client for the whole app (every dialect), on this test's database.
+
+    Pass `client=("10.1.2.3", 5000)` to a TestClient of your own to test IP ranges.
+    """
+    from starlette.testclient import TestClient
+
+    from smsaccounts.app import create_app
+
+    with TestClient(create_app(settings, uow=uow, deliver_sms=False)) as test_client:
+        yield test_client

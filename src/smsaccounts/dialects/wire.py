@@ -1,0 +1,159 @@
+"""What every dialect needs on the wire: hardened XML in and out over msgspec Structs,
+request parameters from query, form or JSON, and the client's address.
+
+XML is parsed by lxml with DTDs refused outright (no entities, no network, no huge
+trees), and written by one encoder from the same typed values JSON is written from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import msgspec
+from lxml import etree
+from starlette.requests import Request
+
+T = TypeVar("T")
+
+MAX_DEPTH = 32
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+_JSON = msgspec.json.Decoder()
+
+
+class WireError(ValueError):
+    """A body that cannot be read: malformed, hostile, or of the wrong shape."""
+
+
+# -- XML in ------------------------------------------------------------------------------
+
+
+def parse_xml(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The root element's name and its children as a dict (repeated children as lists).
+
+    A DOCTYPE or ENTITY declaration anywhere is refused before parsing: nothing a client
+    sends may define entities or point at external files.
+    """
+    head = body.lstrip()[:5].lower()
+    if b"<!doctype" in body.lower() or b"<!entity" in body.lower():
+        raise WireError("DTDs and entities are not accepted")
+    if not head.startswith(b"<"):
+        raise WireError("not an XML document")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise WireError(f"malformed XML: {error.msg}") from None
+    if root is None:
+        raise WireError("empty XML document")
+    return _local(root.tag), _element_dict(root, 1)
+
+
+def _element_dict(element: Any, depth: int) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise WireError("XML nested too deeply")
+    out: dict[str, Any] = {}
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        value: Any = _element_dict(child, depth + 1) if len(child) else (child.text or "")
+        name = _local(child.tag)
+        if name in out:
+            previous = out[name]
+            out[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[name] = value
+    return out
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+# -- XML out -----------------------------------------------------------------------------
+
+
+def to_xml(root: str, value: Any, *, declaration: bool = True) -> bytes:
+    """Encode a Struct (or mapping) as `<root>` with one child per field.
+
+    Lists repeat their element, nested Structs nest, None is left out, booleans are
+    `true`/`false`; text is escaped by lxml, so `<&>` in a name round-trips.
+    """
+    element = etree.Element(root)
+    _fill(element, msgspec.to_builtins(value, str_keys=True))
+    return etree.tostring(element, xml_declaration=declaration, encoding="UTF-8")
+
+
+def _fill(element: Any, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            items = item if isinstance(item, list) else [item]
+            for one in items:
+                if one is None:
+                    continue
+                child = etree.SubElement(element, name)
+                _fill(child, one)
+    elif value is not None:
+        element.text = _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- JSON, and typed conversion ----------------------------------------------------------
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = _JSON.decode(body)
+    except msgspec.DecodeError as error:
+        raise WireError(f"malformed JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise WireError("the JSON body must be an object")
+    return value
+
+
+def convert(data: Mapping[str, Any], type_: type[T]) -> T:
+    """Typed values from decoded data; strings coerce to ints and booleans (XML, forms)."""
+    try:
+        return msgspec.convert(data, type_, strict=False)
+    except msgspec.ValidationError as error:
+        raise WireError(str(error)) from None
+
+
+# -- Request helpers ---------------------------------------------------------------------
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    """Parameters from the query string, then a form or JSON object body (body wins)."""
+    params: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if not body:
+        return params
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or (not media and body.lstrip()[:1] == b"{"):
+        params.update(parse_json_object(body))
+    elif media in ("application/x-www-form-urlencoded", ""):
+        try:
+            params.update(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
+        except UnicodeDecodeError:
+            raise WireError("the form body is not UTF-8") from None
+    elif media == "multipart/form-data":
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
