@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import Kind, child_path, subtree_bounds
@@ -95,6 +95,13 @@ class AccountsRepository:
             query = query.where(accounts.c.path > after_path)
         rows = self.conn.execute(query.order_by(accounts.c.path).limit(limit)).all()
         return [Account.from_row(row) for row in rows]
+
+    def count_subtree(self, root: Account) -> int:
+        """How many accounts `root` and everything below it hold (one indexed range count)."""
+        low, high = subtree_bounds(root.path)
+        below = and_(accounts.c.path >= low, accounts.c.path < high)
+        query = select(func.count()).select_from(accounts).where(below | (accounts.c.id == root.id))
+        return int(self.conn.execute(query).scalar_one())
 
     def children(self, parent: Account) -> list[Account]:
         rows = self.conn.execute(
