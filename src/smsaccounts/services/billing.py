@@ -1,0 +1,144 @@
+"""MOR billing use cases: hash (and optional password) authentication, a caller's view of
+an account, and a balance change as one ledger entry.
+
+Checks run in a fixed order, so an answer tells a caller no more than it has earned:
+the hash first, then the password, then the caller's own state, then the target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+from smsaccounts.domain import money, mor
+from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
+from smsaccounts.errors import (
+    AccessDenied,
+    AccountDisabled,
+    AuthenticationFailed,
+    Blocked,
+    InvalidField,
+    NotFound,
+)
+from smsaccounts.services import auth, wallet
+from smsaccounts.services.accounts import visible
+from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+
+_ACCOUNT_ID = re.compile(r"[0-9]{1,18}")
+BALANCE_REASON = "mor_balance_update"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a MOR request authenticates with: `u`, optional `p`, `hash`, and where from."""
+
+    username: str | None
+    password: str | None
+    hash: str | None
+    client_ip: str | None
+
+
+def find_by_name(tx: Tx, name: str) -> Account | None:
+    """The first live account with this name, kind by kind in `mor.NAME_ORDER`."""
+    for kind in mor.NAME_ORDER:
+        account = tx.accounts.get_by_name(kind, name)
+        if account is not None:
+            return account
+    return None
+
+
+def authenticate(
+    uow: UnitOfWork, credentials: Credentials, values: Sequence[str | None]
+) -> Account:
+    """The calling account, once its hash over `values` (and its password, if sent) match.
+
+    Raises AuthenticationFailed (reason `hash` or `password`), then AccountDisabled or
+    AccessDenied for a caller that may not act (disabled, or outside its IP ranges).
+    """
+    name = credentials.username
+    with uow.read() as tx:
+        caller = find_by_name(tx, name) if name else None
+        chain = [caller, *tx.accounts.ancestors(caller)] if caller else []
+    if caller is None or not mor.hash_matches(values, mor.nearest_secret(chain), credentials.hash):
+        raise AuthenticationFailed("incorrect hash", reason="hash")
+    if credentials.password is not None:
+        caller = _check_password(uow, caller.name, credentials.password)
+    auth.check_account_access(caller, credentials.client_ip)
+    return caller
+
+
+def _check_password(uow: UnitOfWork, name: str, password: str) -> Account:
+    """Every way a password can fail (wrong, unknown, blocked, disabled) looks the same."""
+    try:
+        return auth.authenticate_password(
+            uow,
+            throttle_key=f"mor:{name}",
+            find=lambda tx: find_by_name(tx, name),
+            password=password,
+        )
+    except (AuthenticationFailed, NotFound, Blocked, AccountDisabled):
+        raise AuthenticationFailed("bad login", reason="password") from None
+
+
+def user_details(
+    uow: UnitOfWork, credentials: Credentials, *, user_id: str | None, username: str | None
+) -> tuple[Account, Wallet]:
+    """The account (by id and/or name) and its wallet, if the caller may see it."""
+    values = (user_id, username)
+    caller = authenticate(uow, credentials, values)
+    with uow.read() as tx:
+        account = _target(tx, caller, user_id=user_id, username=username)
+        found = tx.wallets.get(account.id)
+    if found is None:
+        raise NotFound("wallet not found", entity="wallet")
+    return account, found
+
+
+def update_balance(
+    uow: UnitOfWork, credentials: Credentials, *, user_id: str | None, balance: str | None
+) -> LedgerEntry:
+    """Add the signed decimal `balance` to the account's money as one ledger entry.
+
+    Only the admin or a reseller, and only below itself; lookup and change share one
+    transaction, so the target cannot be deleted between the check and the entry.
+    """
+    caller = authenticate(uow, credentials, (user_id, balance))
+    if caller.kind not in mor.BALANCE_KINDS:
+        raise AccessDenied("only the admin or a reseller may change balances", reason="role")
+    with uow.write() as tx:
+        # Only the hashed `user_id` may name the target: an unhashed `username` could be
+        # swapped by whoever replays the request.
+        target = _target(tx, caller, user_id=user_id, username=None)
+        if not mor.may_change_balance(caller, target):
+            raise AccessDenied("a balance may only be changed below the caller", reason="own")
+        units = _units(balance)
+        return wallet.apply(tx, account_id=target.id, asset=Asset.BALANCE, amount=units,
+                            reason=BALANCE_REASON, actor_id=caller.id)  # fmt: skip
+
+
+def _units(balance: str | None) -> int:
+    try:
+        units = money.to_units(money.parse_amount(balance if balance is not None else ""))
+    except (money.MoneyError, ArithmeticError):
+        raise InvalidField("balance must be a decimal amount", field="balance") from None
+    if units == 0:
+        raise InvalidField("a zero change is not a change", field="balance")
+    return units
+
+
+def _target(tx: Tx, caller: Account, *, user_id: str | None, username: str | None) -> Account:
+    """The one live account every given identifier names, inside the caller's subtree."""
+    if user_id is None and username is None:
+        raise NotFound("no user_id or username", entity="account")
+    found: list[Account | None] = []
+    if user_id is not None:
+        is_id = _ACCOUNT_ID.fullmatch(user_id)
+        found.append(tx.accounts.get(int(user_id)) if is_id else None)
+    if username is not None:
+        found.append(find_by_name(tx, username))
+    first = found[0]
+    same = all(a is not None and first is not None and a.id == first.id for a in found)
+    if first is None or first.deactivated is not None or not same:
+        raise NotFound("account not found", entity="account")
+    return visible(tx, caller, first)
