@@ -1,0 +1,131 @@
+"""Request parameters -> typed commands, every field checked by its rule before anything runs.
+
+Fields are checked in the order the seed tables list them; the first broken one is
+reported. Which rule a field follows is wire knowledge and lives here; what each rule
+means lives once in `smsaccounts.domain.validation`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from smsaccounts.dialects.reseller import messages as m
+from smsaccounts.domain import validation as v
+from smsaccounts.domain.models import BillingType
+from smsaccounts.errors import InvalidField
+from smsaccounts.services.provisioning import NewCustomer, NewCustomerUser, NewUser
+
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Login:
+    name: str
+    password: str
+
+
+def params(raw: Mapping[str, Any], kind: type[P]) -> P:
+    """The endpoint's parameter Struct; JSON numbers and booleans are read as their text.
+
+    Parameters the endpoint does not know are ignored, whatever their shape.
+    """
+    known = m.wire_names(kind)
+    texts = {key: _as_text(key, value) for key, value in raw.items() if key in known}
+    return msgspec.convert(texts, kind)
+
+
+def _as_text(key: str, value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict) and key in m.STRUCTURED:
+        return msgspec.json.encode(value).decode()
+    raise InvalidField(f"{key}: must be a string", field=key, reason="type")
+
+
+def _login(name: str | None, password: str | None, names: tuple[str, str]) -> Login:
+    return Login(v.reseller_name(names[0], name), v.required(names[1], password))
+
+
+def _opt(value: str | None, rule: Any, field: str, default: Any = "") -> Any:
+    present = v.optional(value)
+    return default if present is None else rule(field, present)
+
+
+def customer_create(p: m.CustomerCreate) -> tuple[Login, NewCustomer]:
+    name = v.name("name", p.name)
+    login = _login(p.reseller_name, p.reseller_password, ("resellerName", "resellerPassword"))
+    return login, NewCustomer(
+        name=name,
+        integration_id=v.text("integrationId", p.integration_id),
+        rotation_algorithm=_opt(
+            p.rotation_algorithm, _rotation, "rotationAlgorithm", "MAX_ROTATION"
+        ),
+        billing_type=_opt(p.billing_type, _billing, "billingType", BillingType.POST_PAID),
+        mo_charge=_opt(p.mo_charge, v.integer, "moCharge", 0),
+        source_address=_opt(p.source_address, v.source_address, "sourceAddress"),
+    )
+
+
+def user_create(p: m.UserCreate) -> tuple[Login, NewUser]:
+    username = v.name("username", p.username)
+    password = v.required("password", p.password)
+    login = _login(p.reseller_name, p.reseller_password, ("resellerName", "resellerPassword"))
+    return login, NewUser(
+        username=username,
+        password=password,
+        customer_id=v.object_id("customerId", p.customer_id),
+        email=v.email("email", p.email),
+        phone_number=v.phone("phoneNumber", p.phone_number),
+        virtual_number=_opt(p.virtual_number, v.phone, "virtualNumber"),
+        mo_push=_opt(p.mo_push, v.push, "moPush"),
+        final_status_push=_opt(p.final_status_push, v.push, "finalStatusPush"),
+        swapping_source_address_allowed=_opt(
+            p.swapping_source_address_allowed, v.flag, "swappingSourceAddressAllowed", False
+        ),
+        source_address=_opt(p.source_address, v.source_address, "sourceAddress"),
+    )
+
+
+def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUser]:
+    contact_name = _opt(p.contact_name, v.text, "contactName")
+    email = _opt(p.email, v.email, "email")
+    username = v.name("username", p.username)
+    password = v.required("password", p.password)
+    customer = v.name("customer", p.customer)
+    login = _login(p.reseller_name, p.reseller_password, ("resellerName", "resellerPassword"))
+    return login, NewCustomerUser(
+        contact_name=contact_name,
+        email=email,
+        username=username,
+        password=password,
+        customer_name=customer,
+        phone_number=_opt(p.phone_number, v.phone, "phoneNumber"),
+        apply_free_credits=v.flag("applyFreeCredits", p.apply_free_credits),
+    )
+
+
+def add_credits(p: m.AddCredits) -> tuple[Login, str, int]:
+    login = _login(p.reseller, p.password, ("reseller", "password"))
+    return login, v.object_id("customerId", p.customer_id), v.credits("credits", p.credits)
+
+
+def balance(p: m.Balance) -> tuple[Login, str, str | None]:
+    login = _login(p.reseller, p.password, ("reseller", "password"))
+    customer_id = v.object_id("customerId", p.customer_id)
+    return login, customer_id, _opt(p.user_id, v.object_id, "userId", None)
+
+
+def _rotation(field: str, value: str) -> str:
+    return v.choice(field, value, v.ROTATION_ALGORITHMS)
+
+
+def _billing(field: str, value: str) -> BillingType:
+    return BillingType(v.choice(field, value, v.BILLING_TYPES))

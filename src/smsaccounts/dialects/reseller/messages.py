@@ -1,0 +1,113 @@
+"""Every parameter and answer of the reseller API, declared once (OpenAPI is built from these).
+
+Parameters arrive as text (query string, form or JSON body) and are all optional here:
+the rules of `smsaccounts.domain.validation` decide what is required and valid, so that
+a missing or broken value is answered with status 1 or 2 naming it, never a decode error.
+Field names are the wire names (camelCase); they are case sensitive.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class _Params(msgspec.Struct, rename="camel", kw_only=True):
+    """Base of the request parameter sets."""
+
+
+class CustomerCreate(_Params):
+    """POST /services/rest/customer/create: a customer of the authenticated reseller."""
+
+    name: str | None = None
+    reseller_name: str | None = None
+    reseller_password: str | None = None
+    integration_id: str | None = None
+    rotation_algorithm: str | None = None
+    billing_type: str | None = None
+    mo_charge: str | None = None
+    source_address: str | None = None
+
+
+class UserCreate(_Params):
+    """POST /services/rest/user/create: a user of one of the reseller's customers."""
+
+    username: str | None = None
+    password: str | None = None
+    reseller_name: str | None = None
+    reseller_password: str | None = None
+    customer_id: str | None = None
+    email: str | None = None
+    phone_number: str | None = None
+    virtual_number: str | None = None
+    mo_push: str | None = None
+    final_status_push: str | None = None
+    swapping_source_address_allowed: str | None = None
+    source_address: str | None = None
+
+
+class CustomerUserCreate(_Params):
+    """POST /services/rest/customer-user/create: a customer and its user, both or neither."""
+
+    contact_name: str | None = None
+    email: str | None = None
+    username: str | None = None
+    password: str | None = None
+    customer: str | None = None
+    reseller_name: str | None = None
+    reseller_password: str | None = None
+    phone_number: str | None = None
+    apply_free_credits: str | None = None
+
+
+class AddCredits(_Params):
+    """POST /services/rest/admin/addCredits: move credits to (or, negative, from) a customer."""
+
+    reseller: str | None = None
+    password: str | None = None
+    customer_id: str | None = None
+    credits: str | None = None
+
+
+class Balance(_Params):
+    """POST /services/rest/admin/balance: a customer's credits, or one of its users' (userId)."""
+
+    reseller: str | None = None
+    password: str | None = None
+    customer_id: str | None = None
+    user_id: str | None = None
+
+
+# -- Answers (HTTP 200 always; `status` says how it went) --------------------------------
+
+
+class Created(msgspec.Struct):
+    id: str
+    status: int = 0
+
+
+class CustomerUserCreated(msgspec.Struct, rename="camel"):
+    id: str
+    customer_id: str
+    status: int = 0
+
+
+class Credits(msgspec.Struct):
+    credits: int
+    status: int = 0
+
+
+class Error(msgspec.Struct, omit_defaults=True):
+    """Any non-zero status; `field` names the parameter for statuses 1 and 2."""
+
+    status: int
+    message: str
+    field: str | None = None
+
+
+# Parameters that may arrive as a JSON object inside a JSON body, not only as text.
+STRUCTURED = frozenset({"moPush", "finalStatusPush"})
+
+
+def wire_names(params: type[msgspec.Struct]) -> frozenset[str]:
+    """The parameter names an endpoint reads (camelCase, case sensitive)."""
+    return frozenset(field.encode_name for field in msgspec.structs.fields(params))
