@@ -1,0 +1,100 @@
+"""The LINK v2 users endpoints: decode, call `services.link_users`, build the reply Struct.
+
+Paging: `GET /v2/users.{fmt}` answers `PAGE_SIZE` users a page, in materialized-path order,
+with `paging` = {current, pages, offset (the page size, as LINK's other listings), next}
+and `stats` = {total}. `next` is an opaque cursor (page number and the last id shown);
+`?after=<next>` continues by keyset from there, and `?page=N` alone is walked to a page at
+a time by keyset from the start (or from a cursor given with it). No query uses OFFSET, so
+a page costs the same however deep it is, and rows added meanwhile do not shift it.
+"""
+
+from __future__ import annotations
+
+from smsaccounts.dialects.link import views
+from smsaccounts.dialects.link.http import NOT_FOUND, Call, Caller, Failure, authenticate
+from smsaccounts.dialects.link.messages import (
+    Paging,
+    PingResponse,
+    Stats,
+    User,
+    UserResponse,
+    UsersResponse,
+)
+from smsaccounts.errors import InvalidField
+from smsaccounts.services import link_users
+from smsaccounts.services.link_users import UserRecord
+from smsaccounts.storage.unit_of_work import UnitOfWork
+
+PAGE_SIZE = 100
+
+
+def ping(uow: UnitOfWork, call: Call) -> PingResponse:
+    caller = authenticate(uow, call)
+    account = caller.account
+    return PingResponse(status=200, userid=str(account.id), username=account.name,
+                        iprange=account.iprange, apikey=caller.apikey or views.MASKED)  # fmt: skip
+
+
+def list_users(uow: UnitOfWork, call: Call) -> UsersResponse:
+    caller = authenticate(uow, call)
+    cursor = views.decode_cursor(call.params["after"]) if "after" in call.params else None
+    default = str(cursor[0]) if cursor else "1"
+    number = _page_number(call.params.get("page", default))
+    page = link_users.list_page(uow, actor=caller.account, number=number, size=PAGE_SIZE,
+                                cursor=cursor)  # fmt: skip
+    after = page.next_after
+    paging = Paging(current=number, pages=page.pages, offset=PAGE_SIZE,
+                    next=views.encode_cursor(number + 1, after) if after else None)  # fmt: skip
+    users = [_user(record, caller) for record in page.users]
+    return UsersResponse(users=users, paging=paging, stats=Stats(total=page.total))
+
+
+def create_user(uow: UnitOfWork, call: Call) -> UserResponse:
+    caller = authenticate(uow, call)
+    link_users.require_admin(caller.account)  # a 403 before any complaint about the body
+    changes = views.user_changes(views.body_fields(call.body))
+    record, apikey = link_users.create(uow, actor=caller.account, changes=changes)
+    return UserResponse(user=views.user(record, apikey=apikey))
+
+
+def get_user(uow: UnitOfWork, call: Call) -> UserResponse:
+    caller = authenticate(uow, call)
+    link_users.require_admin(caller.account)
+    record = link_users.get(uow, actor=caller.account, account_id=_target(call))
+    return UserResponse(user=_user(record, caller))
+
+
+def update_user(uow: UnitOfWork, call: Call) -> UserResponse:
+    caller = authenticate(uow, call)
+    link_users.require_admin(caller.account)
+    target = _target(call)
+    changes = views.user_changes(views.body_fields(call.body))
+    record = link_users.update(uow, actor=caller.account, account_id=target, changes=changes)
+    return UserResponse(user=_user(record, caller))
+
+
+def delete_user(uow: UnitOfWork, call: Call) -> UserResponse:
+    caller = authenticate(uow, call)
+    link_users.require_admin(caller.account)
+    record = link_users.deactivate(uow, actor=caller.account, account_id=_target(call))
+    return UserResponse(user=_user(record, caller))
+
+
+def _user(record: UserRecord, caller: Caller) -> User:
+    """The caller sees its own key (the one it sent); every other key is masked."""
+    own = record.account.id == caller.account.id and caller.apikey is not None
+    return views.user(record, apikey=caller.apikey if own and caller.apikey else views.MASKED)
+
+
+def _target(call: Call) -> int:
+    """The `{id}` of the path; anything but digits is as missing as an unknown id."""
+    raw = str(call.path_params.get("id", ""))
+    if not raw.isdigit() or len(raw) > 18:
+        raise Failure(404, NOT_FOUND)
+    return int(raw)
+
+
+def _page_number(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise InvalidField("must be a whole number from 1", field="page")
+    return int(raw)

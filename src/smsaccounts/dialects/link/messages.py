@@ -1,0 +1,133 @@
+"""What the LINK v2 users API sends and accepts, as msgspec Structs (seed 002).
+
+JSON is these Structs encoded by msgspec; XML is the same Structs through `wire.to_xml`.
+The field order of `User` is the seed's.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec import UNSET, UnsetType, field
+
+FORMATS = ("json", "xml")
+
+# A text field in a write: left out (UNSET), a string, or null (cleared to '').
+Text = str | UnsetType | None
+
+
+class User(msgspec.Struct, kw_only=True):
+    """One user, exactly the seed's 25 fields and JSON types."""
+
+    integration_id: str | None
+    company: str | None
+    integration: str | None
+    defaultsender: str | None
+    balance: str  # money with 7 decimals
+    use_currency: int  # 0 | 1
+    max_forbrug: str  # max messages; "0" = no limit
+    forbrug: str  # messages sent
+    deactivated: str | None  # DD-MM-YYYY HH:MM:SS (UTC), null while active
+    created: str  # DD-MM-YYYY HH:MM:SS (UTC)
+    parent: int  # the parent user's id, 0 for a topmost user
+    id: int
+    username: str
+    apikey: str  # "---" except the caller's own (or a new user's, once)
+    materialized_path: str
+    prefixes: str
+    iprange: str
+    acl_billing: bool = field(name="aclBilling")
+    acl_billing_high: bool = field(name="aclBillingHigh")
+    acl_charity: bool = field(name="aclCharity")
+    acl_incoming: bool = field(name="aclIncoming")
+    acl_smsinbox: bool = field(name="aclSmsinbox")
+    acl_hlr: bool = field(name="aclHlr")
+    acl_admin: bool = field(name="aclAdmin")
+    enabled: bool
+    credits: int
+
+
+class Paging(msgspec.Struct, kw_only=True):
+    """LINK's paging object; `next` is an opaque cursor for `?after=` (null on the last page)."""
+
+    current: int
+    pages: int
+    offset: int  # the page size, as LINK's other listings report it
+    next: str | None
+
+
+class Stats(msgspec.Struct, kw_only=True):
+    total: int
+
+
+class UsersResponse(msgspec.Struct, kw_only=True):
+    users: list[User]
+    paging: Paging
+    stats: Stats
+    status: int = 200
+
+
+class UserResponse(msgspec.Struct, kw_only=True):
+    user: User
+    status: int = 200
+
+
+class PingResponse(msgspec.Struct, kw_only=True):
+    status: int
+    userid: str
+    username: str
+    iprange: str
+    apikey: str
+
+
+class ErrorResponse(msgspec.Struct, kw_only=True):
+    status: int
+    message: str
+
+
+class UserInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What POST and PUT accept inside `user`; a field left out is left unchanged."""
+
+    username: str | UnsetType = UNSET
+    password: str | UnsetType = UNSET
+    company: Text = UNSET
+    integration_id: Text = UNSET
+    integration: Text = UNSET
+    defaultsender: Text = UNSET
+    max_forbrug: int | Text = UNSET
+    prefixes: Text = UNSET
+    iprange: Text = UNSET
+    acl_billing: bool | UnsetType = field(default=UNSET, name="aclBilling")
+    acl_billing_high: bool | UnsetType = field(default=UNSET, name="aclBillingHigh")
+    acl_charity: bool | UnsetType = field(default=UNSET, name="aclCharity")
+    acl_incoming: bool | UnsetType = field(default=UNSET, name="aclIncoming")
+    acl_smsinbox: bool | UnsetType = field(default=UNSET, name="aclSmsinbox")
+    acl_hlr: bool | UnsetType = field(default=UNSET, name="aclHlr")
+    acl_admin: bool | UnsetType = field(default=UNSET, name="aclAdmin")
+    enabled: bool | UnsetType = UNSET
+    # MOR personal and registration details, kept here so another dialect can read them.
+    first_name: Text = UNSET
+    surname: Text = UNSET
+    personalid: Text = UNSET
+    agreement_number: Text = UNSET
+    agreement_date: Text = UNSET
+    taxation_country: Text = UNSET
+    vat_reg_number: Text = UNSET
+    vat_percent: Text = UNSET
+    language: str | UnsetType = UNSET
+    reg_address: Text = UNSET
+    reg_postcode: Text = UNSET
+    reg_city: Text = UNSET
+    reg_country: Text = UNSET
+    reg_state: Text = UNSET
+    reg_direction: Text = UNSET
+    reg_phone: Text = UNSET
+    reg_mobile: Text = UNSET
+    reg_fax: Text = UNSET
+    reg_email: Text = UNSET
+
+
+# Shown by GET but never set through the API: naming one in a body is a 400.
+READ_ONLY = frozenset(
+    {"balance", "credits", "forbrug", "parent", "id", "apikey", "created", "deactivated",
+     "materialized_path", "use_currency"}
+)  # fmt: skip

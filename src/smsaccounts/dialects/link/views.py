@@ -1,0 +1,119 @@
+"""Between the wire and the services: users out as `User` Structs, request bodies in as
+column changes, paging cursors both ways."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from smsaccounts.dialects import wire
+from smsaccounts.dialects.link.messages import READ_ONLY, User, UserInput
+from smsaccounts.domain import money
+from smsaccounts.domain.link_users import link_parent, link_path
+from smsaccounts.errors import ForbiddenField
+from smsaccounts.services.link_users import UserRecord
+
+TIME_FORMAT = "%d-%m-%Y %H:%M:%S"
+MASKED = "---"
+
+# Wire name -> column (or service key) where they differ; acl flags come from the Struct.
+_COLUMN = {"username": "name", "max_forbrug": "max_messages"}
+_WIRE_NAME: dict[str, str] = {
+    **{f.name: f.encode_name for f in msgspec.structs.fields(UserInput)},
+    **{column: name for name, column in _COLUMN.items()},
+}
+
+
+def wire_name(column: str) -> str:
+    """The name a LINK client knows a column by (`acl_admin` -> `aclAdmin`)."""
+    return _WIRE_NAME.get(column, column)
+
+
+def user(record: UserRecord, *, apikey: str = MASKED) -> User:
+    account, wallet = record.account, record.wallet
+    return User(
+        integration_id=account.integration_id or None,
+        company=account.company or None,
+        integration=account.integration or None,
+        defaultsender=account.defaultsender or None,
+        balance=money.format_amount(wallet.balance),
+        use_currency=int(wallet.use_currency),
+        max_forbrug=str(wallet.max_messages or 0),
+        forbrug=str(wallet.messages_sent),
+        deactivated=_time(account.deactivated),
+        created=account.created_at.strftime(TIME_FORMAT),
+        parent=link_parent(account),
+        id=account.id,
+        username=account.name,
+        apikey=apikey,
+        materialized_path=link_path(account.path),
+        prefixes=account.prefixes,
+        iprange=account.iprange,
+        acl_billing=account.acl_billing,
+        acl_billing_high=account.acl_billing_high,
+        acl_charity=account.acl_charity,
+        acl_incoming=account.acl_incoming,
+        acl_smsinbox=account.acl_smsinbox,
+        acl_hlr=account.acl_hlr,
+        acl_admin=account.acl_admin,
+        enabled=account.enabled,
+        credits=wallet.credits,
+    )
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.strftime(TIME_FORMAT)
+
+
+def body_fields(body: bytes) -> dict[str, Any]:
+    """The `user` object of a JSON `{"user": {...}}` or an XML `<user>` / `<request><user>`."""
+    if not body.strip():
+        raise wire.WireError('a body is required: {"user": {...}} or <user>...</user>')
+    if body.lstrip()[:1] == b"<":
+        root, data = wire.parse_xml(body)
+        inner = data if root == "user" else data.get("user") if root == "request" else None
+        if inner == "":  # <request><user/></request>
+            inner = {}
+        if not isinstance(inner, dict):
+            raise wire.WireError("the XML body must be <user>...</user> or <request><user>")
+        return inner
+    inner = wire.parse_json_object(body).get("user")
+    if not isinstance(inner, dict):
+        raise wire.WireError('the JSON body must be {"user": {...}}')
+    return inner
+
+
+def user_changes(raw: dict[str, Any]) -> dict[str, Any]:
+    """Column changes from a `user` object; read-only fields are refused by name."""
+    for name in raw:
+        if name in READ_ONLY:
+            raise ForbiddenField(f"{name} cannot be set", field=name)
+    data = wire.convert(raw, UserInput)
+    changes: dict[str, Any] = {}
+    for spec in msgspec.structs.fields(UserInput):
+        value = getattr(data, spec.name)
+        if value is msgspec.UNSET:
+            continue
+        if value is None and spec.name != "max_forbrug":
+            value = ""  # null clears a text field (stored as '')
+        changes[_COLUMN.get(spec.name, spec.name)] = value
+    return changes
+
+
+def encode_cursor(page: int, after_id: int) -> str:
+    """Opaque to clients: page `page` starts after account `after_id`."""
+    return base64.urlsafe_b64encode(f"{page}:{after_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        page, after_id = (int(part) for part in raw.split(":"))
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise wire.WireError("after: not a paging cursor this API gave out") from None
+    if page < 1:
+        raise wire.WireError("after: not a paging cursor this API gave out")
+    return page, after_id

@@ -1,0 +1,62 @@
+"""Rules of LINK's user model: its view of the tree, prefixes, message limits, ACL grants.
+
+LINK only knows users: a user sits below admin > reseller > customer, and what LINK calls
+the root of a user tree is the topmost user. Its `materialized_path` and `parent` are
+therefore read from the stored path with those three upper levels cut off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from smsaccounts.domain.models import ACL_FIELDS, Account
+
+# admin.reseller.customer: the number of path segments above the topmost user.
+USER_DEPTH = 3
+PASSWORD_MIN, PASSWORD_MAX = 4, 128
+_PREFIX = re.compile(r"\+?[0-9]{1,15}")
+
+
+def link_path(stored_path: str) -> str:
+    """`'1.2.3.7xl.7xm'` -> `'7xl.7xm'`: the path from the topmost user ancestor down."""
+    return ".".join(stored_path.split(".")[USER_DEPTH:])
+
+
+def link_parent(account: Account) -> int:
+    """The parent's id when the parent is a user (LINK's sub-user), else 0."""
+    if account.parent_id is None or account.path.count(".") <= USER_DEPTH:
+        return 0
+    return account.parent_id
+
+
+def normalize_prefixes(text: str) -> str:
+    """`' 45, +4520'` -> `'45,+4520'`; raise ValueError naming an entry that is not digits."""
+    entries = [part.strip() for part in text.split(",") if part.strip()]
+    for entry in entries:
+        if not _PREFIX.fullmatch(entry):
+            raise ValueError(f"not a destination prefix (digits, optional +): {entry!r}")
+    return ",".join(entries)
+
+
+def parse_max_messages(value: int | str | None) -> int | None:
+    """LINK's `max_forbrug`: a count of messages; 0, '' or null mean no limit (stored None)."""
+    text = "" if value is None else str(value).strip()
+    if text in ("", "0"):
+        return None
+    if not text.isdigit():
+        raise ValueError(f"max_forbrug must be a whole number of messages: {value!r}")
+    return int(text)
+
+
+def check_password(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ValueError(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+
+
+def ungrantable(actor: Account, changes: Mapping[str, object]) -> str | None:
+    """The first ACL `changes` would switch on that `actor` does not hold itself, or None."""
+    for acl in ACL_FIELDS:
+        if changes.get(acl) is True and not getattr(actor, acl):
+            return acl
+    return None

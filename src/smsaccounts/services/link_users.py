@@ -1,0 +1,200 @@
+"""LINK's user management: list, read, create, edit and deactivate users below a user.
+
+Every call acts inside the actor's subtree (`accounts.visible`); changing anything needs
+the actor's `acl_admin`, and no actor can switch on an ACL it does not hold itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+
+from smsaccounts.domain import link_users, tree
+from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.tree import Kind
+from smsaccounts.errors import AccessDenied, InvalidField, MissingField
+from smsaccounts.services import accounts, auth
+from smsaccounts.storage.tables import accounts as accounts_table
+from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UserRecord:
+    account: Account
+    wallet: Wallet
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a subtree listing; `next_after` is the id the next page starts after."""
+
+    users: list[UserRecord]
+    number: int
+    size: int
+    total: int
+    next_after: int | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Prepared:
+    values: dict[str, Any]
+    password: str | None
+    has_limit: bool
+    max_messages: int | None
+
+
+def list_page(
+    uow: UnitOfWork,
+    *,
+    actor: Account,
+    number: int,
+    size: int,
+    cursor: tuple[int, int] | None = None,
+) -> Page:
+    """Page `number` of the actor's subtree in path order, walked by keyset (never OFFSET).
+
+    `cursor` = (page, account id) says page `page` starts right after that account, so a
+    client following `next` costs one range scan per page; a bare page number is walked to
+    from the cursor (or from the start) a page at a time.
+    """
+    with uow.read() as tx:
+        at, after = 1, None
+        if cursor is not None and cursor[0] <= number:
+            at, after = cursor[0], _cursor_path(tx, actor, cursor[1])
+        while at < number:
+            batch = tx.accounts.list_subtree(actor, after_path=after, limit=size)
+            if len(batch) < size:
+                return Page([], number, size, tx.accounts.count_subtree(actor), None)
+            after, at = batch[-1].path, at + 1
+        rows = tx.accounts.list_subtree(actor, after_path=after, limit=size + 1)
+        more = len(rows) > size
+        users = [_record(tx, account) for account in rows[:size]]
+        next_after = rows[size - 1].id if more else None
+        return Page(users, number, size, tx.accounts.count_subtree(actor), next_after)
+
+
+def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
+    require_admin(actor)
+    with uow.read() as tx:
+        return _record(tx, accounts.visible(tx, actor, tx.accounts.get(account_id)))
+
+
+def create(
+    uow: UnitOfWork, *, actor: Account, changes: Mapping[str, Any]
+) -> tuple[UserRecord, str]:
+    """A sub-user directly below the actor, with its own API key (returned once)."""
+    require_admin(actor)
+    prepared = _prepare(actor, changes)
+    name = prepared.values.pop("name", "")
+    if not name:
+        raise MissingField("username is required", field="name")
+    # Hash before the write transaction: argon2 is slow and SQLite holds its lock throughout.
+    password_hash = uow.passwords.hash(prepared.password) if prepared.password else None
+    with uow.write() as tx:
+        terms = tx.wallets.get(actor.id)
+        assert terms is not None  # every account is created with its wallet
+        account = accounts.add(tx, kind=Kind.USER, name=name, parent=actor,
+                               password_hash=password_hash, billing_type=terms.billing_type,
+                               currency=terms.currency, **prepared.values)  # fmt: skip
+        if prepared.has_limit:
+            tx.wallets.set_terms(account.id, max_messages=prepared.max_messages)
+        _key, plaintext = auth.add_api_key(tx, owner_id=account.id, name=name, purpose="user")
+        return _record(tx, account), plaintext
+
+
+def update(
+    uow: UnitOfWork, *, actor: Account, account_id: int, changes: Mapping[str, Any]
+) -> UserRecord:
+    """Edit a user in the actor's subtree; a new password or `enabled` false revoke tokens."""
+    require_admin(actor)
+    prepared = _prepare(actor, changes)
+    with uow.write() as tx:
+        target = accounts.visible(tx, actor, tx.accounts.get(account_id))
+        account = accounts.apply_changes(tx, target, prepared.values)
+        if prepared.password is not None:
+            auth.set_password(uow, tx, account, prepared.password)
+        if prepared.values.get("enabled") is False:
+            tx.credentials.revoke_tokens(account.id, tx.now)
+        if prepared.has_limit:
+            tx.wallets.set_terms(account.id, max_messages=prepared.max_messages)
+        return _record(tx, account)
+
+
+def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
+    """Delete = deactivate: data kept, tokens and keys revoked."""
+    require_admin(actor)
+    with uow.write() as tx:
+        target = accounts.visible(tx, actor, tx.accounts.get(account_id))
+        return _record(tx, accounts.deactivate(tx, target))
+
+
+def require_admin(actor: Account) -> None:
+    if not actor.acl_admin:
+        raise AccessDenied("managing users needs acl_admin", reason="admin_required")
+
+
+def _record(tx: Tx, account: Account) -> UserRecord:
+    wallet = tx.wallets.get(account.id)
+    assert wallet is not None  # every account is created with its wallet
+    return UserRecord(account, wallet)
+
+
+def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:
+    account = tx.accounts.get(account_id)
+    if account is None or not tree.can_access(actor.path, account.path):
+        raise InvalidField("the paging cursor is not valid", field="after")
+    return account.path
+
+
+def _prepare(actor: Account, changes: Mapping[str, Any]) -> _Prepared:
+    """Validate what LINK lets a client set; wallet and password parts are split off."""
+    values = dict(changes)
+    password = values.pop("password", None)
+    has_limit = "max_messages" in values
+    limit = _checked(
+        "max_messages", link_users.parse_max_messages, values.pop("max_messages", None)
+    )
+    if password is not None:
+        _checked("password", link_users.check_password, password)
+    if "prefixes" in values:
+        values["prefixes"] = _checked("prefixes", link_users.normalize_prefixes, values["prefixes"])
+    _check_texts(values)
+    acl = link_users.ungrantable(actor, values)
+    if acl is not None:
+        raise AccessDenied(
+            f"cannot grant {acl}, which the caller lacks", reason="acl_not_held", acl=acl
+        )
+    return _Prepared(values, password, has_limit, limit)
+
+
+def _checked(field: str, rule: Callable[[Any], T], value: Any) -> T:
+    """Apply a domain rule, turning its ValueError into InvalidField naming `field`."""
+    try:
+        return rule(value)
+    except ValueError as error:
+        raise InvalidField(str(error), field=field) from None
+
+
+def _check_texts(values: Mapping[str, Any]) -> None:
+    for field, value in values.items():
+        if not isinstance(value, str):
+            continue
+        limit = getattr(accounts_table.c[field].type, "length", None)
+        if limit is not None and len(value) > limit:
+            raise InvalidField(f"longer than {limit} characters", field=field)
+    if values.get("name") is not None and not values["name"].strip():
+        raise InvalidField("must not be empty", field="name")
+    if values.get("reg_email"):
+        try:
+            validate_email(values["reg_email"], check_deliverability=False)
+        except EmailNotValidError as error:
+            raise InvalidField(str(error), field="reg_email") from None
