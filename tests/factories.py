@@ -25,12 +25,19 @@ def reseller(
     billing_type: BillingType = BillingType.PRE_PAID,
     **attrs: Any,
 ) -> Account:
-    account = accounts.create(uow, kind=Kind.RESELLER, name=name or _name("reseller"),
-                              parent_id=ADMIN_ID, password=PASSWORD, billing_type=billing_type,
-                              **attrs)  # fmt: skip
+    account = accounts.create(
+        uow,
+        kind=Kind.RESELLER,
+        name=name or _name("reseller"),
+        parent_id=ADMIN_ID,
+        password=PASSWORD,
+        billing_type=billing_type,
+        **attrs,
+    )
     if credits:
-        wallet.credit(uow, account_id=account.id, asset=Asset.CREDITS, amount=credits,
-                      reason="test")  # fmt: skip
+        wallet.credit(
+            uow, account_id=account.id, asset=Asset.CREDITS, amount=credits, reason="test"
+        )
     return account
 
 
@@ -43,8 +50,14 @@ def customer(
     **attrs: Any,
 ) -> Account:
     parent = parent or reseller(uow)
-    return accounts.create(uow, kind=Kind.CUSTOMER, name=name or _name("customer"),
-                           parent_id=parent.id, billing_type=billing_type, **attrs)  # fmt: skip
+    return accounts.create(
+        uow,
+        kind=Kind.CUSTOMER,
+        name=name or _name("customer"),
+        parent_id=parent.id,
+        billing_type=billing_type,
+        **attrs,
+    )
 
 
 def user(
@@ -57,8 +70,15 @@ def user(
     **attrs: Any,
 ) -> Account:
     parent = parent or customer(uow)
-    return accounts.create(uow, kind=Kind.USER, name=name or _name("user"), parent_id=parent.id,
-                           password=password, billing_type=billing_type, **attrs)  # fmt: skip
+    return accounts.create(
+        uow,
+        kind=Kind.USER,
+        name=name or _name("user"),
+        parent_id=parent.id,
+        password=password,
+        billing_type=billing_type,
+        **attrs,
+    )
 
 
 def user_key(uow: UnitOfWork, account: Account) -> str:
@@ -70,5 +90,6 @@ def client_key(
     uow: UnitOfWork, owner: Account, *, rights: frozenset[str] = frozenset(), allowed_ips: str = ""
 ) -> str:
     """A client application's key, owned by a customer (mysms's `apiKey`)."""
-    return auth.create_api_key(uow, owner_id=owner.id, name=_name("app"), rights=rights,
-                               allowed_ips=allowed_ips)[1]  # fmt: skip
+    return auth.create_api_key(
+        uow, owner_id=owner.id, name=_name("app"), rights=rights, allowed_ips=allowed_ips
+    )[1]

@@ -23,15 +23,16 @@ Handler = Callable[[UnitOfWork, argparse.Namespace], Any]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
     settings = Settings.from_env()
+    args = _parser(settings).parse_args(argv)
     if args.handler is serve:
-        return serve(settings, args)
+        serve(settings, args)
+        return 0
+    handler: Handler = args.handler
     uow = build(settings)
     try:
         upgrade(uow.db.engine)
-        result = args.handler(uow, args)
+        result = handler(uow, args)
     except DomainError as error:
         _emit({"error": error.kind, "message": error.message, **_jsonable(error.fields)})
         return 1
@@ -65,12 +66,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(defaults: Settings) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smsaccounts", description=__doc__)
     sub = p.add_subparsers(required=True, metavar="COMMAND")
     s = sub.add_parser("serve", help="apply migrations, then serve the API")
-    s.add_argument("--host", default=Settings.host)
-    s.add_argument("--port", type=int, default=Settings.port)
+    s.add_argument("--host", default=defaults.host)
+    s.add_argument("--port", type=int, default=defaults.port)
     s.add_argument("--workers", type=int, default=1)
     s.set_defaults(handler=serve)
 
@@ -163,8 +164,9 @@ def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]
         free_credits=args.free_credits,
     )
     if args.credits:
-        wallet.credit(uow, account_id=account.id, asset=Asset.CREDITS, amount=args.credits,
-                      reason="operator")  # fmt: skip
+        wallet.credit(
+            uow, account_id=account.id, asset=Asset.CREDITS, amount=args.credits, reason="operator"
+        )
     return _describe(uow, account)
 
 
@@ -201,8 +203,9 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         password=args.password,
         **attributes,
     )
-    _key, plaintext = auth.create_api_key(uow, owner_id=account.id, name=args.username,
-                                          purpose="user")  # fmt: skip
+    _key, plaintext = auth.create_api_key(
+        uow, owner_id=account.id, name=args.username, purpose="user"
+    )
     return {**_describe(uow, account), "apikey": plaintext}
 
 
@@ -227,8 +230,9 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
     account = _resolve(uow, args.account)
-    entry = wallet.change(uow, account_id=account.id, asset=Asset.CREDITS, amount=args.amount,
-                          reason="operator")  # fmt: skip
+    entry = wallet.change(
+        uow, account_id=account.id, asset=Asset.CREDITS, amount=args.amount, reason="operator"
+    )
     return {"id": account.id, "credits": entry.resulting, "ledger_id": entry.id}
 
 
@@ -238,8 +242,9 @@ def balance_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         units = money.to_units(money.parse_amount(args.amount))
     except money.MoneyError as error:
         raise InvalidField(str(error), field="amount") from None
-    entry = wallet.change(uow, account_id=account.id, asset=Asset.BALANCE, amount=units,
-                          reason="operator")  # fmt: skip
+    entry = wallet.change(
+        uow, account_id=account.id, asset=Asset.BALANCE, amount=units, reason="operator"
+    )
     return {
         "id": account.id,
         "balance": money.format_amount(entry.resulting),
@@ -266,18 +271,24 @@ def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidField(f"expected FIELD=VALUE, got {assignment!r}", field=assignment)
         changes[field] = _typed(field, value)
     admin = _resolve(uow, str(ADMIN_ID))
-    return _describe(uow, accounts.update(uow, actor=admin, account_id=account.id,
-                                          changes=changes))  # fmt: skip
+    return _describe(uow, accounts.update(uow, actor=admin, account_id=account.id, changes=changes))
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
     to = args.to.removeprefix("+") if args.to else None
     return [
-        {"id": m.id, "to": m.to_msisdn, "text": m.text, "purpose": m.purpose,
-         "status": m.status, "attempts": m.attempts, "created_at": m.created_at.isoformat(),
-         "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+        {
+            "id": m.id,
+            "to": m.to_msisdn,
+            "text": m.text,
+            "purpose": m.purpose,
+            "status": m.status,
+            "attempts": m.attempts,
+            "created_at": m.created_at.isoformat(),
+            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        }
         for m in outbox.list_messages(uow, to_msisdn=to)
-    ]  # fmt: skip
+    ]
 
 
 def _resolve(uow: UnitOfWork, ref: str) -> Account:
@@ -290,8 +301,9 @@ def _resolve(uow: UnitOfWork, ref: str) -> Account:
         else:
             kind, sep, name = ref.partition(":")
             if not sep or kind not in Kind.__members__.values():
-                raise InvalidField(f"ACCOUNT must be KIND:NAME or an id, got {ref!r}",
-                                   field="account")  # fmt: skip
+                raise InvalidField(
+                    f"ACCOUNT must be KIND:NAME or an id, got {ref!r}", field="account"
+                )
             found = tx.accounts.get_by_name(Kind(kind), name)
     if found is None:
         raise NotFound(f"no account {ref}", entity="account")
@@ -299,8 +311,13 @@ def _resolve(uow: UnitOfWork, ref: str) -> Account:
 
 
 def _typed(field: str, value: str) -> Any:
-    booleans = {*ACL_FIELDS, "enabled", "swapping_source_address_allowed", "a2a_send_enabled",
-                "a2a_receive_enabled"}  # fmt: skip
+    booleans = {
+        *ACL_FIELDS,
+        "enabled",
+        "swapping_source_address_allowed",
+        "a2a_send_enabled",
+        "a2a_receive_enabled",
+    }
     if field in booleans:
         return value.lower() in {"1", "true", "yes", "on"}
     if field in {"mo_charge", "free_credits", "sms_routing"}:
@@ -314,17 +331,27 @@ def _typed(field: str, value: str) -> Any:
 def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:
     w = wallet.get(uow, account_id=account.id)
     return {
-        "id": account.id, "object_id": account.object_id, "kind": account.kind.value,
-        "name": account.name, "parent_id": account.parent_id, "path": account.path,
-        "enabled": account.enabled, "msisdn": account.msisdn,
-        "billing_type": w.billing_type.value, "credits": w.credits, "free_sms": w.free_sms,
-        "balance": money.format_amount(w.balance), "currency": w.currency,
-    }  # fmt: skip
+        "id": account.id,
+        "object_id": account.object_id,
+        "kind": account.kind.value,
+        "name": account.name,
+        "parent_id": account.parent_id,
+        "path": account.path,
+        "enabled": account.enabled,
+        "msisdn": account.msisdn,
+        "billing_type": w.billing_type.value,
+        "credits": w.credits,
+        "free_sms": w.free_sms,
+        "balance": money.format_amount(w.balance),
+        "currency": w.currency,
+    }
 
 
 def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, str | int | float | bool | None) else str(v)
-            for k, v in fields.items()}  # fmt: skip
+    return {
+        k: v if isinstance(v, str | int | float | bool | None) else str(v)
+        for k, v in fields.items()
+    }
 
 
 def _emit(obj: Any) -> None:

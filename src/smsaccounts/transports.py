@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Protocol
@@ -49,6 +50,9 @@ class HttpTransport:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 status = response.status
+        except urllib.error.HTTPError as error:
+            error.close()
+            status = error.code
         except OSError as error:
             # Never echo the URL: it carries the message text.
             raise ConnectionError(f"transport request failed: {type(error).__name__}") from None

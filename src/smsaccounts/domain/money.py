@@ -21,10 +21,10 @@ def parse_amount(raw: str | int | Decimal) -> Decimal:
         raise MoneyError(f"not a decimal amount: {raw!r}") from None
     if not value.is_finite():
         raise MoneyError(f"not a finite amount: {raw!r}")
-    if value != value.quantize(_UNIT):
-        raise MoneyError(f"more than {SCALE} decimal places: {raw!r}")
     if abs(value) >= Decimal(10) ** 11:
         raise MoneyError(f"amount too large: {raw!r}")
+    if value != value.quantize(_UNIT):
+        raise MoneyError(f"more than {SCALE} decimal places: {raw!r}")
     return value
 
 
@@ -33,7 +33,7 @@ def to_units(value: Decimal) -> int:
 
 
 def from_units(units: int) -> Decimal:
-    return (Decimal(units) / _FACTOR).quantize(_UNIT)
+    return Decimal(units).scaleb(-SCALE)
 
 
 def format_amount(units: int, places: int = SCALE) -> str:

@@ -17,10 +17,21 @@ from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 # What a caller may set on an account through `update`; wallets change only through the
 # wallet services, and the tree (parent, kind, path) never changes after creation.
 SETTABLE: frozenset[str] = frozenset(
-    (*TEXT_FIELDS, *ACL_FIELDS, "name", "enabled", "mo_charge", "free_credits", "sms_routing",
-     "swapping_source_address_allowed", "a2a_send_enabled", "a2a_receive_enabled", "msisdn",
-     "country")
-)  # fmt: skip
+    (
+        *TEXT_FIELDS,
+        *ACL_FIELDS,
+        "name",
+        "enabled",
+        "mo_charge",
+        "free_credits",
+        "sms_routing",
+        "swapping_source_address_allowed",
+        "a2a_send_enabled",
+        "a2a_receive_enabled",
+        "msisdn",
+        "country",
+    )
+)
 
 
 def create(

@@ -113,8 +113,14 @@ def update_balance(
         if not mor.may_change_balance(caller, target):
             raise AccessDenied("a balance may only be changed below the caller", reason="own")
         units = _units(balance)
-        return wallet.apply(tx, account_id=target.id, asset=Asset.BALANCE, amount=units,
-                            reason=BALANCE_REASON, actor_id=caller.id)  # fmt: skip
+        return wallet.apply(
+            tx,
+            account_id=target.id,
+            asset=Asset.BALANCE,
+            amount=units,
+            reason=BALANCE_REASON,
+            actor_id=caller.id,
+        )
 
 
 def _units(balance: str | None) -> int:

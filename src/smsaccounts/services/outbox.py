@@ -25,7 +25,7 @@ def queue(tx: Tx, *, to_msisdn: str, text: str, purpose: str, account_id: int | 
 
 def list_messages(uow: UnitOfWork, *, to_msisdn: str | None = None) -> list[Row[Any]]:
     with uow.read() as tx:
-        return tx.outbox.list(to_msisdn=to_msisdn)
+        return tx.outbox.messages(to_msisdn=to_msisdn)
 
 
 def deliver_due(uow: UnitOfWork, transport: Transport, *, limit: int = 50) -> int:

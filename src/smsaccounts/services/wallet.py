@@ -66,8 +66,15 @@ def credit(
     idempotency_key: str | None = None,
 ) -> LedgerEntry:
     _positive(amount)
-    return change(uow, account_id=account_id, asset=asset, amount=amount, reason=reason,
-                  actor_id=actor_id, idempotency_key=idempotency_key)  # fmt: skip
+    return change(
+        uow,
+        account_id=account_id,
+        asset=asset,
+        amount=amount,
+        reason=reason,
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+    )
 
 
 def debit(
@@ -81,8 +88,15 @@ def debit(
     idempotency_key: str | None = None,
 ) -> LedgerEntry:
     _positive(amount)
-    return change(uow, account_id=account_id, asset=asset, amount=-amount, reason=reason,
-                  actor_id=actor_id, idempotency_key=idempotency_key)  # fmt: skip
+    return change(
+        uow,
+        account_id=account_id,
+        asset=asset,
+        amount=-amount,
+        reason=reason,
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+    )
 
 
 def transfer(

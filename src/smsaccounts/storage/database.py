@@ -23,7 +23,8 @@ def make_engine(settings: Settings, *, url: str | None = None, **kwargs: Any) ->
         return _sqlite_engine(url, settings, **kwargs)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    return create_engine(url, **{**options, **kwargs})
 
 
 def _sqlite_engine(url: str, settings: Settings, **kwargs: Any) -> Engine:

@@ -40,7 +40,9 @@ class OutboxRepository:
         ).one()
         return int(row.id)
 
-    def list(self, *, to_msisdn: str | None = None, limit: int = 1000) -> list[Row[Any]]:
+    def messages(
+        self, *, to_msisdn: str | None = None, limit: int = 1000
+    ) -> list[Row[Any]]:
         query = select(outbox).order_by(outbox.c.id).limit(limit)
         if to_msisdn is not None:
             query = query.where(outbox.c.to_msisdn == to_msisdn)

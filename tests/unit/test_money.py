@@ -1,0 +1,31 @@
+"""Money is Decimal in the domain and integer units in storage; never a float."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsaccounts.domain import money
+
+
+@given(st.decimals(min_value=-(10**10), max_value=10**10, places=7, allow_nan=False))
+def test_amounts_round_trip_through_units_exactly(value: Decimal) -> None:
+    assert money.from_units(money.to_units(value)) == value
+
+
+@pytest.mark.parametrize("raw", ["abc", "", "1e400", "NaN", "Infinity", "0.00000001", "1,5"])
+def test_non_amounts_and_excess_precision_are_refused(raw: str) -> None:
+    with pytest.raises(money.MoneyError):
+        money.parse_amount(raw)
+
+
+def test_amounts_format_with_a_fixed_number_of_places() -> None:
+    assert money.format_amount(12_400_000) == "1.2400000"
+    assert money.format_amount(0) == "0.0000000"
+    assert money.format_amount(-12_345_678, places=4) == "-1.2346"
+
+
+def test_signed_amounts_parse() -> None:
+    assert money.parse_amount("-0.25") == Decimal("-0.25")
+    assert money.to_units(Decimal("-0.25")) == -2_500_000

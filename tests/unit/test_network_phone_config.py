@@ -1,0 +1,64 @@
+"""IP ranges, msisdn parsing and settings from the environment."""
+
+import pytest
+
+from smsaccounts.config import Settings
+from smsaccounts.domain.network import ip_allowed, normalize_ranges, parse_ranges
+from smsaccounts.domain.phone import PhoneError, parse_msisdn
+
+
+def test_an_empty_range_allows_any_address() -> None:
+    assert ip_allowed("", "203.0.113.9") and ip_allowed("  ", None)
+
+
+def test_addresses_and_cidrs_match_and_others_do_not() -> None:
+    ranges = "10.0.0.0/8, 192.168.1.7,2001:db8::/32"
+    assert ip_allowed(ranges, "10.20.30.40")
+    assert ip_allowed(ranges, "192.168.1.7")
+    assert ip_allowed(ranges, "2001:db8::1")
+    assert not ip_allowed(ranges, "192.168.1.8")
+    assert not ip_allowed(ranges, None)
+    assert not ip_allowed(ranges, "testclient")
+
+
+def test_bad_ranges_are_refused_naming_the_entry() -> None:
+    with pytest.raises(ValueError, match=r"10\.0\.0\.300"):
+        parse_ranges("10.0.0.1,10.0.0.300")
+    assert normalize_ranges(" 10.0.0.1 ,, 10.1.0.0/16 ") == "10.0.0.1,10.1.0.0/16"
+
+
+@pytest.mark.parametrize("raw", [436761234567, "436761234567", "+436761234567", " +436761234567"])
+def test_msisdns_are_accepted_as_numbers_or_strings_with_or_without_plus(raw: object) -> None:
+    number = parse_msisdn(raw)
+    assert (number.digits, number.country, number.valid) == ("436761234567", "AT", True)
+
+
+def test_a_number_with_a_known_calling_code_but_invalid_for_its_country_is_flagged() -> None:
+    number = parse_msisdn("4300000000")
+    assert (number.country, number.valid) == ("AT", False)
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "+", "12", None, True, "43 676 1234567"])
+def test_non_msisdns_are_refused(raw: object) -> None:
+    with pytest.raises(PhoneError):
+        parse_msisdn(raw)
+
+
+def test_settings_come_from_the_environment_with_typed_values() -> None:
+    settings = Settings.from_env(
+        {
+            "SMSACCOUNTS_PORT": "9000",
+            "SMSACCOUNTS_MOR_ALLOW_GET": "true",
+            "SMSACCOUNTS_ALLOWED_COUNTRIES": "at, de",
+            "SMSACCOUNTS_OUTBOX_POLL_SECONDS": "0.5",
+        }
+    )
+    assert settings.port == 9000 and settings.mor_allow_get is True
+    assert settings.allowed_countries == frozenset({"AT", "DE"})
+    assert settings.outbox_poll_seconds == 0.5
+    assert Settings.from_env({}).database_url == "sqlite:///./smsaccounts.db"
+
+
+def test_a_malformed_setting_names_its_variable() -> None:
+    with pytest.raises(ValueError, match="SMSACCOUNTS_PORT"):
+        Settings.from_env({"SMSACCOUNTS_PORT": "eighty"})
