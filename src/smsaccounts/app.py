@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from smsaccounts import dialects, logs
 from smsaccounts.config import Settings
+from smsaccounts.middleware import BodyLimit
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 from smsaccounts.transports import Transport, make_transport
@@ -54,6 +56,7 @@ def create_app(
     app = Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *dialects.routes(uow)],
         lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
     )
     app.state.uow = uow
     return app
