@@ -158,9 +158,14 @@ def create_customer_user(
             phone_number=new.phone_number,
         )
         if new.apply_free_credits and reseller.free_credits:
-            wallet.apply(tx, account_id=customer.id, asset=Asset.CREDITS,
-                         amount=reseller.free_credits, reason=FREE_CREDITS_REASON,
-                         actor_id=reseller.id)  # fmt: skip
+            wallet.apply(
+                tx,
+                account_id=customer.id,
+                asset=Asset.CREDITS,
+                amount=reseller.free_credits,
+                reason=FREE_CREDITS_REASON,
+                actor_id=reseller.id,
+            )
         return user, customer
 
 
@@ -179,9 +184,15 @@ def add_credits(uow: UnitOfWork, *, reseller: Account, customer_id: str, credits
             )
         if credits:
             giver, taker = (reseller.id, customer.id) if credits > 0 else (customer.id, reseller.id)
-            wallet.move(tx, from_id=giver, to_id=taker, asset=Asset.CREDITS,
-                        amount=abs(credits), reason=ADD_CREDITS_REASON,
-                        actor_id=reseller.id)  # fmt: skip
+            wallet.move(
+                tx,
+                from_id=giver,
+                to_id=taker,
+                asset=Asset.CREDITS,
+                amount=abs(credits),
+                reason=ADD_CREDITS_REASON,
+                actor_id=reseller.id,
+            )
         return _credits(tx, customer)
 
 
