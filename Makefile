@@ -29,7 +29,12 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) ## the load benchmark with its baselines (see bench/README.md)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## the load benchmark with its baselines (see bench/README.md)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and caches

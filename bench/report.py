@@ -1,0 +1,106 @@
+"""The table and the JSON file: one row per scenario, ratios against the baselines."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    what: str
+    status: str = "ok"  # ok | skipped | failed
+    note: str = ""
+    rps: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    errors: int | None = None
+    requests: int | None = None
+    ratio: str = ""
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ratio:
+    key: str
+    value: float
+    target: str  # e.g. ">= 0.40", "" when the issue sets none
+    met: bool | None
+
+    def text(self) -> str:
+        mark = "" if self.met is None else (" ok" if self.met else " MISSED")
+        goal = f" (target {self.target}{mark})" if self.target else ""
+        return f"{self.value:.2f} {self.key}{goal}"
+
+
+def ratios(rows: dict[str, Row], workers: int) -> dict[str, list[Ratio]]:
+    """Each scenario's ratios; a ratio whose operands were not both measured is left out."""
+    rps = {n: r.rps for n, r in rows.items() if r.status == "ok" and r.rps}
+    p99 = {n: r.p99_ms for n, r in rows.items() if r.status == "ok" and r.p99_ms}
+    out: dict[str, list[Ratio]] = {}
+
+    def add(name: str, key: str, value: float, target: str = "", met: bool | None = None) -> None:
+        out.setdefault(name, []).append(Ratio(key, value, target, met))
+
+    for name in ("mysms_balance_json", "mysms_balance_xml"):
+        if name in rps and "bare_balance" in rps:
+            v = rps[name] / rps["bare_balance"]
+            add(name, "of (a)", v, ">= 0.40", v >= 0.40)
+        if name in rps and "fastapi_balance" in rps:
+            v = rps[name] / rps["fastapi_balance"]
+            add(name, "x (b)", v, ">= 4", v >= 4)
+        if name in p99:
+            add(name, "ms p99", p99[name], "< 5", p99[name] < 5)
+    if "fastapi_balance" in rps and "bare_balance" in rps:
+        add("fastapi_balance", "of (a)", rps["fastapi_balance"] / rps["bare_balance"])
+    for name, target in (("mysms_login", ">= 0.85"), ("reseller_balance", "")):
+        if name in rps and "argon2_verify" in rps:
+            v = rps[name] / rps["argon2_verify"]
+            add(name, "of (c)", v, target, (v >= 0.85) if target else None)
+    if "link_users_1m" in p99 and "link_users" in p99:
+        v = p99["link_users_1m"] / p99["link_users"]
+        add("link_users_1m", "x p99 of link_users", v, "<= 1.3", v <= 1.3)
+    if workers > 1 and "mysms_balance_json" in rps and "mysms_balance_json_1w" in rps:
+        v = rps["mysms_balance_json"] / rps["mysms_balance_json_1w"]
+        add("mysms_balance_json", f"x with {workers} workers vs 1", v, ">= 1.7", v >= 1.7)
+    return out
+
+
+def table(rows: list[Row]) -> str:
+    head = ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio / note")
+    lines = [head]
+    for r in rows:
+        if r.status != "ok":
+            first_line = r.note.strip().splitlines()[0] if r.note.strip() else ""
+            lines.append((r.name, "-", "-", "-", "-", f"{r.status}: {first_line}"))
+            continue
+        note = "; ".join(x for x in (r.ratio, r.note) if x)
+        lines.append((r.name, _num(r.rps), _num(r.p50_ms, 2), _num(r.p99_ms, 2),
+                      str(r.errors), note))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    out = []
+    for i, line in enumerate(lines):
+        numbers = [c.rjust(w) for c, w in zip(line[1:5], widths[1:], strict=True)]
+        out.append("  ".join([line[0].ljust(widths[0]), *numbers, line[5]]).rstrip())
+        if i == 0:
+            out.append("-" * len(out[0]))
+    return "\n".join(out)
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def write_json(
+    path: Path, meta: dict[str, Any], rows: list[Row], found: dict[str, list[Ratio]]
+) -> None:
+    document = {
+        **meta,
+        "results": [dataclasses.asdict(r) for r in rows],
+        "ratios": {n: [dataclasses.asdict(x) for x in rs] for n, rs in found.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")

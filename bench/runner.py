@@ -1,0 +1,142 @@
+"""Run scenarios server by server: start it, probe, drive it with wrk, stop it."""
+
+from __future__ import annotations
+
+import http.client
+import statistics
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import layout as L
+from bench import servers, wrk
+from bench.databases import ledger_check
+from bench.report import Row
+from bench.scenarios import (
+    BARE,
+    DEBIT,
+    FASTAPI,
+    SERVICE,
+    SERVICE_1M,
+    SERVICE_1W,
+    Scenario,
+)
+from smsaccounts.config import Settings
+from smsaccounts.domain import money
+from smsaccounts.domain.credentials import Passwords
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        wrk_bin: str,
+        workdir: Path,
+        duration: int,
+        connections: int,
+        threads: int,
+        workers: int,
+    ) -> None:
+        self.wrk = wrk_bin
+        self.workdir = workdir
+        self.duration = duration
+        self.connections = connections
+        self.threads = threads
+        self.workers = workers
+        self.rows: dict[str, Row] = {}
+
+    def group(
+        self, server: str, scenarios: Sequence[Scenario], url: str, lay: L.Layout, note: str = ""
+    ) -> None:
+        """Every scenario of one server, read-only ones first, against one server process."""
+        if not scenarios:
+            return
+        port = servers.free_port()
+        command = self._command(server, port)
+        log = self.workdir / f"{server}.log"
+        print(f"-- {server}: {' '.join(command[-8:])}", flush=True)
+        try:
+            with servers.running(command, servers.service_env(url), port, log) as base:
+                for scenario in sorted(scenarios, key=lambda s: s.writes):
+                    self.rows[scenario.name] = self._one(scenario, base, url, lay, note)
+        except Exception as error:  # noqa: BLE001 - one broken server must not end the run
+            print(traceback.format_exc(limit=3), flush=True)
+            for scenario in scenarios:
+                self.rows.setdefault(
+                    scenario.name, Row(scenario.name, scenario.what, "failed", str(error)[:200])
+                )
+
+    def _command(self, server: str, port: int) -> list[str]:
+        if server == BARE:
+            return servers.baseline_command("baseline_bare", port, self.workers)
+        if server == FASTAPI:
+            return servers.baseline_command("baseline_fastapi", port, self.workers)
+        workers = 1 if server == SERVICE_1W else self.workers
+        assert server in (SERVICE, SERVICE_1W, SERVICE_1M)
+        return servers.service_command(port, workers)
+
+    def _one(self, sc: Scenario, base: str, url: str, lay: L.Layout, note: str) -> Row:
+        table = self.workdir / f"{sc.name}.requests"
+        count = wrk.write_requests(table, sc.requests(lay), sc.check)
+        first = next(iter(sc.requests(lay)))
+        status, body = probe(base, first)
+        if status == 404:
+            print(f"   {sc.name}: skipped, dialect not present", flush=True)
+            return Row(sc.name, sc.what, "skipped", "dialect not present")
+        print(f"   {sc.name}: {count} distinct requests, {self.duration} s", flush=True)
+        result = wrk.run(self.wrk, base, table, duration=self.duration,
+                         connections=self.connections, threads=self.threads)  # fmt: skip
+        row = Row(sc.name, sc.what, rps=result.rps, p50_ms=result.p50_ms, p99_ms=result.p99_ms,
+                  errors=result.errors, requests=result.requests, note=note)  # fmt: skip
+        row.extra = {"distinct_requests": count, "p90_ms": result.p90_ms,
+                     "max_ms": result.max_ms, "non2xx": result.non2xx,
+                     "bad_body": result.bad_body, "socket_errors": result.socket_errors,
+                     "probe": f"{status} {body[:300]}"}  # fmt: skip
+        if result.errors:
+            row.extra["first_error"] = result.sample
+            row.note = "; ".join(x for x in (note, f"first error: {result.sample[:80]}") if x)
+        if sc.name == "mor_debit":
+            self._check_ledger(row, url, lay, result)
+        return row
+
+    def _check_ledger(self, row: Row, url: str, lay: L.Layout, result: wrk.Result) -> None:
+        units = money.to_units(money.parse_amount(DEBIT.removeprefix("-")))
+        check = ledger_check(url, lay.debit_ids(), units)
+        # wrk stops with requests in flight: those may be applied without being counted.
+        check["debits_answered_ok"] = result.requests - result.errors + 1  # + the probe
+        row.extra["ledger"] = check
+        verdict = "wallet == ledger" if check["wallet_equals_ledger"] else "WALLET != LEDGER"
+        row.note = (f"{verdict} on {check['accounts']} accounts; {check['debits_in_ledger']} "
+                    f"debits in ledger, {check['debits_answered_ok']} answered ok")  # fmt: skip
+
+    def argon2(self, seconds: float) -> None:
+        """Baseline (c): argon2id verifies per second in this process, one thread."""
+        s = Settings()
+        hasher = Passwords(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_cost,
+                           parallelism=s.argon2_parallelism)  # fmt: skip
+        stored = hasher.hash(L.PASSWORD)
+        times = []
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            t = time.perf_counter()
+            hasher.verify(stored, L.PASSWORD)
+            times.append(time.perf_counter() - t)
+        elapsed = time.perf_counter() - started
+        p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
+        self.rows["argon2_verify"] = Row(
+            "argon2_verify", "baseline (c): argon2id verify, in-process", rps=len(times) / elapsed,
+            p50_ms=statistics.median(times) * 1000, p99_ms=p99 * 1000, errors=0,
+            requests=len(times),
+            note=f"t={s.argon2_time_cost} m={s.argon2_memory_cost} KiB p={s.argon2_parallelism}",
+        )  # fmt: skip
+
+
+def probe(base: str, request: wrk.Request) -> tuple[int, str]:
+    """One request by hand: a 404 means the dialect's routes are not mounted yet."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Content-Type": request.content_type} if request.content_type else {}
+    conn.request(request.method, request.path, body=request.body or None, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read().decode(errors="replace")

@@ -1,0 +1,131 @@
+"""Every scenario: which server it drives, the requests it spreads, what a good answer is.
+
+Requests follow /work/shared/spec/CONTRACT.md; credentials come from `bench.layout`, so the
+request tables are rebuilt from ids without reading the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterator
+from urllib.parse import urlencode
+
+from bench import layout as L
+from bench.wrk import Request
+
+MAX_REQUESTS = 20_000  # distinct requests per table: 20,000 users, tokens, hashes
+DEBIT = "-0.01"
+
+# Lua patterns a good answer's body matches.
+MYSMS_JSON_OK = '"errorCode"%s*:%s*0[,}%s]'
+MYSMS_XML_OK = "<errorCode>0</errorCode>"
+
+# Servers a scenario can drive.
+BARE, FASTAPI, SERVICE, SERVICE_1W, SERVICE_1M, IN_PROCESS = (
+    "bare", "fastapi", "service", "service-1-worker", "service-1m", "in-process")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    server: str
+    what: str
+    check: str
+    requests: Callable[[L.Layout], Iterator[Request]]
+    writes: bool = False  # runs after the read-only scenarios on the same server
+
+
+def _sample(lay: L.Layout, seed: int) -> list[int]:
+    """Regular user ids, a deterministic spread of at most MAX_REQUESTS of them."""
+    n = lay.regular_users
+    picks = random.Random(seed).sample(range(n), min(n, MAX_REQUESTS))
+    return [lay.regular_user_id(j) for j in picks]
+
+
+def _balance_json(lay: L.Layout) -> Iterator[Request]:
+    for uid in _sample(lay, 1):
+        body = {
+            "apiKey": L.client_key(lay.customer_of_user_id(uid)),
+            "authToken": L.auth_token(uid),
+        }
+        yield Request("POST", "/json/user/balance/get", "application/json", _json(body))
+
+
+def _balance_xml(lay: L.Layout) -> Iterator[Request]:
+    for uid in _sample(lay, 2):
+        key, token = L.client_key(lay.customer_of_user_id(uid)), L.auth_token(uid)
+        body = (f"<userGetBalanceRequest><apiKey>{key}</apiKey><authToken>{token}</authToken>"
+                "</userGetBalanceRequest>")  # fmt: skip
+        yield Request("POST", "/xml/user/balance/get", "application/xml", body)
+
+
+def _login(lay: L.Layout) -> Iterator[Request]:
+    for uid in _sample(lay, 3):
+        body = {"apiKey": L.client_key(lay.customer_of_user_id(uid)),
+                "msisdn": int(L.msisdn(uid)), "password": L.PASSWORD}  # fmt: skip
+        yield Request("POST", "/json/user/login", "application/json", _json(body))
+
+
+def _link_users(lay: L.Layout) -> Iterator[Request]:
+    yield Request("GET", "/v2/users.json?" + urlencode({"apikey": L.user_key(lay.link_root)}))
+
+
+def _mor_details(lay: L.Layout) -> Iterator[Request]:
+    for uid in _sample(lay, 4):
+        query = {"u": "admin", "user_id": uid, "hash": _sha1(f"{uid}{L.MOR_SECRET}")}
+        yield Request("POST", "/billing/api/user_details_get?" + urlencode(query))
+
+
+def _mor_debits(lay: L.Layout) -> Iterator[Request]:
+    for uid in lay.debit_ids():
+        query = {"u": "admin", "user_id": uid, "balance": DEBIT,
+                 "hash": _sha1(f"{uid}{DEBIT}{L.MOR_SECRET}")}  # fmt: skip
+        yield Request("POST", "/billing/api/user_balance_update?" + urlencode(query))
+
+
+def _reseller_balance(lay: L.Layout) -> Iterator[Request]:
+    for c in range(lay.customers):
+        form = {"reseller": f"bench-reseller-{lay.customer_reseller(c)}",
+                "password": L.PASSWORD, "customerId": L.object_id(lay.customer_id(c))}  # fmt: skip
+        yield Request("POST", "/services/rest/admin/balance",
+                      "application/x-www-form-urlencoded", urlencode(form))  # fmt: skip
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 - MOR's wire hash is SHA1
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("bare_balance", BARE, "baseline (a): bare ASGI + 2 indexed queries",
+             MYSMS_JSON_OK, _balance_json),
+    Scenario("fastapi_balance", FASTAPI, "baseline (b): FastAPI + SQLAlchemy async ORM",
+             MYSMS_JSON_OK, _balance_json),
+    Scenario("argon2_verify", IN_PROCESS, "baseline (c): argon2id verify, in-process",
+             "", _balance_json),
+    Scenario("mysms_balance_json", SERVICE, "mysms /json/user/balance/get",
+             MYSMS_JSON_OK, _balance_json),
+    Scenario("mysms_balance_xml", SERVICE, "mysms /xml/user/balance/get (XML in and out)",
+             MYSMS_XML_OK, _balance_xml),
+    Scenario("link_users", SERVICE, "LINK /v2/users.json first page, 10k below",
+             '"status"%s*:%s*200', _link_users),
+    Scenario("mor_user_details", SERVICE, "MOR /billing/api/user_details_get",
+             "<page>", _mor_details),
+    Scenario("reseller_balance", SERVICE, "reseller /services/rest/admin/balance",
+             '"status"%s*:%s*0[,}%s]', _reseller_balance),
+    Scenario("mysms_login", SERVICE, "mysms /json/user/login (argon2id)",
+             MYSMS_JSON_OK, _login, writes=True),
+    Scenario("mor_debit", SERVICE, "MOR user_balance_update -0.01, concurrent",
+             "User balance updated", _mor_debits, writes=True),
+    Scenario("mysms_balance_json_1w", SERVICE_1W, "mysms balance/get JSON, 1 worker",
+             MYSMS_JSON_OK, _balance_json),
+    Scenario("link_users_1m", SERVICE_1M, "LINK users.json first page, 1M accounts",
+             '"status"%s*:%s*200', _link_users),
+)  # fmt: skip
+BY_NAME = {s.name: s for s in SCENARIOS}

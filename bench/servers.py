@@ -1,0 +1,110 @@
+"""Server processes on loopback: started in their own process group, always killed.
+
+Every server (the service and both baselines) runs under uvicorn with uvloop and httptools,
+access log off, log level warning, the same worker count.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+def stop_all() -> None:
+    """Stop every server still running (atexit, and the end of `python -m bench`)."""
+    for proc in list(_LIVE):
+        _stop(proc)
+
+
+atexit.register(stop_all)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def service_command(port: int, workers: int) -> list[str]:
+    return [str(BIN / "smsaccounts"), "serve", "--host", HOST, "--port", str(port),
+            "--workers", str(workers)]  # fmt: skip
+
+
+def baseline_command(module: str, port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", f"bench.{module}:app", "--host", HOST,
+            "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+            "--http", "httptools", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+
+
+def service_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SMSACCOUNTS_DATABASE_URL=database_url,
+        # The limiter is tested elsewhere; here it must not be what is measured.
+        SMSACCOUNTS_RATE_LIMIT="1000000/second",
+        SMSACCOUNTS_LOG_LEVEL="warning",
+        BENCH_DATABASE_URL=database_url,
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@contextlib.contextmanager
+def running(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """Start `command`, wait for GET /healthz, yield the base URL; kill its group on exit."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out,
+                                start_new_session=True)  # fmt: skip
+    _LIVE.add(proc)
+    try:
+        _wait_healthy(proc, port, log)
+        yield f"http://{HOST}:{port}"
+    finally:
+        _stop(proc)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
+        with contextlib.suppress(OSError):
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} not healthy after {START_TIMEOUT:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, SIGKILL it after 10 s; uvicorn's workers go with it."""
+    _LIVE.discard(proc)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    # Workers may outlive the master for a moment; the group id is the master's pid.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
