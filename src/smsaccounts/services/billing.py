@@ -27,6 +27,8 @@ from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 
 _ACCOUNT_ID = re.compile(r"[0-9]{1,18}")
 BALANCE_REASON = "mor_balance_update"
+# The ledger column's width: a longer key could not be stored, so it is refused up front.
+MAX_IDEMPOTENCY_KEY = 128
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -96,14 +98,22 @@ def user_details(
 
 
 def update_balance(
-    uow: UnitOfWork, credentials: Credentials, *, user_id: str | None, balance: str | None
+    uow: UnitOfWork,
+    credentials: Credentials,
+    *,
+    user_id: str | None,
+    balance: str | None,
+    idempotency_key: str | None = None,
 ) -> LedgerEntry:
     """Add the signed decimal `balance` to the account's money as one ledger entry.
 
     Only the admin or a reseller, and only below itself; lookup and change share one
-    transaction, so the target cannot be deleted between the check and the entry.
+    transaction, so the target cannot be deleted between the check and the entry. With an
+    `idempotency_key` the change applies once: a client that lost the answer resends it and
+    gets the first entry back (the same key with another amount is InvalidField).
     """
     caller = authenticate(uow, credentials, (user_id, balance))
+    _check_key(idempotency_key)
     if caller.kind not in mor.BALANCE_KINDS:
         raise AccessDenied("only the admin or a reseller may change balances", reason="role")
     with uow.write() as tx:
@@ -120,6 +130,15 @@ def update_balance(
             amount=units,
             reason=BALANCE_REASON,
             actor_id=caller.id,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _check_key(key: str | None) -> None:
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidField(
+            f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            field="idempotency_key",
         )
 
 

@@ -8,6 +8,7 @@ answer HTTP 200 `application/xml`, every failure an `<error>` from `render.ERROR
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,6 +31,15 @@ P = TypeVar("P", bound=Authenticated)
 Handler = Callable[[Request], Any]
 
 MEDIA_TYPE = "application/xml"
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Origin:
+    """What a request says besides its parameters: where it came from, and its headers'."""
+
+    client_ip: str | None
+    idempotency_key: str | None
 
 
 def routes(uow: UnitOfWork) -> list[BaseRoute]:
@@ -47,32 +57,34 @@ def routes(uow: UnitOfWork) -> list[BaseRoute]:
     ]
 
 
-def _user_details(uow: UnitOfWork, params: UserDetailsGet, client_ip: str | None) -> bytes:
+def _user_details(uow: UnitOfWork, params: UserDetailsGet, origin: _Origin) -> bytes:
     account, wallet = billing.user_details(
-        uow, _credentials(params, client_ip), user_id=params.user_id, username=params.username
+        uow, _credentials(params, origin), user_id=params.user_id, username=params.username
     )
     return wire.to_xml("page", render.page(account, wallet))
 
 
-def _user_balance_update(
-    uow: UnitOfWork, params: UserBalanceUpdate, client_ip: str | None
-) -> bytes:
+def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, origin: _Origin) -> bytes:
     billing.update_balance(
-        uow, _credentials(params, client_ip), user_id=params.user_id, balance=params.balance
+        uow,
+        _credentials(params, origin),
+        user_id=params.user_id,
+        balance=params.balance,
+        idempotency_key=origin.idempotency_key,
     )
     return wire.to_xml("status", render.BALANCE_UPDATED)
 
 
-def _credentials(params: Authenticated, client_ip: str | None) -> billing.Credentials:
+def _credentials(params: Authenticated, origin: _Origin) -> billing.Credentials:
     return billing.Credentials(
-        username=params.u, password=params.p, hash=params.hash, client_ip=client_ip
+        username=params.u, password=params.p, hash=params.hash, client_ip=origin.client_ip
     )
 
 
 def _endpoint(
     uow: UnitOfWork,
     params_type: type[P],
-    call: Callable[[UnitOfWork, P, str | None], bytes],
+    call: Callable[[UnitOfWork, P, _Origin], bytes],
 ) -> Handler:
     async def endpoint(request: Request) -> Response:
         settings = uow.settings
@@ -86,7 +98,8 @@ def _endpoint(
             # Parameters that cannot be read cannot have been hashed correctly either.
             return _error(render.INCORRECT_HASH)
         try:
-            body = await run_in_threadpool(call, uow, params, wire.client_ip(request))
+            origin = _Origin(wire.client_ip(request), request.headers.get(IDEMPOTENCY_HEADER))
+            body = await run_in_threadpool(call, uow, params, origin)
         except DomainError as error:
             if error.kind == "service_unavailable":
                 log.warning("mor request failed", path=request.url.path, error=error.kind)
