@@ -102,9 +102,16 @@ def create(
     with uow.write() as tx:
         terms = tx.wallets.get(actor.id)
         assert terms is not None  # every account is created with its wallet
-        account = accounts.add(tx, kind=Kind.USER, name=name, parent=actor,
-                               password_hash=password_hash, billing_type=terms.billing_type,
-                               currency=terms.currency, **prepared.values)  # fmt: skip
+        account = accounts.add(
+            tx,
+            kind=Kind.USER,
+            name=name,
+            parent=actor,
+            password_hash=password_hash,
+            billing_type=terms.billing_type,
+            currency=terms.currency,
+            **prepared.values,
+        )
         if prepared.has_limit:
             tx.wallets.set_terms(account.id, max_messages=prepared.max_messages)
         _key, plaintext = auth.add_api_key(tx, owner_id=account.id, name=name, purpose="user")
