@@ -127,7 +127,9 @@ def test_an_unparseable_body_is_400_with_error_code_2(http: TestClient, mount: s
                        headers={"Content-Type": "application/json"})  # fmt: skip
     assert answer.status_code == 400
     if mount == "xml":
-        assert answer.content.endswith(b"<userLoginResponse><errorCode>2</errorCode></userLoginResponse>")
+        assert answer.content.endswith(
+            b"<userLoginResponse><errorCode>2</errorCode></userLoginResponse>"
+        )
     else:
         assert answer.json() == {"errorCode": 2}
 
@@ -146,13 +148,6 @@ def test_an_unsupported_media_type_is_415_with_error_code_2(http: TestClient, mo
     assert answer.status_code == 415
     expected = b"<errorCode>2</errorCode>" if mount == "xml" else b'{"errorCode":2}'
     assert expected in answer.content
-
-
-def test_an_oversized_body_is_413_before_it_is_read(make_http: object) -> None:
-    http = make_http(max_body_bytes=100)  # type: ignore[operator]
-    answer = http.post("/json/user/login", content=b"{" + b" " * 200 + b"}",
-                       headers={"Content-Type": "application/json"})  # fmt: skip
-    assert (answer.status_code, answer.json()) == (413, {"errorCode": 2})
 
 
 def test_get_is_not_a_method_of_this_api(http: TestClient) -> None:

@@ -3,7 +3,7 @@
 Twelve POST methods under three mounts (/rest, /json, /xml). Each request: body decoded by
 Content-Type, rate limits hit, the client key authenticated, the method's use case run,
 and a domain error turned into its errorCode by `codes.code_for`. Every answer is HTTP 200
-except an unreadable body (400), an unsupported media type (415) or an oversized body (413).
+except an unreadable body (400) and an unsupported media type (415).
 """
 
 from __future__ import annotations
@@ -80,29 +80,12 @@ def _endpoint(
             fmt = negotiation.response_format(mount, accept, negotiation.JSON)
             return negotiation.encode(response_type(errorCode=codes.PARAMETER), fmt, status=415)
         fmt = negotiation.response_format(mount, accept, requested)
-        body = await _body(http, uow.settings.max_body_bytes)
-        if body is None:
-            return negotiation.encode(response_type(errorCode=codes.PARAMETER), fmt, status=413)
         try:
-            payload = negotiation.decode(body, requested)
+            # The app's BodyLimit middleware has already refused oversized bodies (413).
+            payload = negotiation.decode(await http.body(), requested)
         except wire.WireError:
             return negotiation.encode(response_type(errorCode=codes.PARAMETER), fmt, status=400)
         result = await run_in_threadpool(answer, payload, wire.client_ip(http))
         return negotiation.encode(result, fmt)
 
     return endpoint
-
-
-async def _body(http: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed `limit` bytes."""
-    declared = http.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in http.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
