@@ -100,6 +100,8 @@ def authenticate(uow: UnitOfWork, call: Call) -> Caller:
     """The calling user, by its own API key or the legacy username/password form."""
     try:
         return _authenticate(uow, call)
+    except ServiceUnavailable:
+        raise  # an outage is not a wrong key: the caller answers 503
     except DomainError as error:
         message = f"Access denied [{call.request_id}] authentication failed"
         reason = str(error.fields.get("reason", error.kind))
