@@ -123,7 +123,26 @@ def _host(wrk_bin: str) -> dict[str, object]:
     version = subprocess.run([wrk_bin, "-v"], capture_output=True, text=True, check=False)
     return {"platform": platform.platform(), "python": sys.version.split()[0],
             "cpus": os.cpu_count(), "wrk": (version.stdout or version.stderr).split("\n")[0],
-            "time": time.strftime("%Y-%m-%d %H:%M:%S %Z")}  # fmt: skip
+            "time": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": _commit()}  # fmt: skip
+
+
+def _commit() -> str:
+    """The code measured: HEAD, marked dirty when the working tree differs from it."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=servers.ROOT,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=servers.ROOT,
+    ).stdout.strip()
+    return f"{head}{'+dirty' if dirty else ''}"
 
 
 def _parser() -> argparse.ArgumentParser:

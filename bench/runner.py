@@ -55,7 +55,8 @@ class Runner:
         port = servers.free_port()
         command = self._command(server, port)
         log = self.workdir / f"{server}.log"
-        print(f"-- {server}: {' '.join(command[-8:])}", flush=True)
+        workers = command[command.index("--workers") + 1]
+        print(f"-- {server} server ({workers} worker(s)) on port {port}", flush=True)
         try:
             with servers.running(command, servers.service_env(url), port, log) as base:
                 for scenario in sorted(scenarios, key=lambda s: s.writes):
@@ -92,7 +93,7 @@ class Runner:
         row.extra = {"distinct_requests": count, "p90_ms": result.p90_ms,
                      "max_ms": result.max_ms, "non2xx": result.non2xx,
                      "bad_body": result.bad_body, "socket_errors": result.socket_errors,
-                     "probe": f"{status} {body[:300]}"}  # fmt: skip
+                     "probe": f"{status} {body[:300]}", "probe_bytes": len(body)}  # fmt: skip
         if result.errors:
             row.extra["first_error"] = result.sample
             row.note = "; ".join(x for x in (note, f"first error: {result.sample[:80]}") if x)
