@@ -38,15 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     wrk_bin = ensure_wrk()
     if wrk_bin is None:
         return 2
+    if not 1000 <= args.accounts <= 9_000_000:  # msisdns hold 7 digits of the id
+        raise SystemExit("--accounts must be between 1,000 and 9,000,000")
     lay = L.Layout.for_users(args.accounts, quick=args.quick)
     started = dt.datetime.now(dt.UTC)
     meta: dict[str, object] = {"started": started.isoformat(), "host": _host(wrk_bin),
                                "options": vars(args) | {"scenarios": chosen},
                                "layout": dataclasses.asdict(lay)}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="smsaccounts-bench-") as tmp:
+        profile_dir = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}-profiles"
+        if args.profile:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            print(f"-- profiling the service with py-spy into {profile_dir}", flush=True)
         runner = Runner(wrk_bin=wrk_bin, workdir=Path(tmp), duration=args.duration,
                         connections=args.connections, threads=args.threads,
-                        workers=args.workers)  # fmt: skip
+                        workers=args.workers,
+                        profile_dir=profile_dir if args.profile else None)  # fmt: skip
         meta["seed"] = _run_all(args, lay, chosen, runner, Path(tmp))
     rows = [runner.rows[n] for n in chosen if n in runner.rows]
     found = report.ratios(runner.rows, args.workers)
@@ -164,6 +171,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--scenarios", default="", help="comma-separated names (default: all)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 3,000 users, 2 s each")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy flame graph of the service per scenario (perturbs the figures)",
+    )
     return p  # fmt: skip
 
 

@@ -37,6 +37,7 @@ class Runner:
         connections: int,
         threads: int,
         workers: int,
+        profile_dir: Path | None = None,
     ) -> None:
         self.wrk = wrk_bin
         self.workdir = workdir
@@ -44,6 +45,7 @@ class Runner:
         self.connections = connections
         self.threads = threads
         self.workers = workers
+        self.profile_dir = profile_dir  # py-spy flame graphs of the service's scenarios
         self.rows: dict[str, Row] = {}
 
     def group(
@@ -58,9 +60,9 @@ class Runner:
         workers = command[command.index("--workers") + 1]
         print(f"-- {server} server ({workers} worker(s)) on port {port}", flush=True)
         try:
-            with servers.running(command, servers.service_env(url), port, log) as base:
+            with servers.running(command, servers.service_env(url), port, log) as process:
                 for scenario in sorted(scenarios, key=lambda s: s.writes):
-                    self.rows[scenario.name] = self._one(scenario, base, url, lay, note)
+                    self.rows[scenario.name] = self._one(scenario, process, url, lay, note)
         except Exception as error:  # noqa: BLE001 - one broken server must not end the run
             print(traceback.format_exc(limit=3), flush=True)
             for scenario in scenarios:
@@ -77,7 +79,8 @@ class Runner:
         assert server in (SERVICE, SERVICE_1W, SERVICE_1M)
         return servers.service_command(port, workers)
 
-    def _one(self, sc: Scenario, base: str, url: str, lay: L.Layout, note: str) -> Row:
+    def _one(self, sc: Scenario, server: servers.Server, url: str, lay: L.Layout, note: str) -> Row:
+        base = server.url
         table = self.workdir / f"{sc.name}.requests"
         count = wrk.write_requests(table, sc.requests(lay), sc.check)
         first = next(iter(sc.requests(lay)))
@@ -86,8 +89,16 @@ class Runner:
             print(f"   {sc.name}: skipped, dialect not present", flush=True)
             return Row(sc.name, sc.what, "skipped", "dialect not present")
         print(f"   {sc.name}: {count} distinct requests, {self.duration} s", flush=True)
-        result = wrk.run(self.wrk, base, table, duration=self.duration,
-                         connections=self.connections, threads=self.threads)  # fmt: skip
+        spy = None
+        if self.profile_dir and sc.server not in (BARE, FASTAPI):
+            svg = self.profile_dir / f"{sc.name}.svg"
+            spy = servers.profiler(server.pid, self.duration, svg)
+        try:
+            result = wrk.run(self.wrk, base, table, duration=self.duration,
+                             connections=self.connections, threads=self.threads)  # fmt: skip
+        finally:
+            if spy is not None:
+                spy.wait(timeout=self.duration + 30)
         row = Row(sc.name, sc.what, rps=result.rps, p50_ms=result.p50_ms, p99_ms=result.p99_ms,
                   errors=result.errors, requests=result.requests, note=note)  # fmt: skip
         row.extra = {"distinct_requests": count, "p90_ms": result.p90_ms,

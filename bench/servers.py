@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import http.client
 import os
 import signal
@@ -64,16 +65,22 @@ def service_env(database_url: str) -> dict[str, str]:
     return env
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """Start `command`, wait for GET /healthz, yield the base URL; kill its group on exit."""
+def running(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[Server]:
+    """Start `command`, wait for GET /healthz, yield it; kill its process group on exit."""
     with log.open("ab") as out:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out,
                                 start_new_session=True)  # fmt: skip
     _LIVE.add(proc)
     try:
         _wait_healthy(proc, port, log)
-        yield f"http://{HOST}:{port}"
+        yield Server(f"http://{HOST}:{port}", proc.pid)
     finally:
         _stop(proc)
 
@@ -108,3 +115,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     # Workers may outlive the master for a moment; the group id is the master's pid.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling `pid` and its workers for `seconds` into a flame graph, if installed."""
+    spy = BIN / "py-spy"
+    if not spy.exists():
+        print("py-spy is missing: make bench installs it (the bench extra)", flush=True)
+        return None
+    command = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+               "--duration", str(seconds), "--rate", "250", "--format", "flamegraph",
+               "--output", str(out)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
