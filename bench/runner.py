@@ -88,23 +88,27 @@ class Runner:
         if status == 404:
             print(f"   {sc.name}: skipped, dialect not present", flush=True)
             return Row(sc.name, sc.what, "skipped", "dialect not present")
-        print(f"   {sc.name}: {count} distinct requests, {self.duration} s", flush=True)
+        duration = max(self.duration, sc.min_seconds)
+        print(f"   {sc.name}: {count} distinct requests, {duration} s", flush=True)
         spy = None
         if self.profile_dir and sc.server not in (BARE, FASTAPI):
             svg = self.profile_dir / f"{sc.name}.svg"
-            spy = servers.profiler(server.pid, self.duration, svg)
+            spy = servers.profiler(server.pid, duration, svg)
         try:
-            result = wrk.run(self.wrk, base, table, duration=self.duration,
+            result = wrk.run(self.wrk, base, table, duration=duration,
                              connections=self.connections, threads=self.threads)  # fmt: skip
         finally:
             if spy is not None:
-                spy.wait(timeout=self.duration + 30)
+                spy.wait(timeout=duration + 30)
         row = Row(sc.name, sc.what, rps=result.rps, p50_ms=result.p50_ms, p99_ms=result.p99_ms,
                   errors=result.errors, requests=result.requests, note=note)  # fmt: skip
         row.extra = {"distinct_requests": count, "p90_ms": result.p90_ms,
                      "max_ms": result.max_ms, "non2xx": result.non2xx,
                      "bad_body": result.bad_body, "socket_errors": result.socket_errors,
                      "probe": f"{status} {body[:300]}", "probe_bytes": len(body)}  # fmt: skip
+        if result.requests < 10 * self.connections:
+            # Fewer than ten answers per connection: the figures are one or two waves.
+            row.note = "; ".join(x for x in (note, "few requests, rough figures") if x)
         if result.errors:
             row.extra["first_error"] = result.sample
             row.note = "; ".join(x for x in (note, f"first error: {result.sample[:80]}") if x)
