@@ -1,0 +1,1 @@
+"""`make bench`: the load benchmark of smsaccounts and its baselines (see bench/README.md)."""
