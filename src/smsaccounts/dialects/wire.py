@@ -18,6 +18,7 @@ from starlette.requests import Request
 T = TypeVar("T")
 
 MAX_DEPTH = 32
+XINCLUDE = "http://www.w3.org/2001/XInclude"
 _PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -44,6 +45,9 @@ def parse_xml(body: bytes) -> tuple[str, dict[str, Any]]:
     sends may define entities or point at external files.
     """
     head = body.lstrip()[:5].lower()
+    if b"\x00" in body:
+        # UTF-16/32 would hide a DOCTYPE from the byte check below; UTF-8 never has NULs.
+        raise WireError("only UTF-8 XML is accepted")
     if b"<!doctype" in body.lower() or b"<!entity" in body.lower():
         raise WireError("DTDs and entities are not accepted")
     if not head.startswith(b"<"):
@@ -54,6 +58,12 @@ def parse_xml(body: bytes) -> tuple[str, dict[str, Any]]:
         raise WireError(f"malformed XML: {error.msg}") from None
     if root is None:
         raise WireError("empty XML document")
+    # A second guard after parsing; lxml's stubs do not know DocInfo.doctype.
+    doctype: str = getattr(root.getroottree().docinfo, "doctype", "")
+    if doctype:
+        raise WireError("DTDs and entities are not accepted")
+    if next(root.iter(f"{{{XINCLUDE}}}*"), None) is not None:
+        raise WireError("XInclude is not accepted")
     return _local(root.tag), _element_dict(root, 1)
 
 
