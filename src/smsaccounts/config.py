@@ -41,6 +41,8 @@ class Settings:
     login_window_seconds: int = 900
     login_block_seconds: int = 900
     reset_block_seconds: int = 900
+    # true: an unknown msisdn and a blocked login answer like a wrong password (mysms 101).
+    login_uniform_errors: bool = False
     # Password hashing (argon2id).
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19456  # KiB; OWASP's argon2id minimum profile

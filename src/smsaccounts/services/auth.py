@@ -45,19 +45,20 @@ def authenticate_password(
     stored = account.password_hash if account else None
     correct = uow.passwords.verify(stored, password)
     now = uow.clock.now()
-    if throttle.is_blocked(state, now):
-        raise Blocked("login blocked", action="login", until=state.blocked_until)
     with uow.write() as tx:
         state = tx.throttles.get(key)
-        if throttle.is_blocked(state, now):
-            raise Blocked("login blocked", action="login", until=state.blocked_until)
-        if account is None or not correct:
+        blocked = throttle.is_blocked(state, now)
+        if blocked or account is None or not correct:
+            # While blocked the (unchanged) state is written too: a locked, an unknown and a
+            # wrong login run the same statements, so their timing tells nothing apart.
             tx.throttles.put(key, throttle.record_failure(rule, state, now))
         else:
             if state != throttle.State():
                 tx.throttles.put(key, throttle.record_success(state, now))
             if stored and uow.passwords.needs_rehash(stored):
                 tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
+    if blocked:
+        raise Blocked("login blocked", action="login", until=state.blocked_until)
     if account is None:
         raise NotFound("account not found", entity="account")
     if not correct:

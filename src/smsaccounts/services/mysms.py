@@ -22,6 +22,7 @@ from smsaccounts.errors import (
     Blocked,
     InvalidField,
     MissingField,
+    NotFound,
 )
 from smsaccounts.services import accounts, auth, outbox
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
@@ -246,12 +247,19 @@ def login(
         raise MissingField("password missing", field="password")
     if key is not None and len(key) > mysms.KEY_MAX:
         raise InvalidField("key longer than 64 characters", field="key", reason="length")
-    user = auth.authenticate_password(
-        uow,
-        throttle_key=f"msisdn:{number.digits}",
-        find=lambda tx: _user_by_msisdn(tx, caller.owner, number.digits),
-        password=password,
-    )
+    try:
+        user = auth.authenticate_password(
+            uow,
+            # Counted per tenant: another tenant's guesses at this msisdn never lock it out.
+            throttle_key=f"msisdn:{caller.owner.id}:{number.digits}",
+            find=lambda tx: _user_by_msisdn(tx, caller.owner, number.digits),
+            password=password,
+        )
+    except (NotFound, Blocked):
+        if uow.settings.login_uniform_errors:
+            # Unknown and blocked answer as a wrong password: nothing tells them apart.
+            raise AuthenticationFailed("credentials wrong", reason="password") from None
+        raise
     auth.check_account_access(user, caller.ip)
     with uow.write() as tx:
         stored = tx.accounts.get(user.id)

@@ -22,6 +22,15 @@ from smsaccounts.services.provisioning import NewCustomer, NewCustomerUser, NewU
 P = TypeVar("P", bound=msgspec.Struct)
 
 
+# Account and wallet columns only the system or an operator sets (mass assignment).
+PROTECTED = frozenset(
+    {"balance", "credits", "freeSms", "parent", "parentId", "kind", "role", "id", "objectId",
+     "path", "forbrug", "apikey", "apiKey", "messagesSent", "creditLimit"}
+)  # fmt: skip
+
+_CREATES = (m.CustomerCreate, m.UserCreate, m.CustomerUserCreate)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Login:
     name: str
@@ -31,9 +40,14 @@ class Login:
 def params(raw: Mapping[str, Any], kind: type[P]) -> P:
     """The endpoint's parameter Struct; JSON numbers and booleans are read as their text.
 
-    Parameters the endpoint does not know are ignored, whatever their shape.
+    Parameters the endpoint does not know are ignored, whatever their shape, except that a
+    create refuses by name what no caller may set (credits, balance, parent, ...), so that
+    a client never believes it set them.
     """
     known = m.wire_names(kind)
+    for key in raw if kind in _CREATES else ():
+        if key in PROTECTED and key not in known:
+            raise InvalidField(f"{key}: cannot be set through this API", field=key, reason="set")
     texts = {key: _as_text(key, value) for key, value in raw.items() if key in known}
     return msgspec.convert(texts, kind)
 
