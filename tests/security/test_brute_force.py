@@ -217,7 +217,7 @@ def test_every_step_answers_the_code_the_lockout_model_predicts(
             derandomize=True,
             deadline=None,
             suppress_health_check=list(HealthCheck),
-        ),  # fmt: skip
+        ),
     )
     world = WORLD.pop()
     assert world.examples >= 20 and world.steps >= 400
