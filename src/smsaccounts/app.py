@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from smsaccounts import dialects, logs
+from smsaccounts import dialects, logs, openapi
 from smsaccounts.config import Settings
 from smsaccounts.middleware import BodyLimit
 from smsaccounts.services import outbox
@@ -54,7 +54,11 @@ def create_app(
             uow.db.dispose()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *dialects.routes(uow)],
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            *dialects.routes(uow),
+            *openapi.routes(),
+        ],
         lifespan=lifespan,
         middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
     )

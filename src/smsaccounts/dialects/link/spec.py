@@ -1,0 +1,134 @@
+"""The LINK v2 operations for the OpenAPI document, from the Structs in `messages`.
+
+Every call authenticates with the user's own `?apikey=` (or the legacy
+`apikey=legacy&username=&password=&type=plain`); `{fmt}` is `json` or `xml`, and any
+other format is a 404 in JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from smsaccounts.dialects.link.messages import (
+    ErrorResponse,
+    PingResponse,
+    UserInput,
+    UserResponse,
+    UsersResponse,
+)
+from smsaccounts.openapi import JSON, XML, Body, BodyTooLarge, Operation, Param
+
+SECURITY_SCHEMES = {
+    "linkApiKey": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "apikey",
+        "description": "The calling user's own API key (LINK `apikey`).",
+    }
+}
+ROOT = "response"  # every LINK XML answer is a <response>
+# A list of users is `<users><user>...</user></users>` in XML (`http._xml_shape`).
+XML_SHAPES = {"UsersResponse": {"users": {"wrapped": True, "items": "user"}}}
+
+
+class Legacy(msgspec.Struct, kw_only=True):
+    """The legacy login, used when `apikey=legacy` (handlers read these from the query)."""
+
+    username: str | None = None
+    password: str | None = None
+    type: str | None = None  # plain (md5 is refused); read only when apikey=legacy
+
+
+class UsersQuery(Legacy, kw_only=True):
+    """Paging of `GET /v2/users`: a page number, or the `next` cursor of the last page."""
+
+    page: str | None = None
+    after: str | None = None
+
+
+class UserBody(msgspec.Struct):
+    """`POST`/`PUT` body: `{"user": {...}}` in JSON, `<user>...</user>` in XML."""
+
+    user: UserInput
+
+
+FMT = Param("fmt", "path", Literal["json", "xml"], description="answer format")
+ID = Param("id", "path", str, description="the user's id (digits)")
+_ERRORS: dict[int, str] = {
+    400: "a malformed body or a field refused by name",
+    401: "authentication failed",
+    403: "the caller lacks aclAdmin (or the ACL it tries to grant)",
+    404: "no such user in the caller's subtree, or an unknown format",
+    413: "the body is over the size limit",
+    429: "too many requests",
+}
+
+
+def _answers(success: type[Any]) -> dict[int, tuple[str, Body | None]]:
+    out: dict[int, tuple[str, Body | None]] = {
+        200: ("the result", Body.of(success, JSON, XML, root=ROOT))
+    }
+    for status, text in _ERRORS.items():
+        body = (
+            Body.of(BodyTooLarge) if status == 413 else Body.of(ErrorResponse, JSON, XML, root=ROOT)
+        )
+        out[status] = (text, body)
+    return out
+
+
+def _op(method: str, path: str, summary: str, success: type[Any], **extra: Any) -> Operation:
+    params = (FMT, ID) if "{id}" in path else (FMT,)
+    return Operation(
+        path=path,
+        method=method,
+        summary=summary,
+        responses=_answers(success),
+        params=params,
+        security=("linkApiKey",),
+        **extra,
+    )
+
+
+_USER_BODY = Body(((UserBody, None), (UserInput, "user")), (JSON, XML))
+OPERATIONS = (
+    _op("GET", "/v2/ping.{fmt}", "who am I: id, name, iprange and key", PingResponse, query=Legacy),
+    _op(
+        "GET",
+        "/v2/users.{fmt}",
+        "every user in the caller's subtree, a page at a time",
+        UsersResponse,
+        query=UsersQuery,
+    ),
+    _op(
+        "POST",
+        "/v2/user.{fmt}",
+        "create a user under the caller (aclAdmin)",
+        UserResponse,
+        request=_USER_BODY,
+        query=Legacy,
+    ),
+    _op(
+        "GET",
+        "/v2/user/{id}.{fmt}",
+        "one user of the caller's subtree (aclAdmin)",
+        UserResponse,
+        query=Legacy,
+    ),
+    _op(
+        "PUT",
+        "/v2/user/{id}.{fmt}",
+        "edit a user; fields left out are unchanged (aclAdmin)",
+        UserResponse,
+        request=_USER_BODY,
+        query=Legacy,
+    ),
+    _op(
+        "DELETE",
+        "/v2/user/{id}.{fmt}",
+        "deactivate a user, keeping its data (aclAdmin)",
+        UserResponse,
+        query=Legacy,
+    ),
+)

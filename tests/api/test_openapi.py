@@ -1,0 +1,78 @@
+"""/openapi.json describes every route the app serves, and nothing it does not serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+from starlette.routing import Route
+
+from smsaccounts import openapi
+from smsaccounts.app import create_app
+from smsaccounts.config import Settings
+
+METHODS = {"get", "post", "put", "delete", "patch"}
+SELF = {"/openapi.json", "/docs"}
+
+
+@pytest.fixture(scope="module")
+def app() -> Any:
+    # Routes and the document do not touch the database: building the app is enough.
+    return create_app(Settings(database_url="sqlite://"), deliver_sms=False)
+
+
+def served(app: Any) -> set[tuple[str, str]]:
+    pairs = set()
+    for route in app.routes:
+        assert isinstance(route, Route), f"{route!r}: only plain routes are expected"
+        if route.path in SELF:
+            continue
+        pairs |= {(route.path, m.lower()) for m in route.methods or () if m.lower() in METHODS}
+    return pairs
+
+
+def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, m) for path, item in doc["paths"].items() for m in item if m in METHODS}
+
+
+def test_every_served_route_has_an_operation_and_every_operation_is_served(app: Any) -> None:
+    doc = openapi.document()
+    assert served(app) - documented(doc) == set(), "routes without an operation"
+    assert documented(doc) - served(app) == set(), "operations the app does not serve"
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    doc = openapi.document()
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)
+
+
+def test_a_route_missing_from_the_document_is_noticed(app: Any) -> None:
+    """The check above can fail: drop one operation and it is reported."""
+    ops = openapi.dialect_operations()
+    assert ("/v2/ping.{fmt}", "get") in documented(openapi.document(ops))
+    fewer = openapi.document([op for op in ops if op[1].path != "/v2/ping.{fmt}"])
+    assert served(app) - documented(fewer) == {("/v2/ping.{fmt}", "get")}
+
+
+def test_schemas_come_from_the_structs_the_code_decodes() -> None:
+    from smsaccounts.dialects.mysms.messages import userLoginRequest
+
+    doc = openapi.document()
+    login = doc["components"]["schemas"]["userLoginRequest"]
+    assert set(login["properties"]) == set(userLoginRequest.__struct_encode_fields__)
+    body = doc["paths"]["/xml/user/login"]["post"]["requestBody"]["content"]
+    assert body["application/xml"]["schema"]["xml"] == {"name": "userLoginRequest"}
+
+
+def test_openapi_json_and_docs_are_served(client: Any) -> None:
+    answer = client.get("/openapi.json")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == openapi.document()
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/v2/user/{id}.{fmt}" in page.text and "userLoginRequest" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing fetched
