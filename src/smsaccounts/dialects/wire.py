@@ -7,12 +7,15 @@ trees), and written by one encoder from the same typed values JSON is written fr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
 from lxml import etree
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 T = TypeVar("T")
@@ -29,6 +32,7 @@ _PARSER = etree.XMLParser(
     remove_pis=True,
 )
 _JSON = msgspec.json.Decoder()
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class WireError(ValueError):
@@ -118,7 +122,9 @@ def _fill(element: Any, value: Any) -> None:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    # A stored value may hold characters XML 1.0 cannot carry (a NUL sent through JSON):
+    # they are shown as U+FFFD instead of failing the whole answer.
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 # -- JSON, and typed conversion ----------------------------------------------------------
@@ -164,6 +170,9 @@ async def read_params(request: Request) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise WireError("the form body is not UTF-8") from None
     elif media == "multipart/form-data":
-        form = await request.form()
+        try:
+            form = await request.form()
+        except (MultiPartException, HTTPException):  # starlette raises the latter in an app
+            raise WireError("malformed multipart body") from None
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
