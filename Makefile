@@ -24,6 +24,9 @@ run: $(STAMP) ## apply migrations and serve on 127.0.0.1:8080 (SQLite ./smsaccou
 test: $(STAMP) ## run every test (SQLite; PostgreSQL too when SMSACCOUNTS_TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
+fuzz: $(STAMP) ## schemathesis on every operation, 1,000 examples each (make test runs 100)
+	SMSACCOUNTS_FUZZ_EXAMPLES=1000 $(BIN)/pytest tests/api/test_fuzz.py
+
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
