@@ -116,8 +116,19 @@ def uow(settings: Settings, engine: Engine, clock: FakeClock) -> UnitOfWork:
     return make_uow(settings, engine, clock)
 
 
+_OPEN: list[UnitOfWork] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_units_of_work() -> Iterator[None]:
+    """Every unit of work a test made is closed when it ends (its raw read connections too)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def make_uow(settings: Settings, engine: Engine, clock: Any) -> UnitOfWork:
-    return UnitOfWork(
+    unit = UnitOfWork(
         settings=settings,
         db=Database(engine),
         clock=clock,
@@ -127,6 +138,8 @@ def make_uow(settings: Settings, engine: Engine, clock: Any) -> UnitOfWork:
             parallelism=settings.argon2_parallelism,
         ),
     )
+    _OPEN.append(unit)
+    return unit
 
 
 @pytest.fixture

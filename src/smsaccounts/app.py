@@ -51,7 +51,7 @@ def create_app(
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
-            uow.db.dispose()
+            uow.close()
 
     app = Starlette(
         routes=[

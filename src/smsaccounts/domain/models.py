@@ -122,8 +122,30 @@ class Account:
         """Enabled and not deleted: the only state in which it may authenticate."""
         return self.enabled and self.deactivated is None
 
+    @property
+    def principal(self) -> Principal:
+        return Principal(
+            self.id, self.kind, self.path, self.enabled, self.deactivated is None, self.iprange
+        )
+
     def acls(self) -> dict[str, bool]:
         return {name: getattr(self, name) for name in ACL_FIELDS}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Principal:
+    """What access rules need of an account: identity, place in the tree, state, IP ranges."""
+
+    id: int
+    kind: Kind
+    path: str
+    enabled: bool
+    live: bool  # not deactivated (deleted)
+    iprange: str
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and self.live
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

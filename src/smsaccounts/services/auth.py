@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, throttle
-from smsaccounts.domain.models import Account, ApiKey
+from smsaccounts.domain.models import Account, ApiKey, Principal
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.errors import (
     AccessDenied,
@@ -104,15 +104,20 @@ def authenticate_api_key(
     if found is None:
         raise AuthenticationFailed("api key invalid", reason="api_key")
     api_key, owner = found
+    check_key_access(api_key, owner, client_ip)
+    return api_key, owner
+
+
+def check_key_access(api_key: ApiKey, owner: Account | Principal, client_ip: str | None) -> None:
+    """A key works while enabled, from inside its own ranges, for an owner that may act."""
     if not api_key.active:
         raise AccessDenied("api key disabled", reason="key_disabled")
     if not ip_allowed(api_key.allowed_ips, client_ip):
         raise AccessDenied("client IP not allowed for this key", reason="ip")
     check_account_access(owner, client_ip)
-    return api_key, owner
 
 
-def check_account_access(account: Account, client_ip: str | None) -> None:
+def check_account_access(account: Account | Principal, client_ip: str | None) -> None:
     """An account acts only while active and only from inside its own `iprange`."""
     if not account.active:
         raise AccountDisabled("account disabled", account_id=account.id)

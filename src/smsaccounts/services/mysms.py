@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from smsaccounts.domain import credentials, mysms, throttle, tree
-from smsaccounts.domain.models import Account, ApiKey, BillingType
+from smsaccounts.domain.models import Account, ApiKey, BillingType, Principal
 from smsaccounts.domain.phone import Msisdn, PhoneError, parse_msisdn
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -25,6 +25,7 @@ from smsaccounts.errors import (
     NotFound,
 )
 from smsaccounts.services import accounts, auth, outbox
+from smsaccounts.storage.hotpath import KeyRead
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 
 RIGHT_CREATE = "user.create"
@@ -34,8 +35,11 @@ RIGHT_DELETE = "user.delete"
 @dataclasses.dataclass(frozen=True, slots=True)
 class Caller:
     key: ApiKey
-    owner: Account
+    owner: Principal
     ip: str | None
+    key_hash: str
+    token_hash: str | None  # the token the key was read with, if the request carried one
+    read: KeyRead
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,30 +53,56 @@ class UserSettings:
 # -- who is calling ----------------------------------------------------------------------
 
 
-def client(uow: UnitOfWork, *, api_key: str | None, client_ip: str | None) -> Caller:
-    """The client application behind `api_key`; a user's own (LINK) key is not one."""
+def client(
+    uow: UnitOfWork, *, api_key: str | None, client_ip: str | None, auth_token: str | None = None
+) -> Caller:
+    """The client application behind `api_key`; a user's own (LINK) key is not one.
+
+    One statement reads the key, its owner and, when `auth_token` is given, the token's
+    user and wallet: an authenticated call costs a single indexed read.
+    """
     if not api_key:
         raise AuthenticationFailed("api key missing", reason="api_key")
-    key, owner = auth.authenticate_api_key(uow, key=api_key, client_ip=client_ip)
-    if key.purpose != "client":
+    key_hash = credentials.secret_hash(api_key)
+    token_hash = credentials.secret_hash(auth_token) if auth_token else None
+    read = uow.hot.key_session(key_hash, token_hash)
+    if read is None:
+        raise AuthenticationFailed("api key invalid", reason="api_key")
+    auth.check_key_access(read.key, read.owner, client_ip)
+    if read.key.purpose != "client":
         raise AuthenticationFailed("not a client application key", reason="api_key")
-    return Caller(key=key, owner=owner, ip=client_ip)
+    return Caller(read.key, read.owner, client_ip, key_hash, token_hash, read)
 
 
-def session(uow: UnitOfWork, caller: Caller, *, auth_token: str | None) -> Account:
-    """The live user behind `auth_token`, only if it lives under the key's customer.
+def session_principal(
+    uow: UnitOfWork, caller: Caller, *, auth_token: str | None
+) -> tuple[Principal, KeyRead]:
+    """The user behind `auth_token`, only under the key's customer, with its wallet figures.
 
     The subtree check comes before the user's own access checks so that a token of another
     tenant answers "invalid token", never "disabled" or "IP not allowed".
     """
     if not auth_token:
         raise AuthenticationFailed("auth token missing", reason="token")
-    with uow.read() as tx:
-        user = tx.credentials.account_for_token(credentials.secret_hash(auth_token))
-    if user is None or not tree.can_access(caller.owner.path, user.path):
+    token_hash = credentials.secret_hash(auth_token)
+    read: KeyRead | None = caller.read
+    if token_hash != caller.token_hash:
+        read = uow.hot.key_session(caller.key_hash, token_hash)
+    user = read.user if read else None
+    if read is None or user is None or not tree.can_access(caller.owner.path, user.path):
         raise AuthenticationFailed("auth token invalid", reason="token")
     auth.check_account_access(user, caller.ip)
-    return user
+    return user, read
+
+
+def session(uow: UnitOfWork, caller: Caller, *, auth_token: str | None) -> Account:
+    """The whole account behind `auth_token`, for the calls that need more than its wallet."""
+    user, _read = session_principal(uow, caller, auth_token=auth_token)
+    with uow.read() as tx:
+        account = tx.accounts.get(user.id)
+    if account is None:  # pragma: no cover - accounts are never removed
+        raise AuthenticationFailed("auth token invalid", reason="token")
+    return account
 
 
 # -- msisdns and PINs --------------------------------------------------------------------
@@ -201,14 +231,17 @@ def create_user(
     password_hash = uow.passwords.hash(new_password)  # slow: outside the write lock
     with uow.write() as tx:
         _refuse_registered(tx, number.digits)
-        if _pin_accepted(uow, tx, number.digits, text) and tx.credentials.consume_pin(
-            number.digits, tx.now
+        parent = tx.accounts.get(caller.owner.id)
+        if (
+            parent is not None
+            and _pin_accepted(uow, tx, number.digits, text)
+            and tx.credentials.consume_pin(number.digits, tx.now)
         ):
             user = accounts.add(
                 tx,
                 kind=Kind.USER,
                 name=number.digits,
-                parent=caller.owner,
+                parent=parent,
                 password_hash=password_hash,
                 billing_type=BillingType.PRE_PAID,
                 currency=uow.settings.default_currency,
@@ -219,7 +252,7 @@ def create_user(
     raise AuthenticationFailed("verify pin invalid", reason="pin")
 
 
-def _user_by_msisdn(tx: Tx, owner: Account, digits: str) -> Account | None:
+def _user_by_msisdn(tx: Tx, owner: Principal, digits: str) -> Account | None:
     """The live user with that msisdn, if it is the owner's; another tenant's is "none"."""
     user = tx.accounts.get_by_msisdn(digits)
     if user is None or user.kind is not Kind.USER or not tree.can_access(owner.path, user.path):
@@ -277,11 +310,10 @@ def login(
 # -- the logged-in user ------------------------------------------------------------------
 
 
-def balance(uow: UnitOfWork, user: Account) -> tuple[int, int]:
-    """(free SMS, credits)."""
-    with uow.read() as tx:
-        wallet = tx.wallets.get(user.id)
-    return (wallet.free_sms, wallet.credits) if wallet else (0, 0)
+def balance(uow: UnitOfWork, caller: Caller, *, auth_token: str | None) -> tuple[int, int]:
+    """(free SMS, credits) of the token's user, from the same read that checked the token."""
+    _user, read = session_principal(uow, caller, auth_token=auth_token)
+    return read.free_sms, read.credits
 
 
 def features(user: Account) -> list[str]:

@@ -15,6 +15,7 @@ from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
+from smsaccounts.storage.hotpath import HotReads
 from smsaccounts.storage.outbox import OutboxRepository
 from smsaccounts.storage.throttles import ThrottlesRepository
 from smsaccounts.storage.wallets import WalletsRepository
@@ -58,6 +59,16 @@ class UnitOfWork:
         self.db = db
         self.clock = clock
         self.passwords = passwords
+
+    @functools.cached_property
+    def hot(self) -> HotReads:
+        """The one-statement reads of the hottest request paths."""
+        return HotReads(self.db.engine)
+
+    def close(self) -> None:
+        if "hot" in self.__dict__:
+            self.hot.close()
+        self.db.dispose()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:

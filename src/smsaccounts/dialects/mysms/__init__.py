@@ -32,6 +32,10 @@ log = structlog.get_logger(__name__)
 MOUNTS = ("rest", "json", "xml")
 
 
+# Methods whose whole work is the one hot read (key, token, wallet): see `_endpoint`.
+READ_ONLY = frozenset({"balance/get"})
+
+
 def routes(uow: UnitOfWork) -> list[BaseRoute]:
     limiter = RateLimiter(uow.settings)  # one per app: its counts must outlive a request
     return [
@@ -61,7 +65,9 @@ def _endpoint(
             limiter.hit("ip", client_ip or "unknown")
             if api_key:
                 limiter.hit("key", credentials.secret_hash(api_key))
-            caller = mysms.client(uow, api_key=api_key, client_ip=client_ip)
+            token = payload.get("authToken")
+            caller = mysms.client(uow, api_key=api_key, client_ip=client_ip,
+                                  auth_token=token if isinstance(token, str) else None)  # fmt: skip
             return handler(uow, caller, wire.convert(payload, request_type))
         except DomainError as error:
             return response_type(errorCode=codes.code_for(error))
@@ -72,6 +78,10 @@ def _endpoint(
             log.error("mysms: unexpected error", method=path, error=type(error).__name__,
                       frames="".join(traceback.format_tb(error.__traceback__)))  # fmt: skip
             return response_type(errorCode=codes.UNAVAILABLE)
+
+    # Answered on the event loop when it costs less than the hop to a worker thread: a
+    # read-only method, a database read that never blocks (SQLite WAL) and in-memory limits.
+    inline = path in READ_ONLY and uow.hot.inline and not uow.settings.redis_url
 
     async def endpoint(http: Request) -> Response:
         accept = http.headers.get("accept")
@@ -85,7 +95,10 @@ def _endpoint(
             payload = negotiation.decode(await http.body(), requested)
         except wire.WireError:
             return negotiation.encode(response_type(errorCode=codes.PARAMETER), fmt, status=400)
-        result = await run_in_threadpool(answer, payload, wire.client_ip(http))
+        if inline:
+            result = answer(payload, wire.client_ip(http))
+        else:
+            result = await run_in_threadpool(answer, payload, wire.client_ip(http))
         return negotiation.encode(result, fmt)
 
     return endpoint

@@ -39,8 +39,7 @@ def reset(uow: UnitOfWork, caller: Caller, req: m.userResetPasswordRequest) -> m
 
 
 def balance(uow: UnitOfWork, caller: Caller, req: m.userGetBalanceRequest) -> m.response:
-    user = mysms.session(uow, caller, auth_token=req.authToken)
-    free_sms, credits = mysms.balance(uow, user)
+    free_sms, credits = mysms.balance(uow, caller, auth_token=req.authToken)
     return m.userGetBalanceResponse(errorCode=0, freeSms=free_sms, credits=credits)
 
 
