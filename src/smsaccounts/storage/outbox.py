@@ -40,9 +40,7 @@ class OutboxRepository:
         ).one()
         return int(row.id)
 
-    def messages(
-        self, *, to_msisdn: str | None = None, limit: int = 1000
-    ) -> list[Row[Any]]:
+    def messages(self, *, to_msisdn: str | None = None, limit: int = 1000) -> list[Row[Any]]:
         query = select(outbox).order_by(outbox.c.id).limit(limit)
         if to_msisdn is not None:
             query = query.where(outbox.c.to_msisdn == to_msisdn)
