@@ -19,6 +19,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 MAX_DEPTH = 32
 XINCLUDE = "http://www.w3.org/2001/XInclude"
@@ -140,12 +141,30 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
+def refuse_nul(value: V) -> V:
+    """`value` unchanged, unless a string in it holds NUL: no database stores that
+    (PostgreSQL refuses it outright), so it is bad input, answered before anything runs."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise WireError("text must not contain NUL characters")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            refuse_nul(key)
+            refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_nul(item)
+    return value
+
+
 def convert(data: Mapping[str, Any], type_: type[T]) -> T:
     """Typed values from decoded data; strings coerce to ints and booleans (XML, forms)."""
     try:
-        return msgspec.convert(data, type_, strict=False)
+        value = msgspec.convert(data, type_, strict=False)
     except msgspec.ValidationError as error:
         raise WireError(str(error)) from None
+    refuse_nul(msgspec.to_builtins(value))  # the fields read, not the keys ignored
+    return value
 
 
 # -- Request helpers ---------------------------------------------------------------------
@@ -157,7 +176,7 @@ def client_ip(request: Request) -> str | None:
 
 async def read_params(request: Request) -> dict[str, Any]:
     """Parameters from the query string, then a form or JSON object body (body wins)."""
-    params: dict[str, Any] = dict(request.query_params)
+    params: dict[str, Any] = refuse_nul(dict(request.query_params))
     body = await request.body()
     if not body:
         return params
@@ -175,4 +194,4 @@ async def read_params(request: Request) -> dict[str, Any]:
         except (MultiPartException, HTTPException):  # starlette raises the latter in an app
             raise WireError("malformed multipart body") from None
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return params
+    return refuse_nul(params)

@@ -185,6 +185,8 @@ def endpoint(uow: UnitOfWork, handler: Handler) -> Callable[[Request], Awaitable
             return render("json", 404, ErrorResponse(status=404, message=NOT_FOUND))
         call = Call(fmt, dict(request.query_params), dict(request.path_params),
                     await request.body(), wire.client_ip(request), request_id)  # fmt: skip
+        if any("\x00" in value for value in call.params.values()):
+            return render(fmt, 400, ErrorResponse(status=400, message="NUL in a parameter"))
         status, reply = await run_in_threadpool(_answer, uow, handler, call, log)
         return render(fmt, status, reply)
 
