@@ -75,10 +75,10 @@ def list_page(
             if len(batch) < size:
                 return Page([], number, size, tx.accounts.count_subtree(actor), None)
             after, at = batch[-1].path, at + 1
-        rows = tx.accounts.list_subtree(actor, after_path=after, limit=size + 1)
+        rows = tx.accounts.list_subtree_wallets(actor, after_path=after, limit=size + 1)
         more = len(rows) > size
-        users = [_record(tx, account) for account in rows[:size]]
-        next_after = rows[size - 1].id if more else None
+        users = [UserRecord(account, wallet) for account, wallet in rows[:size]]
+        next_after = rows[size - 1][0].id if more else None
         return Page(users, number, size, tx.accounts.count_subtree(actor), next_after)
 
 

@@ -7,11 +7,32 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from smsaccounts.domain.models import Account
+from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind, child_path, subtree_bounds
-from smsaccounts.storage.tables import accounts, sms_routes
+from smsaccounts.storage.tables import accounts, sms_routes, wallets
+
+
+class _Mapped:
+    """A row-like view over a plain mapping, for the models' `from_row`."""
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
+def _subtree_page(root: Account, after_path: str | None, limit: int, include_root: bool) -> Any:
+    """One keyset page of a subtree in path order.
+
+    `[path, path + "/")` holds exactly the account and its descendants: every character a
+    sibling's path could continue with (a base-36 digit) sorts after `/`, only `.` before.
+    """
+    low = root.path if include_root else subtree_bounds(root.path)[0]
+    high = subtree_bounds(root.path)[1]
+    query = select(accounts).where(accounts.c.path >= low, accounts.c.path < high)
+    if after_path is not None:
+        query = query.where(accounts.c.path > after_path)
+    return query.order_by(accounts.c.path).limit(limit)
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -87,20 +108,37 @@ class AccountsRepository:
         include_root: bool = True,
     ) -> list[Account]:
         """`root` and everything below it in path order, a keyset page at a time."""
-        low, high = subtree_bounds(root.path)
-        below = and_(accounts.c.path >= low, accounts.c.path < high)
-        cond = (below | (accounts.c.id == root.id)) if include_root else below
-        query = select(accounts).where(cond)
-        if after_path is not None:
-            query = query.where(accounts.c.path > after_path)
-        rows = self.conn.execute(query.order_by(accounts.c.path).limit(limit)).all()
+        rows = self.conn.execute(_subtree_page(root, after_path, limit, include_root)).all()
         return [Account.from_row(row) for row in rows]
+
+    def list_subtree_wallets(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[Account, Wallet]]:
+        """`list_subtree` with each account's wallet, in the same single range scan."""
+        query = (
+            _subtree_page(root, after_path, limit, True)
+            .add_columns(*[c.label(f"w_{c.name}") for c in wallets.c])
+            .join(wallets, wallets.c.account_id == accounts.c.id)
+        )
+        # Rows are split by position: keyed access by Column object costs a lookup each.
+        split = len(accounts.c)
+        account_names, wallet_names = accounts.c.keys(), wallets.c.keys()
+        return [
+            (
+                Account.from_row(_Mapped(dict(zip(account_names, row[:split], strict=True)))),
+                Wallet.from_row(_Mapped(dict(zip(wallet_names, row[split:], strict=True)))),
+            )
+            for row in self.conn.execute(query)
+        ]
 
     def count_subtree(self, root: Account) -> int:
         """How many accounts `root` and everything below it hold (one indexed range count)."""
-        low, high = subtree_bounds(root.path)
-        below = and_(accounts.c.path >= low, accounts.c.path < high)
-        query = select(func.count()).select_from(accounts).where(below | (accounts.c.id == root.id))
+        low, high = root.path, subtree_bounds(root.path)[1]
+        query = (
+            select(func.count())
+            .select_from(accounts)
+            .where(accounts.c.path >= low, accounts.c.path < high)
+        )
         return int(self.conn.execute(query).scalar_one())
 
     def children(self, parent: Account) -> list[Account]:
