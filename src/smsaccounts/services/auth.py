@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TypeVar
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, throttle
@@ -19,6 +20,8 @@ from smsaccounts.errors import (
 )
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 
+T = TypeVar("T")
+
 
 def login_rule(settings: Settings) -> throttle.Rule:
     return throttle.Rule(
@@ -31,10 +34,30 @@ def login_rule(settings: Settings) -> throttle.Rule:
 def authenticate_password(
     uow: UnitOfWork, *, throttle_key: str, find: Callable[[Tx], Account | None], password: str
 ) -> Account:
-    """Check a password against the account `find` returns, under the login lockout.
+    """Check a password against the account `find` returns, under the login lockout."""
+    return password_login(
+        uow, throttle_key=throttle_key, find=find, password=password, then=_itself
+    )
+
+
+def _itself(tx: Tx, account: Account) -> Account:
+    return account
+
+
+def password_login(
+    uow: UnitOfWork,
+    *,
+    throttle_key: str,
+    find: Callable[[Tx], Account | None],
+    password: str,
+    then: Callable[[Tx, Account], T],
+) -> T:
+    """Check a password under the login lockout; on success run `then` in the same write.
 
     The argon2 verify runs in every branch (blocked, unknown, wrong) so that the time taken
     tells nothing. Failures for unknown names count too, so guessing them is throttled.
+    What a successful login leads to (a token, a stored device key) commits together with
+    the lockout state: one transaction, one sync to disk.
     Raises Blocked, NotFound, AuthenticationFailed or AccountDisabled.
     """
     rule = login_rule(uow.settings)
@@ -57,15 +80,14 @@ def authenticate_password(
                 tx.throttles.put(key, throttle.record_success(state, now))
             if stored and uow.passwords.needs_rehash(stored):
                 tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
+            if not account.active:
+                raise AccountDisabled("account disabled", account_id=account.id)
+            return then(tx, account)
     if blocked:
         raise Blocked("login blocked", action="login", until=state.blocked_until)
     if account is None:
         raise NotFound("account not found", entity="account")
-    if not correct:
-        raise AuthenticationFailed("wrong password", reason="password")
-    if not account.active:
-        raise AccountDisabled("account disabled", account_id=account.id)
-    return account
+    raise AuthenticationFailed("wrong password", reason="password")
 
 
 def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> None:

@@ -280,31 +280,32 @@ def login(
         raise MissingField("password missing", field="password")
     if key is not None and len(key) > mysms.KEY_MAX:
         raise InvalidField("key longer than 64 characters", field="key", reason="length")
+    hashed_key = credentials.secret_hash(key) if key else None
+
+    def device_key_and_token(tx: Tx, user: Account) -> str:
+        auth.check_account_access(user, caller.ip)
+        if check_key:
+            stored = user.login_key_hash
+            if hashed_key is None or stored is None or not credentials.same(stored, hashed_key):
+                raise AuthenticationFailed("key wrong", reason="key")
+        elif hashed_key is not None:
+            tx.accounts.update(user.id, {"login_key_hash": hashed_key})
+        return auth.issue_token(tx, user)
+
     try:
-        user = auth.authenticate_password(
+        return auth.password_login(
             uow,
             # Counted per tenant: another tenant's guesses at this msisdn never lock it out.
             throttle_key=f"msisdn:{caller.owner.id}:{number.digits}",
             find=lambda tx: _user_by_msisdn(tx, caller.owner, number.digits),
             password=password,
+            then=device_key_and_token,
         )
     except (NotFound, Blocked):
         if uow.settings.login_uniform_errors:
             # Unknown and blocked answer as a wrong password: nothing tells them apart.
             raise AuthenticationFailed("credentials wrong", reason="password") from None
         raise
-    auth.check_account_access(user, caller.ip)
-    with uow.write() as tx:
-        stored = tx.accounts.get(user.id)
-        stored_key = stored.login_key_hash if stored else None
-        if check_key:
-            if not key or stored_key is None:
-                raise AuthenticationFailed("key wrong", reason="key")
-            if not credentials.same(stored_key, credentials.secret_hash(key)):
-                raise AuthenticationFailed("key wrong", reason="key")
-        elif key:
-            tx.accounts.update(user.id, {"login_key_hash": credentials.secret_hash(key)})
-        return auth.issue_token(tx, user)
 
 
 # -- the logged-in user ------------------------------------------------------------------
