@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from smsaccounts import openapi
 from smsaccounts.app import create_app
@@ -24,12 +24,23 @@ def app() -> Any:
 
 def served(app: Any) -> set[tuple[str, str]]:
     pairs = set()
-    for route in app.routes:
-        assert isinstance(route, Route), f"{route!r}: only plain routes are expected"
-        if route.path in SELF:
+    for path, route in _flatten(app.routes):
+        if path in SELF:
             continue
-        pairs |= {(route.path, m.lower()) for m in route.methods or () if m.lower() in METHODS}
+        pairs |= {(path, m.lower()) for m in route.methods or () if m.lower() in METHODS}
     return pairs
+
+
+def _flatten(routes: list[Any], prefix: str = "") -> list[tuple[str, Route]]:
+    """Every plain route with its full path, Mounts opened."""
+    found: list[tuple[str, Route]] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            found.extend(_flatten(route.routes, prefix + route.path))
+        else:
+            assert isinstance(route, Route), f"{route!r}: only routes and mounts are expected"
+            found.append((prefix + route.path, route))
+    return found
 
 
 def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:

@@ -16,7 +16,7 @@ import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.mysms import codes, negotiation
@@ -38,14 +38,20 @@ READ_ONLY = frozenset({"balance/get"})
 
 def routes(uow: UnitOfWork) -> list[BaseRoute]:
     limiter = RateLimiter(uow.settings)  # one per app: its counts must outlive a request
+    # One Mount per mount point: a request is matched against its 12 methods, not all 36.
     return [
-        Route(
-            f"/{mount}/user/{path}",
-            _endpoint(uow, limiter, mount, path, *METHODS[path], HANDLERS[path]),
-            methods=["POST"],
+        Mount(
+            f"/{mount}/user",
+            routes=[
+                Route(
+                    f"/{path}",
+                    _endpoint(uow, limiter, mount, path, *METHODS[path], HANDLERS[path]),
+                    methods=["POST"],
+                )
+                for path in METHODS
+            ],
         )
         for mount in MOUNTS
-        for path in METHODS
     ]
 
 
