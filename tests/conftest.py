@@ -28,6 +28,28 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "only_backend(kind): run on that database kind only (deselected elsewhere)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests meaningful on one database kind are deselected on the others, never skipped."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_backend")
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("backend") if callspec else None
+        if marker and kind is not None and kind != marker.args[0]:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 class Backend:
     """One database kind for the session: a URL per test and a way to make it fresh."""
 

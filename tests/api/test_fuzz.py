@@ -35,6 +35,8 @@ from tests import factories
 from tests.conftest import Backend, make_uow
 
 FUZZ_RUN = "SMSACCOUNTS_FUZZ_EXAMPLES" in os.environ  # `make fuzz`
+# `make test` fuzzes on SQLite (about 3 minutes); `make fuzz` on every backend.
+pytestmark = [] if FUZZ_RUN else [pytest.mark.only_backend("sqlite")]
 EXAMPLES = max(100, int(os.environ.get("SMSACCOUNTS_FUZZ_EXAMPLES", "100")))
 MOR_SECRET = "fuzz-secret"
 MSISDN = "436761234567"
@@ -75,8 +77,6 @@ class Seed:
 def fuzz_app(
     backend: Backend, settings: Settings, engine: Engine, clock: FakeClock
 ) -> Iterator[tuple[Any, Seed]]:
-    if backend.kind != "sqlite" and not FUZZ_RUN:
-        pytest.skip("make test fuzzes on SQLite (3 minutes); make fuzz on every backend")
     # Durability is not under test here; without fsync per commit the run is 3x faster.
     app_settings = settings.replace(
         rate_limit="1000000/second", mor_allow_get=True, sqlite_synchronous="OFF"

@@ -267,8 +267,9 @@ def outage(backend: Backend, db_url: str, settings: Settings, tmp_path: Path) ->
 @pytest.fixture
 def server(outage: Outage) -> PostgresOutage:
     """A database server that can also go away while the app is serving."""
-    if not isinstance(outage, PostgresOutage):
-        pytest.skip("an open SQLite file cannot be taken away from the app")
+    # Tests using this are marked only_backend("postgresql"): an open SQLite file cannot be
+    # taken away from the app.
+    assert isinstance(outage, PostgresOutage)
     return outage
 
 
@@ -324,6 +325,7 @@ def test_started_without_its_database_every_dialect_answers_unavailable_then_ser
     _report(checks)
 
 
+@pytest.mark.only_backend("postgresql")
 def test_a_database_lost_while_serving_is_reported_unavailable_and_service_resumes_by_itself(
     http: TestClient, server: PostgresOutage, app_settings: Settings, clock: FakeClock
 ) -> None:
@@ -340,6 +342,7 @@ def test_a_database_lost_while_serving_is_reported_unavailable_and_service_resum
     _report(checks)
 
 
+@pytest.mark.only_backend("postgresql")
 def test_a_database_restart_while_the_app_is_idle_costs_no_request(
     http: TestClient, server: PostgresOutage, app_settings: Settings, clock: FakeClock
 ) -> None:

@@ -15,7 +15,6 @@ import datetime as dt
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, select
@@ -104,32 +103,35 @@ class HotReads:
 
     def _fetch_one(self, params: dict[str, Any]) -> tuple[Any, ...] | None:
         args: Any = tuple(params[n] for n in self._order) if self._positional else params
-        with self._connection() as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self._sql, args)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        return None if row is None else tuple(row)
-
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[Any]:
         if not self._slots.acquire(timeout=30):
             raise ServiceUnavailable("no database connection free")
         try:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                conn = self._connect()
-            try:
-                yield conn
-            except self._outage as error:
-                _close(conn)  # a broken connection is never handed out again
-                raise ServiceUnavailable("database unavailable") from error
-            self._idle.put(conn)
+            return self._execute(args)
         finally:
             self._slots.release()
+
+    def _execute(self, args: Any) -> tuple[Any, ...] | None:
+        """Run the statement; a kept connection that died (a database restart) is retried once
+        on a fresh one, as the engine's pre-ping does for pooled connections."""
+        while True:
+            try:
+                conn, kept = self._idle.get_nowait(), True
+            except queue.Empty:
+                conn, kept = self._connect(), False
+            try:
+                cursor = conn.cursor()
+                try:
+                    cursor.execute(self._sql, args)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+            except self._outage as error:
+                _close(conn)  # a broken connection is never handed out again
+                if kept:
+                    continue
+                raise ServiceUnavailable("database unavailable") from error
+            self._idle.put(conn)
+            return None if row is None else tuple(row)
 
     def _connect(self) -> Any:
         dialect = self.engine.dialect
