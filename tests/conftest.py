@@ -176,3 +176,32 @@ def client(settings: Settings, uow: UnitOfWork) -> Iterator[Any]:
 
     with TestClient(create_app(settings, uow=uow, deliver_sms=False)) as test_client:
         yield test_client
+
+
+CLIENT_IP = "10.1.2.3"
+
+
+@pytest.fixture
+def make_http(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[Any]:
+    """Build an app on this test's database with changed settings, served to `ip`.
+
+    The default rate limit is raised so that a long test never meets it by accident; tests
+    of the limit set their own.
+    """
+    from starlette.testclient import TestClient
+
+    from smsaccounts.app import create_app
+
+    clients: list[TestClient] = []
+
+    def build(ip: str = CLIENT_IP, **changes: Any) -> TestClient:
+        app_settings = settings.replace(**{"rate_limit": "100000/second", **changes})
+        app = create_app(app_settings, uow=make_uow(app_settings, engine, clock),
+                         deliver_sms=False)  # fmt: skip
+        http = TestClient(app, client=(ip, 5000))
+        clients.append(http)
+        return http
+
+    yield build
+    for http in clients:
+        http.close()

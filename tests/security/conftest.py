@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from smsaccounts.app import create_app
-from smsaccounts.config import Settings
-from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Account, BillingType
 from smsaccounts.services import auth
 from smsaccounts.storage import tables
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.conftest import make_uow
 
-CLIENT_IP = "10.1.2.3"
 RIGHTS = frozenset({"user.create", "user.delete"})
 SNAPSHOT_TABLES = (
     tables.accounts,
@@ -96,24 +90,6 @@ def snapshot(uow: UnitOfWork) -> dict[str, list[tuple[Any, ...]]]:
 
 def mor_hash(*values: str) -> str:
     return hashlib.sha1("".join(values).encode()).hexdigest()  # noqa: S324 - MOR fixes SHA1
-
-
-@pytest.fixture
-def make_http(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[Any]:
-    """An app on this test's database with changed settings (rate limit out of the way)."""
-    clients: list[TestClient] = []
-
-    def build(**changes: Any) -> TestClient:
-        app_settings = settings.replace(**{"rate_limit": "100000/second", **changes})
-        app = create_app(app_settings, uow=make_uow(app_settings, engine, clock),
-                         deliver_sms=False)  # fmt: skip
-        http = TestClient(app, client=(CLIENT_IP, 5000))
-        clients.append(http)
-        return http
-
-    yield build
-    for http in clients:
-        http.close()
 
 
 @pytest.fixture

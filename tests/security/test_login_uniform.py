@@ -16,8 +16,9 @@ from smsaccounts.errors import DomainError
 from smsaccounts.services import mysms
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
+from tests.conftest import CLIENT_IP
 
-from .conftest import CLIENT_IP, RIGHTS
+from .conftest import RIGHTS
 
 KNOWN, LOCKED, UNKNOWN = "436761111111", "436762222222", "436763333333"
 

@@ -10,20 +10,14 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from smsaccounts.app import create_app
-from smsaccounts.config import Settings
-from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Account
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.conftest import make_uow
 
 from .wire_client import Api
 
-CLIENT_IP = "10.1.2.3"
 RIGHTS = frozenset({"user.create", "user.delete"})
 
 
@@ -37,28 +31,6 @@ class Tenant:
 def tenant(uow: UnitOfWork) -> Tenant:
     customer = factories.customer(uow)
     return Tenant(customer, factories.client_key(uow, customer, rights=RIGHTS))
-
-
-@pytest.fixture
-def make_http(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[Any]:
-    """Build an app on this test's database with changed settings, served to `ip`.
-
-    The default rate limit is raised so that a long test never meets it by accident; the
-    98 tests set their own small limit.
-    """
-    clients: list[TestClient] = []
-
-    def build(ip: str = CLIENT_IP, **changes: Any) -> TestClient:
-        app_settings = settings.replace(**{"rate_limit": "100000/second", **changes})
-        app = create_app(app_settings, uow=make_uow(app_settings, engine, clock),
-                         deliver_sms=False)  # fmt: skip
-        http = TestClient(app, client=(ip, 5000))
-        clients.append(http)
-        return http
-
-    yield build
-    for http in clients:
-        http.close()
 
 
 @pytest.fixture

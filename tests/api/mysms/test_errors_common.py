@@ -18,9 +18,9 @@ from smsaccounts.services import mysms as use_cases
 from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.conftest import make_uow
+from tests.conftest import CLIENT_IP, make_uow
 
-from .conftest import CLIENT_IP, RIGHTS, Tenant
+from .conftest import RIGHTS, Tenant
 from .wire_client import AUTH_METHODS, ELEMENTS, Api
 
 METHODS = list(ELEMENTS)
