@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from smsaccounts import dialects, logs, openapi
 from smsaccounts.config import Settings
-from smsaccounts.middleware import BodyLimit
+from smsaccounts.middleware import BodyLimit, ExactPaths
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 from smsaccounts.transports import Transport, make_transport
@@ -53,14 +53,14 @@ def create_app(
                     await worker
             uow.close()
 
+    routes = [Route("/healthz", healthz, methods=["GET"]), *dialects.routes(uow), *openapi.routes()]
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            *dialects.routes(uow),
-            *openapi.routes(),
-        ],
+        routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(ExactPaths, routes=routes),
+        ],
     )
     app.state.uow = uow
     return app

@@ -44,3 +44,56 @@ def test_a_body_over_the_limit_answers_413_before_it_is_read(
         assert streamed.status_code == 413
         fine = test_client.post("/json/user/balance/get", content=b"{}")
         assert fine.status_code != 413
+
+
+def test_exact_paths_take_plain_asgi_routes_and_leave_every_other_request_to_the_router() -> None:
+    import asyncio
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Mount, Route
+
+    from smsaccounts.middleware import ExactPaths
+
+    calls: list[str] = []
+
+    async def plain(scope: Any, receive: Any, send: Any) -> None:
+        calls.append("plain")
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        calls.append("router")
+
+    async def function(request: Request) -> Response:  # pragma: no cover - never called
+        return Response()
+
+    class Plain:
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await plain(scope, receive, send)
+
+    app = Plain()
+    routes = [
+        Mount("/m", routes=[Route("/a", app, methods=["POST"]), Route("/f", function)]),
+        Route("/p/{x}", app, methods=["POST"]),
+    ]
+    exact = ExactPaths(router, routes=routes)
+    assert exact.table == {("POST", "/m/a"): app}
+
+    def call(method: str, path: str, **extra: Any) -> str:
+        calls.clear()
+        scope = {"type": "http", "method": method, "path": path, **extra}
+        asyncio.run(exact(scope, None, None))  # type: ignore[arg-type]
+        return calls[0]
+
+    assert call("POST", "/m/a") == "plain"
+    assert call("GET", "/m/a") == "router"  # the router answers 405
+    assert call("POST", "/m/a/") == "router"
+    assert call("POST", "/m/f") == "router"
+    assert call("POST", "/p/1") == "router"
+    assert call("POST", "/m/a", root_path="/base") == "router"
+
+
+def test_a_mysms_method_answers_other_http_methods_405_through_the_router(client: Any) -> None:
+    assert client.get("/json/user/balance/get").status_code == 405
+    answered = client.post("/json/user/balance/get", json={})
+    assert (answered.status_code, answered.headers["content-type"]) == (200, "application/json")
+    assert answered.json()["errorCode"] != 0

@@ -17,6 +17,7 @@ from lxml import etree
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
+from starlette.types import Receive, Send
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -168,6 +169,25 @@ def convert(data: Mapping[str, Any], type_: type[T]) -> T:
 
 
 # -- Request helpers ---------------------------------------------------------------------
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body from ASGI messages; None when the client disconnected."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_body(send: Send, status: int, media_type: bytes, body: bytes) -> None:
+    """One complete response: the status, its media type and length, the body."""
+    headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def client_ip(request: Request) -> str | None:

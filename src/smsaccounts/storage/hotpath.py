@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import queue
 import sqlite3
 import threading
 from typing import Any
@@ -69,40 +68,51 @@ class HotReads:
         self.inline = engine.dialect.name == "sqlite"
         compiled = _statement().compile(dialect=engine.dialect)
         self._sql = compiled.string
-        names = compiled.positiontup or []
+        names = tuple(compiled.positiontup or ())
+        # Positional drivers (sqlite3) take the two hashes in the statement's order.
         self._positional = engine.dialect.paramstyle in ("qmark", "numeric")
-        self._order = tuple(names)
-        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self._token_first = names[:1] == ("token_hash",)
+        # Kept connections; list.pop and list.append are atomic, so threads may share it.
+        self._idle: list[Any] = []
+        # A database server has a connection limit to respect; SQLite files do not.
+        self._slots = None if self.inline else threading.BoundedSemaphore(max_connections)
         dbapi = engine.dialect.loaded_dbapi
         self._outage: tuple[type[BaseException], ...] = (
             dbapi.OperationalError, dbapi.InterfaceError,
         )  # fmt: skip
+        # The value objects a row's columns make, by those very columns: building them costs
+        # more than the read itself, and equal columns always make equal (frozen) objects.
+        self._keys: dict[tuple[Any, ...], tuple[ApiKey, Principal]] = {}
+        self._users: dict[tuple[Any, ...], Principal] = {}
 
     def key_session(self, key_hash: str, token_hash: str | None) -> KeyRead | None:
         """The key (by hash) with its owner, and the live token's user with its wallet."""
-        params = {"key_hash": key_hash, "token_hash": token_hash or ""}
-        row = self._fetch_one(params)
+        token_hash = token_hash or ""
+        if not self._positional:
+            args: Any = {"key_hash": key_hash, "token_hash": token_hash}
+        elif self._token_first:
+            args = (token_hash, key_hash)
+        else:
+            args = (key_hash, token_hash)
+        row = self._fetch_one(args)
         if row is None:
             return None
-        (k_id, k_account, k_name, k_purpose, k_rights, k_ips, k_enabled, k_live,
-         o_kind, o_path, o_enabled, o_live, o_ips,
-         u_id, u_kind, u_path, u_enabled, u_live, u_ips, free_sms, credits) = row  # fmt: skip
-        key = ApiKey(
-            id=k_id, account_id=k_account, name=k_name, purpose=k_purpose,
-            rights=frozenset(k_rights.split()), allowed_ips=k_ips, enabled=bool(k_enabled),
-            revoked_at=None if k_live else _REVOKED,
-        )  # fmt: skip
-        owner = Principal(k_account, Kind(o_kind), o_path, bool(o_enabled), bool(o_live), o_ips)
-        user = (
-            None
-            if u_id is None
-            else Principal(u_id, Kind(u_kind), u_path, bool(u_enabled), bool(u_live), u_ips)
-        )
-        return KeyRead(key, owner, user, int(free_sms or 0), int(credits or 0))
+        key_columns, user_columns = row[:_KEY_COLUMNS], row[_KEY_COLUMNS:_USER_COLUMNS]
+        found = self._keys.get(key_columns)
+        if found is None:
+            found = self._keys[key_columns] = _key_and_owner(key_columns)
+            _bound(self._keys)
+        user = None
+        if user_columns[0] is not None:
+            user = self._users.get(user_columns)
+            if user is None:
+                user = self._users[user_columns] = _principal(user_columns)
+                _bound(self._users)
+        return KeyRead(found[0], found[1], user, int(row[-2] or 0), int(row[-1] or 0))
 
-    def _fetch_one(self, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        args: Any = tuple(params[n] for n in self._order) if self._positional else params
+    def _fetch_one(self, args: Any) -> tuple[Any, ...] | None:
+        if self._slots is None:
+            return self._execute(args)
         if not self._slots.acquire(timeout=30):
             raise ServiceUnavailable("no database connection free")
         try:
@@ -115,8 +125,8 @@ class HotReads:
         on a fresh one, as the engine's pre-ping does for pooled connections."""
         while True:
             try:
-                conn, kept = self._idle.get_nowait(), True
-            except queue.Empty:
+                conn, kept = self._idle.pop(), True
+            except IndexError:
                 conn, kept = self._connect(), False
             try:
                 cursor = conn.cursor()
@@ -130,7 +140,7 @@ class HotReads:
                 if kept:
                     continue
                 raise ServiceUnavailable("database unavailable") from error
-            self._idle.put(conn)
+            self._idle.append(conn)
             return None if row is None else tuple(row)
 
     def _connect(self) -> Any:
@@ -153,9 +163,37 @@ class HotReads:
     def close(self) -> None:
         while True:
             try:
-                _close(self._idle.get_nowait())
-            except queue.Empty:
+                _close(self._idle.pop())
+            except IndexError:
                 return
+
+
+# The statement's columns: 13 of the key and its owner, 6 of the user, 2 of the wallet.
+_KEY_COLUMNS = 13
+_USER_COLUMNS = _KEY_COLUMNS + 6
+_MEMO_SIZE = 65_536
+
+
+def _key_and_owner(columns: tuple[Any, ...]) -> tuple[ApiKey, Principal]:
+    (k_id, k_account, k_name, k_purpose, k_rights, k_ips, k_enabled, k_live,
+     o_kind, o_path, o_enabled, o_live, o_ips) = columns  # fmt: skip
+    key = ApiKey(
+        id=k_id, account_id=k_account, name=k_name, purpose=k_purpose,
+        rights=frozenset(k_rights.split()), allowed_ips=k_ips, enabled=bool(k_enabled),
+        revoked_at=None if k_live else _REVOKED,
+    )  # fmt: skip
+    return key, Principal(k_account, Kind(o_kind), o_path, bool(o_enabled), bool(o_live), o_ips)
+
+
+def _principal(columns: tuple[Any, ...]) -> Principal:
+    u_id, u_kind, u_path, u_enabled, u_live, u_ips = columns
+    return Principal(u_id, Kind(u_kind), u_path, bool(u_enabled), bool(u_live), u_ips)
+
+
+def _bound(memo: dict[Any, Any]) -> None:
+    """A memo never outgrows _MEMO_SIZE entries: when full it starts over."""
+    if len(memo) > _MEMO_SIZE:
+        memo.clear()
 
 
 def _close(conn: Any) -> None:

@@ -90,9 +90,9 @@ def test_every_seed_method_has_one_handler_and_every_code_is_a_seed_code() -> No
 
 def test_json_and_xml_are_one_struct_encoded_twice() -> None:
     answer = messages.userGetFeatureResponse(errorCode=0, features=["a", "b"])
-    encoded = json.loads(negotiation.encode(answer, "json").body)
+    encoded = json.loads(negotiation.encode(answer, "json"))
     assert encoded == {"errorCode": 0, "features": ["a", "b"]}
-    assert negotiation.encode(answer, "xml").body.endswith(
+    assert negotiation.encode(answer, "xml").endswith(
         b"<userGetFeatureResponse><errorCode>0</errorCode><features>a</features>"
         b"<features>b</features></userGetFeatureResponse>"
     )

@@ -4,19 +4,21 @@ Twelve POST methods under three mounts (/rest, /json, /xml). Each request: body 
 Content-Type, rate limits hit, the client key authenticated, the method's use case run,
 and a domain error turned into its errorCode by `codes.code_for`. Every answer is HTTP 200
 except an unreadable body (400) and an unsupported media type (415).
+
+Each method is a plain ASGI app rather than a Request/Response endpoint: the app routes
+its exact path to it directly (`middleware.ExactPaths`), which with the two objects saved
+is about a third of a balance/get's time in the service.
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.mysms import codes, negotiation
@@ -32,7 +34,7 @@ log = structlog.get_logger(__name__)
 MOUNTS = ("rest", "json", "xml")
 
 
-# Methods whose whole work is the one hot read (key, token, wallet): see `_endpoint`.
+# Methods whose whole work is the one hot read (key, token, wallet): see `Endpoint`.
 READ_ONLY = frozenset({"balance/get"})
 
 
@@ -45,7 +47,7 @@ def routes(uow: UnitOfWork) -> list[BaseRoute]:
             routes=[
                 Route(
                     f"/{path}",
-                    _endpoint(uow, limiter, mount, path, *METHODS[path], HANDLERS[path]),
+                    Endpoint(uow, limiter, mount, path, *METHODS[path], HANDLERS[path]),
                     methods=["POST"],
                 )
                 for path in METHODS
@@ -55,56 +57,75 @@ def routes(uow: UnitOfWork) -> list[BaseRoute]:
     ]
 
 
-def _endpoint(
-    uow: UnitOfWork,
-    limiter: RateLimiter,
-    mount: str,
-    path: str,
-    request_type: type[request],
-    response_type: type[response],
-    handler: Handler,
-) -> Callable[[Request], Awaitable[Response]]:
-    def answer(payload: dict[str, Any], client_ip: str | None) -> response:
+class Endpoint:
+    """One method on one mount, as an ASGI app: decode, answer, encode."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        limiter: RateLimiter,
+        mount: str,
+        path: str,
+        request_type: type[request],
+        response_type: type[response],
+        handler: Handler,
+    ) -> None:
+        self.uow, self.limiter, self.mount, self.path = uow, limiter, mount, path
+        self.request_type, self.response_type, self.handler = request_type, response_type, handler
+        # Answered on the event loop when it costs less than the hop to a worker thread: a
+        # read-only method, a database read that never blocks (SQLite WAL) and in-memory
+        # limits.
+        self.inline = path in READ_ONLY and uow.hot.inline and not uow.settings.redis_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = accept = None
+        for name, value in scope["headers"]:
+            if name == b"content-type" and content_type is None:
+                content_type = value.decode("latin-1")
+            elif name == b"accept" and accept is None:
+                accept = value.decode("latin-1")
+        # The app's BodyLimit middleware refuses oversized bodies (413) as they arrive.
+        body = await wire.read_body(receive)
+        if body is None:  # the client went away
+            return
+        requested = negotiation.request_format(content_type)
+        if requested is None:
+            fmt = negotiation.response_format(self.mount, accept, negotiation.JSON)
+            answer, status = self.response_type(errorCode=codes.PARAMETER), 415
+        else:
+            fmt = negotiation.response_format(self.mount, accept, requested)
+            client = scope.get("client")
+            client_ip = client[0] if client else None
+            try:
+                payload = negotiation.decode(body, requested)
+            except wire.WireError:
+                answer, status = self.response_type(errorCode=codes.PARAMETER), 400
+            else:
+                status = 200
+                if self.inline:
+                    answer = self.answer(payload, client_ip)
+                else:
+                    answer = await run_in_threadpool(self.answer, payload, client_ip)
+        await wire.send_body(send, status, negotiation.MEDIA_TYPES[fmt],
+                             negotiation.encode(answer, fmt))  # fmt: skip
+
+    def answer(self, payload: dict[str, Any], client_ip: str | None) -> response:
         try:
             api_key = payload.get("apiKey")
             api_key = api_key if isinstance(api_key, str) else None
-            limiter.hit("ip", client_ip or "unknown")
+            self.limiter.hit("ip", client_ip or "unknown")
             if api_key:
-                limiter.hit("key", credentials.secret_hash(api_key))
+                self.limiter.hit("key", credentials.secret_hash(api_key))
             token = payload.get("authToken")
-            caller = mysms.client(uow, api_key=api_key, client_ip=client_ip,
+            caller = mysms.client(self.uow, api_key=api_key, client_ip=client_ip,
                                   auth_token=token if isinstance(token, str) else None)  # fmt: skip
-            return handler(uow, caller, wire.convert(payload, request_type))
+            return self.handler(self.uow, caller, wire.convert(payload, self.request_type))
         except DomainError as error:
-            return response_type(errorCode=codes.code_for(error))
+            return self.response_type(errorCode=codes.code_for(error))
         except wire.WireError:
-            return response_type(errorCode=codes.PARAMETER)
+            return self.response_type(errorCode=codes.PARAMETER)
         except Exception as error:  # noqa: BLE001 - a client sees 99, never a trace
             # Type and frames only: an exception's message may quote SQL parameters.
-            log.error("mysms: unexpected error", method=path, error=type(error).__name__,
+            log.error("mysms: unexpected error", method=self.path, error=type(error).__name__,
                       frames="".join(traceback.format_tb(error.__traceback__)))  # fmt: skip
-            return response_type(errorCode=codes.UNAVAILABLE)
-
-    # Answered on the event loop when it costs less than the hop to a worker thread: a
-    # read-only method, a database read that never blocks (SQLite WAL) and in-memory limits.
-    inline = path in READ_ONLY and uow.hot.inline and not uow.settings.redis_url
-
-    async def endpoint(http: Request) -> Response:
-        accept = http.headers.get("accept")
-        requested = negotiation.request_format(http.headers.get("content-type"))
-        if requested is None:
-            fmt = negotiation.response_format(mount, accept, negotiation.JSON)
-            return negotiation.encode(response_type(errorCode=codes.PARAMETER), fmt, status=415)
-        fmt = negotiation.response_format(mount, accept, requested)
-        try:
-            # The app's BodyLimit middleware has already refused oversized bodies (413).
-            payload = negotiation.decode(await http.body(), requested)
-        except wire.WireError:
-            return negotiation.encode(response_type(errorCode=codes.PARAMETER), fmt, status=400)
-        if inline:
-            result = answer(payload, wire.client_ip(http))
-        else:
-            result = await run_in_threadpool(answer, payload, wire.client_ip(http))
-        return negotiation.encode(result, fmt)
-
-    return endpoint
+            return self.response_type(errorCode=codes.UNAVAILABLE)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from starlette.responses import Response
 
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.mysms.messages import response
 
 JSON, XML = "json", "xml"
-MEDIA_TYPES = {JSON: "application/json", XML: "application/xml; charset=utf-8"}
+MEDIA_TYPES = {JSON: b"application/json", XML: b"application/xml; charset=utf-8"}
+_JSON = msgspec.json.Encoder()
 
 
 def format_of(media: str) -> str | None:
@@ -80,10 +80,8 @@ def decode(body: bytes, fmt: str) -> dict[str, Any]:
     return wire.parse_json_object(body)
 
 
-def encode(answer: response, fmt: str, *, status: int = 200) -> Response:
+def encode(answer: response, fmt: str) -> bytes:
     """One typed answer, two encoders; the XML root is the element's (the Struct's) name."""
     if fmt == XML:
-        content = wire.to_xml(type(answer).__name__, answer)
-    else:
-        content = msgspec.json.encode(answer)
-    return Response(content, status_code=status, media_type=MEDIA_TYPES[fmt])
+        return wire.to_xml(type(answer).__name__, answer)
+    return _JSON.encode(answer)
