@@ -123,7 +123,9 @@ def profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | Non
     if not spy.exists():
         print("py-spy is missing: make bench installs it (the bench extra)", flush=True)
         return None
+    # BENCH_PROFILE_FORMAT=raw writes collapsed stacks (one line per stack) instead.
+    fmt = os.environ.get("BENCH_PROFILE_FORMAT", "flamegraph")
     command = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
-               "--duration", str(seconds), "--rate", "250", "--format", "flamegraph",
+               "--duration", str(seconds), "--rate", "250", "--format", fmt,
                "--output", str(out)]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

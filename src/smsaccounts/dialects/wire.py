@@ -34,6 +34,7 @@ _PARSER = etree.XMLParser(
     remove_pis=True,
 )
 _JSON = msgspec.json.Decoder()
+_DECLARATIONS = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -50,13 +51,12 @@ def parse_xml(body: bytes) -> tuple[str, dict[str, Any]]:
     A DOCTYPE or ENTITY declaration anywhere is refused before parsing: nothing a client
     sends may define entities or point at external files.
     """
-    head = body.lstrip()[:5].lower()
     if b"\x00" in body:
         # UTF-16/32 would hide a DOCTYPE from the byte check below; UTF-8 never has NULs.
         raise WireError("only UTF-8 XML is accepted")
-    if b"<!doctype" in body.lower() or b"<!entity" in body.lower():
+    if _DECLARATIONS.search(body):
         raise WireError("DTDs and entities are not accepted")
-    if not head.startswith(b"<"):
+    if body.lstrip()[:1] != b"<":
         raise WireError("not an XML document")
     try:
         root = etree.fromstring(body, _PARSER)
@@ -109,24 +109,24 @@ def to_xml(root: str, value: Any, *, declaration: bool = True) -> bytes:
 
 
 def _fill(element: Any, value: Any) -> None:
-    if isinstance(value, Mapping):
+    """`value` as built by msgspec.to_builtins: dicts, lists and scalars."""
+    if type(value) is dict:
         for name, item in value.items():
-            items = item if isinstance(item, list) else [item]
-            for one in items:
-                if one is None:
-                    continue
-                child = etree.SubElement(element, name)
-                _fill(child, one)
+            for one in item if type(item) is list else (item,):
+                if one is not None:
+                    _fill(etree.SubElement(element, name), one)
     elif value is not None:
         element.text = _text(value)
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bool):
+    if value is True or value is False:
         return "true" if value else "false"
+    if type(value) is not str:
+        return str(value)
     # A stored value may hold characters XML 1.0 cannot carry (a NUL sent through JSON):
     # they are shown as U+FFFD instead of failing the whole answer.
-    return _NOT_XML.sub("\ufffd", str(value))
+    return _NOT_XML.sub("\ufffd", value)
 
 
 # -- JSON, and typed conversion ----------------------------------------------------------

@@ -153,6 +153,7 @@ class HotReads:
                 conn = connect(*cargs, **options, isolation_level=None)
                 conn.execute("PRAGMA query_only=ON")
                 conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute("PRAGMA mmap_size=1073741824")
                 return conn
             conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
             conn.autocommit = True  # each read is one statement, its own snapshot
