@@ -77,7 +77,7 @@ def _run_all(
     seeds: dict[str, object] = {}
     with databases.fresh(args.database_url, tmp, "main") as url:
         seeds["main"] = _seed(url, lay, credentials=True)
-        for server in (scenarios.BARE, scenarios.FASTAPI):
+        for server in (scenarios.BARE, scenarios.BARE_1W, scenarios.FASTAPI):
             runner.group(server, by_server.get(server, []), url, lay)
         if scenarios.IN_PROCESS in by_server:
             print("-- in-process: argon2id verify", flush=True)
@@ -123,7 +123,7 @@ def _chosen(args: argparse.Namespace) -> list[str]:
         if unknown:
             raise SystemExit(f"unknown scenarios {unknown}; choose from {', '.join(names)}")
         return [n for n in names if n in wanted]
-    return [n for n in names if n != "mysms_balance_json_1w" or args.workers > 1]
+    return [n for n in names if n not in scenarios.ONE_WORKER or args.workers > 1]
 
 
 def _host(wrk_bin: str) -> dict[str, object]:

@@ -69,6 +69,10 @@ def ratios(rows: dict[str, Row], workers: int) -> dict[str, list[Ratio]]:
     if workers > 1 and "mysms_balance_json" in rps and "mysms_balance_json_1w" in rps:
         v = rps["mysms_balance_json"] / rps["mysms_balance_json_1w"]
         add("mysms_balance_json", f"x with {workers} workers vs 1", v, ">= 1.7", v >= 1.7)
+    if workers > 1 and "bare_balance" in rps and "bare_balance_1w" in rps:
+        # What the machine itself gives a second worker: the limit's own scaling.
+        v = rps["bare_balance"] / rps["bare_balance_1w"]
+        add("bare_balance", f"x with {workers} workers vs 1", v)
     return out
 
 

@@ -15,6 +15,7 @@ from bench.databases import ledger_check
 from bench.report import Row
 from bench.scenarios import (
     BARE,
+    BARE_1W,
     DEBIT,
     FASTAPI,
     SERVICE,
@@ -73,6 +74,8 @@ class Runner:
     def _command(self, server: str, port: int) -> list[str]:
         if server == BARE:
             return servers.baseline_command("baseline_bare", port, self.workers)
+        if server == BARE_1W:
+            return servers.baseline_command("baseline_bare", port, 1)
         if server == FASTAPI:
             return servers.baseline_command("baseline_fastapi", port, self.workers)
         workers = 1 if server == SERVICE_1W else self.workers

@@ -24,8 +24,11 @@ MYSMS_JSON_OK = '"errorCode"%s*:%s*0[,}%s]'
 MYSMS_XML_OK = "<errorCode>0</errorCode>"
 
 # Servers a scenario can drive.
-BARE, FASTAPI, SERVICE, SERVICE_1W, SERVICE_1M, IN_PROCESS = (
-    "bare", "fastapi", "service", "service-1-worker", "service-1m", "in-process")  # fmt: skip
+BARE, BARE_1W, FASTAPI, SERVICE, SERVICE_1W, SERVICE_1M, IN_PROCESS = (
+    "bare", "bare-1-worker", "fastapi", "service", "service-1-worker", "service-1m",
+    "in-process")  # fmt: skip
+# Run only with --workers > 1: the 1-worker side of the workers figure.
+ONE_WORKER = frozenset({"bare_balance_1w", "mysms_balance_json_1w"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -125,6 +128,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              MYSMS_JSON_OK, _login, writes=True, min_seconds=6),
     Scenario("mor_debit", SERVICE, "MOR user_balance_update -0.01, concurrent",
              "User balance updated", _mor_debits, writes=True),
+    Scenario("bare_balance_1w", BARE_1W, "baseline (a) with 1 worker",
+             MYSMS_JSON_OK, _balance_json),
     Scenario("mysms_balance_json_1w", SERVICE_1W, "mysms balance/get JSON, 1 worker",
              MYSMS_JSON_OK, _balance_json),
     Scenario("link_users_1m", SERVICE_1M, "LINK users.json first page, 1M accounts",

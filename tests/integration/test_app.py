@@ -97,3 +97,32 @@ def test_a_mysms_method_answers_other_http_methods_405_through_the_router(client
     answered = client.post("/json/user/balance/get", json={})
     assert (answered.status_code, answered.headers["content-type"]) == (200, "application/json")
     assert answered.json()["errorCode"] != 0
+
+
+def test_balance_get_reads_without_a_worker_thread_unless_its_limits_are_shared(
+    settings: Settings, engine: Any, clock: Any
+) -> None:
+    from starlette.routing import Mount, Route
+
+    from smsaccounts.dialects import mysms
+
+    def hop_free(app_settings: Settings) -> dict[str, tuple[bool, bool]]:
+        uow = make_uow(app_settings, engine, clock)
+        endpoints = {
+            mount.path + route.path: route.endpoint
+            for mount in mysms.routes(uow)
+            if isinstance(mount, Mount)
+            for route in mount.routes
+            if isinstance(route, Route)
+        }
+        return {
+            path: (endpoint.inline, endpoint.awaited)
+            for path, endpoint in endpoints.items()
+            if endpoint.inline or endpoint.awaited
+        }
+
+    sqlite = engine.dialect.name == "sqlite"
+    assert hop_free(settings) == {
+        f"/{mount}/user/balance/get": (sqlite, not sqlite) for mount in ("rest", "json", "xml")
+    }
+    assert hop_free(settings.replace(redis_url="redis://127.0.0.1:6379/0")) == {}

@@ -61,11 +61,29 @@ def client(
     One statement reads the key, its owner and, when `auth_token` is given, the token's
     user and wallet: an authenticated call costs a single indexed read.
     """
+    key_hash, token_hash = _hashes(api_key, auth_token)
+    return _caller(uow.hot.key_session(key_hash, token_hash), key_hash, token_hash, client_ip)
+
+
+async def client_async(
+    uow: UnitOfWork, *, api_key: str | None, client_ip: str | None, auth_token: str | None = None
+) -> Caller:
+    """`client` with its one read awaited on the event loop (`uow.hot.awaitable`)."""
+    key_hash, token_hash = _hashes(api_key, auth_token)
+    read = await uow.hot.key_session_async(key_hash, token_hash)
+    return _caller(read, key_hash, token_hash, client_ip)
+
+
+def _hashes(api_key: str | None, auth_token: str | None) -> tuple[str, str | None]:
     if not api_key:
         raise AuthenticationFailed("api key missing", reason="api_key")
-    key_hash = credentials.secret_hash(api_key)
     token_hash = credentials.secret_hash(auth_token) if auth_token else None
-    read = uow.hot.key_session(key_hash, token_hash)
+    return credentials.secret_hash(api_key), token_hash
+
+
+def _caller(
+    read: KeyRead | None, key_hash: str, token_hash: str | None, client_ip: str | None
+) -> Caller:
     if read is None:
         raise AuthenticationFailed("api key invalid", reason="api_key")
     auth.check_key_access(read.key, read.owner, client_ip)

@@ -68,6 +68,7 @@ class UnitOfWork:
     def close(self) -> None:
         if "hot" in self.__dict__:
             self.hot.close()
+            self.hot.discard_async()
         self.db.dispose()
 
     @contextlib.contextmanager

@@ -152,3 +152,28 @@ def test_an_unsupported_media_type_is_415_with_error_code_2(http: TestClient, mo
 
 def test_get_is_not_a_method_of_this_api(http: TestClient) -> None:
     assert http.get("/json/user/login").status_code == 405
+
+
+@pytest.mark.only_backend("postgresql")
+def test_the_awaited_hot_read_gives_what_the_threaded_one_gives(
+    http: TestClient, tenant: Tenant, uow: UnitOfWork
+) -> None:
+    import asyncio
+
+    from smsaccounts.domain.credentials import secret_hash
+
+    token = register(Api(http, "json"), uow, tenant.key, "436641234567", "secret1")
+    key = secret_hash(tenant.key)
+    hashes = [(key, secret_hash(token)), (key, None), (key, secret_hash("sat_unknown")),
+              (secret_hash("nope"), None)]  # fmt: skip
+
+    async def awaited() -> list[object]:
+        return [await uow.hot.key_session_async(*pair) for pair in hashes]
+
+    threaded = [uow.hot.key_session(*pair) for pair in hashes]
+    assert asyncio.run(awaited()) == threaded
+    assert threaded[0] is not None and threaded[0].user is not None
+    assert threaded[1] is not None and threaded[1].user is None
+    assert threaded[3] is None
+    # Each asyncio.run is a new loop: its connections are its own, the old ones closed.
+    assert asyncio.run(awaited()) == threaded
