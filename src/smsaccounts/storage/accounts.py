@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind, child_path, subtree_bounds
@@ -33,6 +33,20 @@ def _subtree_page(root: Account, after_path: str | None, limit: int, include_roo
     if after_path is not None:
         query = query.where(accounts.c.path > after_path)
     return query.order_by(accounts.c.path).limit(limit)
+
+
+# The lookups by key, built once: a statement built per call costs more than its SQLite
+# read (expression building, and result columns adapted to each new statement object).
+_BY_ID = select(accounts).where(accounts.c.id == bindparam("id"))
+_BY_OBJECT_ID = select(accounts).where(accounts.c.object_id == bindparam("object_id"))
+_BY_NAME = select(accounts).where(
+    accounts.c.kind == bindparam("kind"),
+    accounts.c.name == bindparam("name"),
+    accounts.c.deactivated.is_(None),
+)
+_BY_MSISDN = select(accounts).where(
+    accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
+)
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -66,28 +80,20 @@ class AccountsRepository:
         return self.get(row.id)  # type: ignore[return-value]
 
     def get(self, account_id: int) -> Account | None:
-        row = self.conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        row = self.conn.execute(_BY_ID, {"id": account_id}).first()
         return Account.from_row(row) if row else None
 
     def get_by_object_id(self, object_id: str) -> Account | None:
-        row = self.conn.execute(select(accounts).where(accounts.c.object_id == object_id)).first()
+        row = self.conn.execute(_BY_OBJECT_ID, {"object_id": object_id}).first()
         return Account.from_row(row) if row else None
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         """The live account of that kind and name (a deleted one keeps its name but is gone)."""
-        row = self.conn.execute(
-            select(accounts).where(
-                accounts.c.kind == kind.value,
-                accounts.c.name == name,
-                accounts.c.deactivated.is_(None),
-            )
-        ).first()
+        row = self.conn.execute(_BY_NAME, {"kind": kind.value, "name": name}).first()
         return Account.from_row(row) if row else None
 
     def get_by_msisdn(self, msisdn: str) -> Account | None:
-        row = self.conn.execute(
-            select(accounts).where(accounts.c.msisdn == msisdn, accounts.c.deactivated.is_(None))
-        ).first()
+        row = self.conn.execute(_BY_MSISDN, {"msisdn": msisdn}).first()
         return Account.from_row(row) if row else None
 
     def ancestors(self, account: Account) -> list[Account]:

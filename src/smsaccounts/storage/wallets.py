@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from smsaccounts.domain.models import Asset, BillingType, LedgerEntry, Wallet
 from smsaccounts.storage.tables import ledger, wallets
+
+_BY_ACCOUNT = select(wallets).where(wallets.c.account_id == bindparam("account_id"))
 
 
 class WalletsRepository:
@@ -33,7 +35,7 @@ class WalletsRepository:
         )
 
     def get(self, account_id: int) -> Wallet | None:
-        row = self.conn.execute(select(wallets).where(wallets.c.account_id == account_id)).first()
+        row = self.conn.execute(_BY_ACCOUNT, {"account_id": account_id}).first()
         return Wallet.from_row(row) if row else None
 
     def set_terms(self, account_id: int, **values: object) -> None:

@@ -1,0 +1,62 @@
+"""Account.from_row builds the same frozen record its generated __init__ would."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from smsaccounts.domain.models import Account, _slot_builder
+from smsaccounts.domain.tree import Kind
+
+
+class _Row:
+    def __init__(self, mapping: dict[str, object]) -> None:
+        self._mapping = mapping
+
+
+def _values() -> dict[str, object]:
+    values: dict[str, object] = {}
+    for n, field in enumerate(dataclasses.fields(Account)):
+        kind = str(field.type)
+        values[field.name] = (
+            n if kind.startswith("int") else
+            (n % 2 == 0) if kind == "bool" else
+            dt.datetime(2025, 1, 1) if "datetime" in kind else
+            f"{field.name}-{n}"
+        )  # fmt: skip
+    values["kind"] = "customer"
+    return values
+
+
+def test_from_row_equals_the_generated_init_field_for_field() -> None:
+    values = _values()
+    built = Account.from_row(_Row(values))
+    assert built == Account(**{**values, "kind": Kind.CUSTOMER})
+    assert built.kind is Kind.CUSTOMER
+    assert {f.name: getattr(built, f.name) for f in dataclasses.fields(Account)} == {
+        **values,
+        "kind": Kind.CUSTOMER,
+    }
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.name = "changed"  # type: ignore[misc]
+
+
+def test_a_row_without_every_field_or_with_more_is_refused() -> None:
+    values = _values()
+    del values["reg_email"]
+    every = f"takes {len(dataclasses.fields(Account))} fields"
+    with pytest.raises(TypeError, match=every):
+        Account.from_row(_Row(values))
+    with pytest.raises(TypeError, match=every):
+        Account.from_row(_Row({**_values(), "extra": 1}))
+
+
+def test_the_builder_takes_only_dataclasses_without_defaults() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithDefault:
+        a: int = 1
+
+    with pytest.raises(AssertionError):
+        _slot_builder(WithDefault)
