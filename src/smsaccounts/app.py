@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import structlog
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -32,6 +33,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI app; `uvicorn --factory smsaccounts.app:create_app` reads the environment."""
     settings = settings or Settings.from_env()
+    if settings.worker_threads < 1:
+        raise ValueError("SMSACCOUNTS_WORKER_THREADS must be at least 1")
     logs.configure(settings)
     uow = uow or build(settings)
     transport = make_transport(settings)
@@ -43,6 +46,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Every run_in_threadpool of this loop shares this many threads.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         worker = asyncio.create_task(_outbox_worker(uow, transport)) if deliver_sms else None
         try:
             yield

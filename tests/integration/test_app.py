@@ -126,3 +126,24 @@ def test_balance_get_reads_without_a_worker_thread_unless_its_limits_are_shared(
         f"/{mount}/user/balance/get": (sqlite, not sqlite) for mount in ("rest", "json", "xml")
     }
     assert hop_free(settings.replace(redis_url="redis://127.0.0.1:6379/0")) == {}
+
+
+def test_blocking_work_shares_the_configured_number_of_threads(
+    settings: Settings, engine: Any, clock: Any
+) -> None:
+    from anyio import to_thread
+
+    app_settings = settings.replace(worker_threads=3)
+    app = create_app(app_settings, uow=make_uow(app_settings, engine, clock), deliver_sms=False)
+    with TestClient(app) as test_client:
+        limit = test_client.portal.call(
+            lambda: to_thread.current_default_thread_limiter().total_tokens
+        )
+    assert limit == 3
+
+
+def test_no_worker_threads_is_refused_at_start(settings: Settings) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="SMSACCOUNTS_WORKER_THREADS"):
+        create_app(settings.replace(worker_threads=0), deliver_sms=False)
