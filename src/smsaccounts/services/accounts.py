@@ -58,7 +58,7 @@ def create(
             parent=parent,
             password_hash=password_hash,
             billing_type=billing_type,
-            currency=currency or uow.settings.default_currency,
+            currency=currency,
             **attributes,
         )
 
@@ -71,10 +71,11 @@ def add(
     parent: Account,
     password_hash: str | None,
     billing_type: BillingType,
-    currency: str,
+    currency: str | None = None,
     **attributes: Any,
 ) -> Account:
-    """Insert an account and its wallet in the caller's transaction."""
+    """Insert an account and its wallet (in `currency`, else the installation's default) in the
+    caller's transaction."""
     if not tree.may_parent(parent.kind, kind):
         raise InvalidField(f"a {kind} cannot be placed under a {parent.kind}", field="parent")
     _check_settable(attributes)
@@ -94,7 +95,9 @@ def add(
                 password_hash=password_hash,
                 **values,
             )
-            tx.wallets.add(account.id, currency=currency, billing_type=billing_type)
+            tx.wallets.add(
+                account.id, currency=currency or tx.default_currency, billing_type=billing_type
+            )
     except IntegrityError:
         # A concurrent create took the name or msisdn between the check and the insert.
         raise AlreadyExists(f"{kind} already exists", entity=kind.value, field="name") from None

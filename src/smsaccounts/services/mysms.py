@@ -262,7 +262,6 @@ def create_user(
                 parent=parent,
                 password_hash=password_hash,
                 billing_type=BillingType.PRE_PAID,
-                currency=uow.settings.default_currency,
                 msisdn=number.digits,
                 country=number.country,
             )

@@ -24,9 +24,10 @@ from smsaccounts.storage.wallets import WalletsRepository
 class Tx:
     """One open transaction: every repository on the same connection, and one `now`."""
 
-    def __init__(self, conn: Connection, now: dt.datetime) -> None:
+    def __init__(self, conn: Connection, now: dt.datetime, *, default_currency: str) -> None:
         self.conn = conn
         self.now = now
+        self.default_currency = default_currency  # of a wallet opened without one
 
     @functools.cached_property
     def accounts(self) -> AccountsRepository:
@@ -75,12 +76,12 @@ class UnitOfWork:
     def write(self) -> Iterator[Tx]:
         """A writing transaction (SQLite: BEGIN IMMEDIATE); committed unless it raises."""
         with self.db.transaction(write=True) as conn:
-            yield Tx(conn, self.clock.now())
+            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
         with self.db.transaction(write=False) as conn:
-            yield Tx(conn, self.clock.now())
+            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency)
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> UnitOfWork:
