@@ -190,8 +190,10 @@ async def send_body(send: Send, status: int, media_type: bytes, body: bytes) -> 
     await send({"type": "http.response.body", "body": body})
 
 
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+def client_ip(connection: Mapping[str, Any]) -> str | None:
+    """The client's address from an ASGI scope, or a Request (a mapping over its scope)."""
+    client = connection.get("client")
+    return client[0] if client else None
 
 
 async def read_params(request: Request) -> dict[str, Any]:

@@ -171,11 +171,15 @@ class HotReads:
             raise ServiceUnavailable("database unavailable") from error
 
     def close(self) -> None:
+        """Close every kept connection: the threads' and the event loop's."""
         while True:
             try:
                 _close(self._idle.pop())
             except IndexError:
-                return
+                break
+        if self._async is not None:
+            self._async.discard()
+            self._async = None
 
     # -- awaited on the event loop (PostgreSQL) --------------------------------------------
 
@@ -216,12 +220,6 @@ class HotReads:
             return await psycopg.AsyncConnection.connect(**cparams, autocommit=True)
         except self._outage as error:
             raise ServiceUnavailable("database unavailable") from error
-
-    def discard_async(self) -> None:
-        """Close the connections awaited on the event loop (the app's lifespan ends)."""
-        if self._async is not None:
-            self._async.discard()
-            self._async = None
 
 
 class _LoopConnections:
@@ -269,12 +267,12 @@ def _key_and_owner(columns: tuple[Any, ...]) -> tuple[ApiKey, Principal]:
         rights=frozenset(k_rights.split()), allowed_ips=k_ips, enabled=bool(k_enabled),
         revoked_at=None if k_live else _REVOKED,
     )  # fmt: skip
-    return key, Principal(k_account, Kind(o_kind), o_path, bool(o_enabled), bool(o_live), o_ips)
+    return key, _principal((k_account, o_kind, o_path, o_enabled, o_live, o_ips))
 
 
 def _principal(columns: tuple[Any, ...]) -> Principal:
-    u_id, u_kind, u_path, u_enabled, u_live, u_ips = columns
-    return Principal(u_id, Kind(u_kind), u_path, bool(u_enabled), bool(u_live), u_ips)
+    account_id, kind, path, enabled, live, iprange = columns
+    return Principal(account_id, Kind(kind), path, bool(enabled), bool(live), iprange)
 
 
 def _bound(memo: dict[Any, Any]) -> None:

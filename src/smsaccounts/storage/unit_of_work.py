@@ -69,7 +69,6 @@ class UnitOfWork:
     def close(self) -> None:
         if "hot" in self.__dict__:
             self.hot.close()
-            self.hot.discard_async()
         self.db.dispose()
 
     @contextlib.contextmanager

@@ -96,8 +96,7 @@ class Endpoint:
             answer, status = self.response_type(errorCode=codes.PARAMETER), 415
         else:
             fmt = negotiation.response_format(self.mount, accept, requested)
-            client = scope.get("client")
-            client_ip = client[0] if client else None
+            client_ip = wire.client_ip(scope)
             try:
                 payload = negotiation.decode(body, requested)
             except wire.WireError:
