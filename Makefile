@@ -27,7 +27,7 @@ test: $(STAMP) ## run every test (SQLite; PostgreSQL too when SMSACCOUNTS_TEST_D
 fuzz: $(STAMP) ## schemathesis on every operation, 1,000 examples each (make test runs 100)
 	SMSACCOUNTS_FUZZ_EXAMPLES=1000 $(BIN)/pytest tests/api/test_fuzz.py
 
-lint: $(STAMP) ## ruff and mypy --strict
+lint: $(STAMP) ## ruff (check and format) and mypy --strict over src, tests and bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import databases, report, scenarios, seed, servers
-from bench import layout as L
+from bench import databases, layout, report, scenarios, seed, servers
 from bench.runner import Runner
 from bench.wrk import ensure_wrk
 
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not 1000 <= args.accounts <= 9_000_000:  # msisdns hold 7 digits of the id
         raise SystemExit("--accounts must be between 1,000 and 9,000,000")
-    lay = L.Layout.for_users(args.accounts, quick=args.quick)
+    lay = layout.Layout.for_users(args.accounts, quick=args.quick)
     started = dt.datetime.now(dt.UTC)
     meta: dict[str, object] = {"started": started.isoformat(), "host": _host(wrk_bin),
                                "options": vars(args) | {"scenarios": chosen},
@@ -68,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_all(
-    args: argparse.Namespace, lay: L.Layout, chosen: list[str], runner: Runner, tmp: Path
+    args: argparse.Namespace, lay: layout.Layout, chosen: list[str], runner: Runner, tmp: Path
 ) -> dict[str, object]:
     by_server: dict[str, list[scenarios.Scenario]] = {}
     for name in chosen:
@@ -107,7 +106,7 @@ def _big_url(url: str | None) -> str | None:
     return url if url and not url.startswith("sqlite") else None
 
 
-def _seed(url: str, lay: L.Layout, *, credentials: bool) -> dict[str, object]:
+def _seed(url: str, lay: layout.Layout, *, credentials: bool) -> dict[str, object]:
     print(f"-- seeding {lay.total_accounts:,} accounts ({lay.users:,} users) ...", flush=True)
     done = seed.seed(url, lay, credentials=credentials)
     rate = done.accounts / done.seconds

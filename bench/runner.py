@@ -9,8 +9,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import layout as L
-from bench import servers, wrk
+from bench import layout, servers, wrk
 from bench.databases import ledger_check
 from bench.report import Row
 from bench.scenarios import (
@@ -50,7 +49,12 @@ class Runner:
         self.rows: dict[str, Row] = {}
 
     def group(
-        self, server: str, scenarios: Sequence[Scenario], url: str, lay: L.Layout, note: str = ""
+        self,
+        server: str,
+        scenarios: Sequence[Scenario],
+        url: str,
+        lay: layout.Layout,
+        note: str = "",
     ) -> None:
         """Every scenario of one server, read-only ones first, against one server process."""
         if not scenarios:
@@ -82,7 +86,9 @@ class Runner:
         assert server in (SERVICE, SERVICE_1W, SERVICE_1M)
         return servers.service_command(port, workers)
 
-    def _one(self, sc: Scenario, server: servers.Server, url: str, lay: L.Layout, note: str) -> Row:
+    def _one(
+        self, sc: Scenario, server: servers.Server, url: str, lay: layout.Layout, note: str
+    ) -> Row:
         base = server.url
         table = self.workdir / f"{sc.name}.requests"
         count = wrk.write_requests(table, sc.requests(lay), sc.check)
@@ -119,7 +125,7 @@ class Runner:
             self._check_ledger(row, url, lay, result)
         return row
 
-    def _check_ledger(self, row: Row, url: str, lay: L.Layout, result: wrk.Result) -> None:
+    def _check_ledger(self, row: Row, url: str, lay: layout.Layout, result: wrk.Result) -> None:
         units = money.to_units(money.parse_amount(DEBIT.removeprefix("-")))
         check = ledger_check(url, lay.debit_ids(), units)
         # wrk stops with requests in flight: those may be applied without being counted.
@@ -134,12 +140,12 @@ class Runner:
         s = Settings()
         hasher = Passwords(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_cost,
                            parallelism=s.argon2_parallelism)  # fmt: skip
-        stored = hasher.hash(L.PASSWORD)
+        stored = hasher.hash(layout.PASSWORD)
         times = []
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
             t = time.perf_counter()
-            hasher.verify(stored, L.PASSWORD)
+            hasher.verify(stored, layout.PASSWORD)
             times.append(time.perf_counter() - t)
         elapsed = time.perf_counter() - started
         p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]

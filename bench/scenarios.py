@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
-from bench import layout as L
+from bench import layout
 from bench.wrk import Request
 
 MAX_REQUESTS = 20_000  # distinct requests per table: 20,000 users, tokens, hashes
@@ -37,64 +37,65 @@ class Scenario:
     server: str
     what: str
     check: str
-    requests: Callable[[L.Layout], Iterator[Request]]
+    requests: Callable[[layout.Layout], Iterator[Request]]
     writes: bool = False  # runs after the read-only scenarios on the same server
     # argon2-bound: 32 connections need a few waves of ~30 ms verifies to say anything.
     min_seconds: int = 0
 
 
-def _sample(lay: L.Layout, seed: int) -> list[int]:
+def _sample(lay: layout.Layout, seed: int) -> list[int]:
     """Regular user ids, a deterministic spread of at most MAX_REQUESTS of them."""
     n = lay.regular_users
     picks = random.Random(seed).sample(range(n), min(n, MAX_REQUESTS))
     return [lay.regular_user_id(j) for j in picks]
 
 
-def _balance_json(lay: L.Layout) -> Iterator[Request]:
+def _balance_json(lay: layout.Layout) -> Iterator[Request]:
     for uid in _sample(lay, 1):
         body = {
-            "apiKey": L.client_key(lay.customer_of_user_id(uid)),
-            "authToken": L.auth_token(uid),
+            "apiKey": layout.client_key(lay.customer_of_user_id(uid)),
+            "authToken": layout.auth_token(uid),
         }
         yield Request("POST", "/json/user/balance/get", "application/json", _json(body))
 
 
-def _balance_xml(lay: L.Layout) -> Iterator[Request]:
+def _balance_xml(lay: layout.Layout) -> Iterator[Request]:
     for uid in _sample(lay, 2):
-        key, token = L.client_key(lay.customer_of_user_id(uid)), L.auth_token(uid)
+        key, token = layout.client_key(lay.customer_of_user_id(uid)), layout.auth_token(uid)
         body = (f"<userGetBalanceRequest><apiKey>{key}</apiKey><authToken>{token}</authToken>"
                 "</userGetBalanceRequest>")  # fmt: skip
         yield Request("POST", "/xml/user/balance/get", "application/xml", body)
 
 
-def _login(lay: L.Layout) -> Iterator[Request]:
+def _login(lay: layout.Layout) -> Iterator[Request]:
     for uid in _sample(lay, 3):
-        body = {"apiKey": L.client_key(lay.customer_of_user_id(uid)),
-                "msisdn": int(L.msisdn(uid)), "password": L.PASSWORD}  # fmt: skip
+        body = {"apiKey": layout.client_key(lay.customer_of_user_id(uid)),
+                "msisdn": int(layout.msisdn(uid)), "password": layout.PASSWORD}  # fmt: skip
         yield Request("POST", "/json/user/login", "application/json", _json(body))
 
 
-def _link_users(lay: L.Layout) -> Iterator[Request]:
-    yield Request("GET", "/v2/users.json?" + urlencode({"apikey": L.user_key(lay.link_root)}))
+def _link_users(lay: layout.Layout) -> Iterator[Request]:
+    yield Request("GET", "/v2/users.json?" + urlencode({"apikey": layout.user_key(lay.link_root)}))
 
 
-def _mor_details(lay: L.Layout) -> Iterator[Request]:
+def _mor_details(lay: layout.Layout) -> Iterator[Request]:
     for uid in _sample(lay, 4):
-        query = {"u": "admin", "user_id": uid, "hash": _sha1(f"{uid}{L.MOR_SECRET}")}
+        query = {"u": "admin", "user_id": uid, "hash": _sha1(f"{uid}{layout.MOR_SECRET}")}
         yield Request("POST", "/billing/api/user_details_get?" + urlencode(query))
 
 
-def _mor_debits(lay: L.Layout) -> Iterator[Request]:
+def _mor_debits(lay: layout.Layout) -> Iterator[Request]:
     for uid in lay.debit_ids():
         query = {"u": "admin", "user_id": uid, "balance": DEBIT,
-                 "hash": _sha1(f"{uid}{DEBIT}{L.MOR_SECRET}")}  # fmt: skip
+                 "hash": _sha1(f"{uid}{DEBIT}{layout.MOR_SECRET}")}  # fmt: skip
         yield Request("POST", "/billing/api/user_balance_update?" + urlencode(query))
 
 
-def _reseller_balance(lay: L.Layout) -> Iterator[Request]:
+def _reseller_balance(lay: layout.Layout) -> Iterator[Request]:
     for c in range(lay.customers):
         form = {"reseller": f"bench-reseller-{lay.customer_reseller(c)}",
-                "password": L.PASSWORD, "customerId": L.object_id(lay.customer_id(c))}  # fmt: skip
+                "password": layout.PASSWORD,
+                "customerId": layout.object_id(lay.customer_id(c))}  # fmt: skip
         yield Request("POST", "/services/rest/admin/balance",
                       "application/x-www-form-urlencoded", urlencode(form))  # fmt: skip
 

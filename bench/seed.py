@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bench import layout as L
+from bench import layout
 from smsaccounts.config import Settings
 from smsaccounts.domain.credentials import Passwords, secret_hash
 from smsaccounts.domain.tree import child_path
@@ -43,7 +43,7 @@ class SeedReport:
     rows: dict[str, int]
 
 
-def seed(url: str, lay: L.Layout, *, credentials: bool = True) -> SeedReport:
+def seed(url: str, lay: layout.Layout, *, credentials: bool = True) -> SeedReport:
     """Migrate `url` (which must be empty) and fill it as `lay` describes.
 
     Without `credentials` (the 1,000,000-account database of the LINK scenario) no auth
@@ -64,7 +64,10 @@ def seed(url: str, lay: L.Layout, *, credentials: bool = True) -> SeedReport:
             if credentials:
                 rows["auth_tokens"] = w.insert("auth_tokens", TOKEN_COLUMNS, _tokens(lay, w.ts))
             rows["api_keys"] = w.insert("api_keys", KEY_COLUMNS, _keys(lay, w.ts))
-            w.execute("UPDATE accounts SET mor_secret = ? WHERE id = ?", (L.MOR_SECRET, L.ADMIN_ID))
+            w.execute(
+                "UPDATE accounts SET mor_secret = ? WHERE id = ?",
+                (layout.MOR_SECRET, layout.ADMIN_ID),
+            )
     finally:
         engine.dispose()
     return SeedReport(time.perf_counter() - started, lay.total_accounts, rows)
@@ -77,15 +80,15 @@ def _password_hash(settings: Settings) -> str:
         memory_cost=settings.argon2_memory_cost,
         parallelism=settings.argon2_parallelism,
     )
-    return hasher.hash(L.PASSWORD)
+    return hasher.hash(layout.PASSWORD)
 
 
-def _accounts(lay: L.Layout, pw_hash: str | None, ts: Any) -> Iterator[tuple[Any, ...]]:
+def _accounts(lay: layout.Layout, pw_hash: str | None, ts: Any) -> Iterator[tuple[Any, ...]]:
     root = "1"
     r_paths = [child_path(root, lay.reseller_id(r)) for r in range(lay.resellers)]
     for r, path in enumerate(r_paths):
         rid = lay.reseller_id(r)
-        yield (rid, L.object_id(rid), "reseller", f"bench-reseller-{r}", L.ADMIN_ID, path,
+        yield (rid, layout.object_id(rid), "reseller", f"bench-reseller-{r}", layout.ADMIN_ID, path,
                True, ts, pw_hash, None, None, False)  # fmt: skip
     c_paths = []
     for c in range(lay.customers):
@@ -93,7 +96,7 @@ def _accounts(lay: L.Layout, pw_hash: str | None, ts: Any) -> Iterator[tuple[Any
         parent = lay.reseller_id(lay.customer_reseller(c))
         path = child_path(r_paths[lay.customer_reseller(c)], cid)
         c_paths.append(path)
-        yield (cid, L.object_id(cid), "customer", f"bench-customer-{c}", parent, path,
+        yield (cid, layout.object_id(cid), "customer", f"bench-customer-{c}", parent, path,
                True, ts, None, None, None, False)  # fmt: skip
     link = lay.link_root
     link_path = child_path(c_paths[0], link)
@@ -110,11 +113,11 @@ def _accounts(lay: L.Layout, pw_hash: str | None, ts: Any) -> Iterator[tuple[Any
 def _user(
     uid: int, parent: int, path: str, pw_hash: str | None, ts: Any, *, acl_admin: bool = False
 ) -> tuple[Any, ...]:
-    return (uid, L.object_id(uid), "user", f"bench-user-{uid}", parent, path, True, ts,
-            pw_hash, L.msisdn(uid), "AT", acl_admin)  # fmt: skip
+    return (uid, layout.object_id(uid), "user", f"bench-user-{uid}", parent, path, True, ts,
+            pw_hash, layout.msisdn(uid), "AT", acl_admin)  # fmt: skip
 
 
-def _user_ids(lay: L.Layout) -> range:
+def _user_ids(lay: layout.Layout) -> range:
     return range(lay.link_root, lay.last_id + 1)
 
 
@@ -123,7 +126,7 @@ def _funds(uid: int, debit: range) -> tuple[int, int, int]:
     return 100 + uid % 900, uid % 50, USER_BALANCE if uid in debit else 0
 
 
-def _wallets(lay: L.Layout) -> Iterator[tuple[Any, ...]]:
+def _wallets(lay: layout.Layout) -> Iterator[tuple[Any, ...]]:
     for r in range(lay.resellers):
         yield (lay.reseller_id(r), 0, 0, 0, "EUR", "PRE_PAID")
     for c in range(lay.customers):
@@ -134,7 +137,7 @@ def _wallets(lay: L.Layout) -> Iterator[tuple[Any, ...]]:
         yield (uid, credits, free_sms, balance, "EUR", "PRE_PAID")
 
 
-def _ledger(lay: L.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
+def _ledger(lay: layout.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
     debit = lay.debit_ids()
     for uid in _user_ids(lay):
         for asset, amount in zip(
@@ -144,17 +147,17 @@ def _ledger(lay: L.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
                 yield (uid, asset, amount, amount, "bench seed", ts)
 
 
-def _tokens(lay: L.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
+def _tokens(lay: layout.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
     for uid in _user_ids(lay):
-        yield (uid, secret_hash(L.auth_token(uid)), ts)
+        yield (uid, secret_hash(layout.auth_token(uid)), ts)
 
 
-def _keys(lay: L.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
+def _keys(lay: layout.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
     for c in range(lay.customers):
-        yield (lay.customer_id(c), f"bench-app-{c}", "client", secret_hash(L.client_key(c)),
-               L.CLIENT_RIGHTS, ts)  # fmt: skip
-    yield (lay.link_root, "bench-link-root", "user", secret_hash(L.user_key(lay.link_root)), "",
-           ts)  # fmt: skip
+        yield (lay.customer_id(c), f"bench-app-{c}", "client", secret_hash(layout.client_key(c)),
+               layout.CLIENT_RIGHTS, ts)  # fmt: skip
+    yield (lay.link_root, "bench-link-root", "user", secret_hash(layout.user_key(lay.link_root)),
+           "", ts)  # fmt: skip
 
 
 class _Writer:
