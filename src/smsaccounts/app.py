@@ -39,13 +39,13 @@ def create_app(
     uow = uow or build(settings)
     transport = make_transport(settings)
 
-    async def healthz(request: Request) -> JSONResponse:
+    async def healthz(_request: Request) -> JSONResponse:
         if await run_in_threadpool(uow.db.ping):
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Every run_in_threadpool of this loop shares this many threads.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         worker = asyncio.create_task(_outbox_worker(uow, transport)) if deliver_sms else None
@@ -58,7 +58,8 @@ def create_app(
                     await worker
             uow.close()
 
-    routes = [Route("/healthz", healthz, methods=["GET"]), *dialects.routes(uow), *openapi.routes()]
+    served = dialects.serve(uow)
+    routes = [Route("/healthz", healthz, methods=["GET"]), *served.routes, *openapi.routes()]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -67,6 +68,10 @@ def create_app(
             Middleware(ExactPaths, routes=routes),
         ],
     )
+    # A redirect to the same path with a slash would be built from the client's Host header
+    # (and carry a LINK apikey in its query to wherever that names): never redirect.
+    app.router.redirect_slashes = False
+    app.router.default = served.fallback(app.router.default)
     app.state.uow = uow
     return app
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from smsaccounts import logs
 from smsaccounts.config import Settings
 from smsaccounts.domain import money
 from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
@@ -34,7 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(uow.db.engine)
         result = handler(uow, args)
     except DomainError as error:
-        _emit({"error": error.kind, "message": error.message, **_jsonable(error.fields)})
+        _emit(
+            {
+                "error": error.kind,
+                "code": error.code.value,
+                "message": error.message,
+                **_jsonable(error.fields),
+            }
+        )
         return 1
     finally:
         uow.db.dispose()
@@ -54,6 +63,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings)
     upgrade(engine)
     engine.dispose()
+    logs.configure(settings)  # uvicorn's own lines too, in SMSACCOUNTS_LOG_FORMAT
     uvicorn.run(
         "smsaccounts.app:create_app",
         factory=True,
@@ -61,7 +71,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # logging is ours (logs.configure), not uvicorn's default
+        access_log=False,  # the pipeline writes one access line per request
     )
     return 0
 
@@ -148,7 +159,7 @@ def _group(sub: Any, name: str) -> Any:
 _ACL_NAMES = [name.removeprefix("acl_") for name in ACL_FIELDS]
 
 
-def db_upgrade(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+def db_upgrade(uow: UnitOfWork, _args: argparse.Namespace) -> dict[str, Any]:
     return {"status": "ok", "database": uow.db.engine.url.render_as_string(hide_password=True)}
 
 
@@ -306,7 +317,7 @@ def _resolve(uow: UnitOfWork, ref: str) -> Account:
                 )
             found = tx.accounts.get_by_name(Kind(kind), name)
     if found is None:
-        raise NotFound(f"no account {ref}", entity="account")
+        raise NotFound(f"no account {ref}")
     return found
 
 
@@ -348,10 +359,15 @@ def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:
 
 
 def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v if isinstance(v, str | int | float | bool | None) else str(v)
-        for k, v in fields.items()
-    }
+    return {k: _json_value(v) for k, v in fields.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool | None):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _emit(obj: Any) -> None:

@@ -1,107 +1,211 @@
-"""Domain errors: a stable `kind` and named fields, no HTTP.
+"""Domain errors: one typed code per case and named fields, no HTTP.
 
-Each dialect maps these to its own codes in one table; nothing below the dialects knows
-what a status code is.
+`ErrorCode` is the whole vocabulary the core speaks to the dialects. Each dialect renders
+it through one exhaustive table (`dialects/<name>/errors.py`), and a test per dialect fails
+when a code has no row. The exception classes group the codes by what went wrong, so that
+code below the dialects can catch a family (`except NotFound`); the dialects look only at
+`error.code`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 from typing import Any, ClassVar
 
 
+class ErrorCode(enum.StrEnum):
+    """Every case the core reports, one member each."""
+
+    # The request itself
+    BAD_REQUEST = "bad_request"  # a body or parameters that cannot be read at all
+    MEDIA_TYPE_UNSUPPORTED = "media_type_unsupported"
+    ROUTE_NOT_FOUND = "route_not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    API_DISABLED = "api_disabled"  # the operator switched this API off
+    # Fields
+    FIELD_MISSING = "field_missing"
+    FIELD_INVALID = "field_invalid"
+    FIELD_FORBIDDEN = "field_forbidden"  # the caller may not set it
+    PASSWORD_FORMAT = "password_format"  # noqa: S105 - an error code, not a password
+    MSISDN_INVALID = "msisdn_invalid"  # not a valid number for its country
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    # Credentials
+    API_KEY_INVALID = "api_key_invalid"
+    TOKEN_INVALID = "token_invalid"  # noqa: S105 - an error code, not a token
+    CREDENTIALS_WRONG = "credentials_wrong"
+    ACCOUNT_UNKNOWN = "account_unknown"  # a login for a name or msisdn nobody has
+    DEVICE_KEY_WRONG = "device_key_wrong"  # mysms `checkKey`
+    PIN_INVALID = "pin_invalid"
+    HASH_INVALID = "hash_invalid"  # MOR's request hash
+    # Who may act
+    KEY_DISABLED = "key_disabled"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    RIGHT_MISSING = "right_missing"  # an API key without the right for this method
+    ACCOUNT_DISABLED = "account_disabled"  # the caller's own account
+    USER_DISABLED = "user_disabled"
+    CUSTOMER_DISABLED = "customer_disabled"
+    ADMIN_REQUIRED = "admin_required"  # managing users needs aclAdmin
+    ACL_NOT_HELD = "acl_not_held"  # granting an ACL the caller does not hold
+    ROLE_NOT_PERMITTED = "role_not_permitted"  # the caller's kind may not do this
+    # What is there
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    USER_NOT_FOUND = "user_not_found"
+    CUSTOMER_NOT_FOUND = "customer_not_found"
+    RESELLER_NOT_FOUND = "reseller_not_found"
+    WALLET_NOT_FOUND = "wallet_not_found"
+    NAME_TAKEN = "name_taken"
+    USERNAME_TAKEN = "username_taken"
+    CUSTOMER_NAME_TAKEN = "customer_name_taken"
+    RESELLER_NAME_TAKEN = "reseller_name_taken"
+    MSISDN_TAKEN = "msisdn_taken"
+    # Lockouts
+    LOGIN_BLOCKED = "login_blocked"
+    PIN_BLOCKED = "pin_blocked"
+    RESET_BLOCKED = "reset_blocked"
+    # Money
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    BILLING_TYPE_INCOMPATIBLE = "billing_type_incompatible"
+    POST_PAID_TARGET = "post_paid_target"  # credits cannot go to a post-paid customer
+    # The service
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # the database or Redis does not answer
+    INTERNAL = "internal"  # a bug: never a client's fault, never shown in detail
+
+
 class DomainError(Exception):
-    """Base of every error the core raises on purpose."""
+    """Base of every error the core raises on purpose: a code, a message, named fields."""
 
-    kind: ClassVar[str] = "domain_error"
+    kind: ClassVar[str] = "domain_error"  # the family, for operators (the CLI's `error`)
+    default_code: ClassVar[ErrorCode] = ErrorCode.INTERNAL
 
-    def __init__(self, message: str = "", **fields: Any) -> None:
-        super().__init__(message or self.kind)
-        self.message = message or self.kind
-        self.fields = fields
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: ErrorCode | None = None,
+        field: str | None = None,
+        account_id: int | None = None,
+        until: dt.datetime | None = None,
+        acl: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.code = code or self.default_code
+        super().__init__(message or self.code.value)
+        self.message = message or self.code.value
+        self.field = field  # the field at fault, in the core's names
+        self.account_id = account_id
+        self.until = until  # when a lockout ends
+        self.acl = acl
+        self.retry_after = retry_after  # seconds until a rate limit lets the caller in
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["fields"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The named fields that are set, for logs and the CLI."""
+        names = ("field", "account_id", "until", "acl", "retry_after")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, {self.fields!r})"
+        return f"{type(self).__name__}({self.code.value}, {self.message!r}, {self.fields!r})"
 
 
 class MissingField(DomainError):
-    """A required field was not given (fields: field)."""
-
     kind = "missing_field"
+    default_code = ErrorCode.FIELD_MISSING
 
 
 class InvalidField(DomainError):
-    """A field's value breaks a rule (fields: field, reason)."""
-
     kind = "invalid_field"
+    default_code = ErrorCode.FIELD_INVALID
 
 
 class ForbiddenField(DomainError):
-    """The caller may not set this field (fields: field)."""
-
     kind = "forbidden_field"
+    default_code = ErrorCode.FIELD_FORBIDDEN
 
 
 class NotFound(DomainError):
-    """No such entity, or one outside the caller's subtree (fields: entity)."""
+    """No such entity, or one outside the caller's subtree: the two look the same."""
 
     kind = "not_found"
+    default_code = ErrorCode.ACCOUNT_NOT_FOUND
 
 
 class AlreadyExists(DomainError):
-    """A unique name or number is taken (fields: entity, field)."""
-
     kind = "already_exists"
+    default_code = ErrorCode.NAME_TAKEN
 
 
 class AuthenticationFailed(DomainError):
-    """Credentials did not match (fields: reason)."""
-
     kind = "authentication_failed"
+    default_code = ErrorCode.CREDENTIALS_WRONG
 
 
 class AccountDisabled(DomainError):
-    """The account is disabled or deactivated (fields: account_id)."""
-
     kind = "account_disabled"
+    default_code = ErrorCode.ACCOUNT_DISABLED
 
 
 class AccessDenied(DomainError):
-    """The caller may not do this: a missing right, an IP outside its ranges (fields: reason)."""
+    """The caller may not do this: a missing right, an IP outside its ranges, its role."""
 
     kind = "access_denied"
+    default_code = ErrorCode.ROLE_NOT_PERMITTED
 
 
 class Blocked(DomainError):
-    """A throttle blocks this action until `until` (fields: action, until)."""
+    """A lockout blocks this action until `until`."""
 
     kind = "blocked"
+    default_code = ErrorCode.LOGIN_BLOCKED
 
 
 class InsufficientFunds(DomainError):
-    """A pre-paid wallet would go below zero (fields: account_id, asset)."""
-
     kind = "insufficient_funds"
+    default_code = ErrorCode.INSUFFICIENT_FUNDS
 
 
 class IncompatibleBillingType(DomainError):
-    """A billing type combination the tree does not allow (fields: reason)."""
-
     kind = "incompatible_billing_type"
+    default_code = ErrorCode.BILLING_TYPE_INCOMPATIBLE
 
 
 class RateLimited(DomainError):
-    """Too many requests in a short time (fields: scope)."""
-
     kind = "rate_limited"
+    default_code = ErrorCode.RATE_LIMITED
 
 
 class ServiceUnavailable(DomainError):
     """The database (or another dependency) does not answer."""
 
     kind = "service_unavailable"
+    default_code = ErrorCode.UNAVAILABLE
+
+
+class BadRequest(DomainError):
+    """The request cannot be read, or names no route or method the dialect serves."""
+
+    kind = "bad_request"
+    default_code = ErrorCode.BAD_REQUEST
+
+
+_NOT_FOUND_BY_KIND = {
+    "user": ErrorCode.USER_NOT_FOUND,
+    "customer": ErrorCode.CUSTOMER_NOT_FOUND,
+    "reseller": ErrorCode.RESELLER_NOT_FOUND,
+}
+_TAKEN_BY_KIND = {
+    "user": ErrorCode.USERNAME_TAKEN,
+    "customer": ErrorCode.CUSTOMER_NAME_TAKEN,
+    "reseller": ErrorCode.RESELLER_NAME_TAKEN,
+}
+
+
+def not_found_code(kind: str) -> ErrorCode:
+    """The not-found code for an account of `kind` ("user", "customer", ...)."""
+    return _NOT_FOUND_BY_KIND.get(kind, ErrorCode.ACCOUNT_NOT_FOUND)
+
+
+def name_taken_code(kind: str) -> ErrorCode:
+    """The name-taken code for an account of `kind`."""
+    return _TAKEN_BY_KIND.get(kind, ErrorCode.NAME_TAKEN)

@@ -84,29 +84,38 @@ async def _refuse(send: Send) -> None:
 
 
 class ExactPaths:
-    """Requests for a plain-ASGI route's exact path and method go straight to its app.
+    """Requests for a plain-ASGI route's exact path go straight to its app.
 
     Starlette's router tries every route in turn and wraps function endpoints in a Request
     and a Response; an endpoint written as an ASGI app needs neither, and a dict lookup
-    finds it. That is about 17 µs of a mysms balance/get (measured in process). Anything
-    else (another method, a trailing slash, a root path) goes to the router unchanged, so
-    405 and 404 answer as before.
+    finds it. A route that serves every method (the dialects' endpoints, which answer a
+    wrong method in their own shape) is found by its path alone. Anything else (a trailing
+    slash, a path with parameters, a root path) goes to the router unchanged.
     """
 
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
         self.app = app
-        self.table = dict(_exact(routes, ""))
+        self.table: dict[tuple[str, str], ASGIApp] = {}
+        self.any_method: dict[str, ASGIApp] = {}
+        for methods, path, endpoint in _exact(routes, ""):
+            if methods is None:
+                self.any_method[path] = endpoint
+            for method in methods or ():
+                self.table[(method, path)] = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
-            found = self.table.get((scope["method"], scope["path"]))
+            path = scope["path"]
+            found = self.any_method.get(path) or self.table.get((scope["method"], path))
             if found is not None:
                 await found(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def _exact(routes: Sequence[BaseRoute], prefix: str) -> Iterator[tuple[tuple[str, str], ASGIApp]]:
+def _exact(
+    routes: Sequence[BaseRoute], prefix: str
+) -> Iterator[tuple[set[str] | None, str, ASGIApp]]:
     for route in routes:
         if isinstance(route, Mount) and "{" not in route.path:
             yield from _exact(route.routes, prefix + route.path)
@@ -115,5 +124,4 @@ def _exact(routes: Sequence[BaseRoute], prefix: str) -> Iterator[tuple[tuple[str
             and route.app is route.endpoint  # a plain ASGI app, not a wrapped function
             and "{" not in route.path
         ):
-            for method in route.methods or ():
-                yield (method, prefix + route.path), route.app
+            yield route.methods, prefix + route.path, route.app

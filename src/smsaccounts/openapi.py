@@ -159,10 +159,10 @@ def routes() -> list[Route]:
     body = msgspec.json.encode(document())
     page = render_html(msgspec.json.decode(body))
 
-    async def openapi_json(request: Request) -> Response:
+    async def openapi_json(_request: Request) -> Response:
         return Response(body, media_type="application/json")
 
-    async def docs(request: Request) -> Response:
+    async def docs(_request: Request) -> Response:
         return HTMLResponse(page)
 
     return [

@@ -41,6 +41,7 @@ class RateLimiter:
             else WindowCounters()
         )
         self._limiter = FixedWindowRateLimiter(storage)
+        self._shared = bool(settings.redis_url)
 
     def hit(self, scope: str, identity: str) -> None:
         try:
@@ -49,7 +50,22 @@ class RateLimiter:
             # A shared limit we cannot count is an outage, not a free pass.
             raise ServiceUnavailable("rate limit storage unavailable") from error
         if not allowed:
-            raise RateLimited("too many requests", scope=scope)
+            raise RateLimited(
+                f"too many requests ({scope})", retry_after=self._wait(scope, identity)
+            )
+
+    @property
+    def blocking(self) -> bool:
+        """Whether counting waits on the network (Redis): then not on the event loop."""
+        return self._shared
+
+    def _wait(self, scope: str, identity: str) -> float:
+        """Seconds until the window that refused this request ends."""
+        try:
+            reset = self._limiter.get_window_stats(self.limit, scope, identity).reset_time
+        except StorageError:
+            return 1.0
+        return max(0.0, reset - time.time())
 
 
 class WindowCounters(Storage):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,7 +31,7 @@ from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import auth
 from tests import factories
-from tests.conftest import Backend, make_uow
+from tests.conftest import make_uow
 
 FUZZ_RUN = "SMSACCOUNTS_FUZZ_EXAMPLES" in os.environ  # `make fuzz`
 # `make test` fuzzes on SQLite (about 3 minutes); `make fuzz` on every backend.
@@ -74,9 +73,7 @@ class Seed:
 
 
 @pytest.fixture
-def fuzz_app(
-    backend: Backend, settings: Settings, engine: Engine, clock: FakeClock
-) -> Iterator[tuple[Any, Seed]]:
+def fuzz_app(settings: Settings, engine: Engine, clock: FakeClock) -> tuple[Any, Seed]:
     # Durability is not under test here; without fsync per commit the run is 3x faster.
     app_settings = settings.replace(
         rate_limit="1000000/second", mor_allow_get=True, sqlite_synchronous="OFF"
@@ -104,7 +101,7 @@ def fuzz_app(
         "user_id": str(mysms_user.id),
     }
     seed = Seed(values, factories.user_key(uow, link_admin), link_child.id)
-    yield create_app(app_settings, uow=uow, deliver_sms=False), seed
+    return create_app(app_settings, uow=uow, deliver_sms=False), seed
 
 
 def with_credentials(case: Any, seed: Seed) -> None:

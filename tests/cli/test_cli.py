@@ -63,7 +63,8 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
         "--acl",
         "admin,hlr",
     )
-    assert user["apikey"].startswith("sak_") and user["msisdn"] == "436761234567"
+    assert user["apikey"].startswith("sak_")
+    assert user["msisdn"] == "436761234567"
     sub = run(db_url, "user", "create", "bob", "--password", "pw", "--parent", "alice")
     assert sub["path"] == f"{user['path']}.{int(sub['id']):x}" or sub["parent_id"] == user["id"]
     key = run(
@@ -78,7 +79,8 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
         "--allow-ip",
         "10.0.0.0/8",
     )
-    assert key["apikey"].startswith("sak_") and key["rights"] == ["user.create"]
+    assert key["apikey"].startswith("sak_")
+    assert key["rights"] == ["user.create"]
     assert run(db_url, "credits", "add", "customer:shop", "7")["credits"] == 7
     assert run(db_url, "credits", "add", str(customer["id"]), "3")["credits"] == 10
     assert run(db_url, "balance", "add", "user:alice", "1.25")["balance"] == "1.2500000"
@@ -89,11 +91,10 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
 
 def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:
     error = run(db_url, "customer", "create", "shop", "--reseller", "missing", ok=False)
-    assert error["error"] == "not_found"
+    assert (error["error"], error["code"]) == ("not_found", "account_not_found")
     run(db_url, "reseller", "create", "acme", "--password", "pw")
-    assert run(db_url, "reseller", "create", "acme", "--password", "pw", ok=False)["error"] == (
-        "already_exists"
-    )
+    taken = run(db_url, "reseller", "create", "acme", "--password", "pw", ok=False)
+    assert (taken["error"], taken["code"]) == ("already_exists", "reseller_name_taken")
     assert run(db_url, "balance", "add", "reseller:acme", "1.123456789", ok=False)["field"] == (
         "amount"
     )

@@ -4,7 +4,14 @@ import pytest
 
 from smsaccounts.domain.models import BillingType
 from smsaccounts.domain.tree import ADMIN_ID, Kind, base36
-from smsaccounts.errors import AlreadyExists, ForbiddenField, InvalidField, NotFound
+from smsaccounts.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    ErrorCode,
+    ForbiddenField,
+    InvalidField,
+    NotFound,
+)
 from smsaccounts.services import accounts, auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -27,7 +34,8 @@ def test_paths_follow_the_tree_in_base36(uow: UnitOfWork) -> None:
         customer.id,
         reseller.id,
     )
-    assert len(reseller.object_id) == 24 and int(reseller.object_id, 16) >= 0
+    assert len(reseller.object_id) == 24
+    assert int(reseller.object_id, 16) >= 0
 
 
 def test_every_account_gets_an_empty_wallet_of_its_billing_type(uow: UnitOfWork) -> None:
@@ -36,7 +44,8 @@ def test_every_account_gets_an_empty_wallet_of_its_billing_type(uow: UnitOfWork)
         wallet = tx.wallets.get(customer.id)
     assert wallet is not None
     assert (wallet.credits, wallet.free_sms, wallet.balance) == (0, 0, 0)
-    assert wallet.billing_type is BillingType.POST_PAID and wallet.currency == "EUR"
+    assert wallet.billing_type is BillingType.POST_PAID
+    assert wallet.currency == "EUR"
 
 
 def test_a_kind_cannot_be_placed_under_the_wrong_parent(uow: UnitOfWork) -> None:
@@ -60,11 +69,13 @@ def test_a_deleted_account_keeps_its_data_and_frees_its_name_and_msisdn(uow: Uni
     with uow.write() as tx:
         token = auth.issue_token(tx, token_owner)
     deleted = accounts.delete(uow, actor=customer, account_id=user.id)
-    assert deleted.deactivated is not None and not deleted.enabled
-    assert deleted.name == "alice" and deleted.msisdn == "436761234567"
-    with pytest.raises(Exception) as error:
+    assert deleted.deactivated is not None
+    assert not deleted.enabled
+    assert deleted.name == "alice"
+    assert deleted.msisdn == "436761234567"
+    with pytest.raises(AuthenticationFailed) as error:
         auth.authenticate_token(uow, token=token, client_ip="127.0.0.1")
-    assert error.value.kind == "authentication_failed"
+    assert error.value.code is ErrorCode.TOKEN_INVALID
     again = factories.user(uow, parent=customer, name="alice", msisdn="436761234567")
     assert again.id != user.id
 
@@ -75,9 +86,9 @@ def test_outside_the_subtree_is_the_same_as_missing(uow: UnitOfWork) -> None:
     for target in (their_user.id, 999_999):
         with pytest.raises(NotFound) as error:
             accounts.get(uow, actor=mine, account_id=target)
-        assert (error.value.message, error.value.fields) == (
+        assert (error.value.message, error.value.code) == (
             "account not found",
-            {"entity": "account"},
+            ErrorCode.ACCOUNT_NOT_FOUND,
         )
     with pytest.raises(NotFound):
         accounts.update(uow, actor=mine, account_id=their_user.id, changes={"company": "x"})
@@ -136,6 +147,6 @@ def test_disable_revokes_tokens_and_enable_does_not_bring_them_back(uow: UnitOfW
         token = auth.issue_token(tx, user)
     accounts.disable(uow, actor=customer, account_id=user.id)
     accounts.enable(uow, actor=customer, account_id=user.id)
-    with pytest.raises(Exception) as error:
+    with pytest.raises(AuthenticationFailed) as error:
         auth.authenticate_token(uow, token=token, client_ip=None)
-    assert error.value.kind == "authentication_failed"
+    assert error.value.code is ErrorCode.TOKEN_INVALID

@@ -57,13 +57,13 @@ def test_exact_paths_take_plain_asgi_routes_and_leave_every_other_request_to_the
 
     calls: list[str] = []
 
-    async def plain(scope: Any, receive: Any, send: Any) -> None:
+    async def plain(_scope: Any, _receive: Any, _send: Any) -> None:
         calls.append("plain")
 
-    async def router(scope: Any, receive: Any, send: Any) -> None:
+    async def router(_scope: Any, _receive: Any, _send: Any) -> None:
         calls.append("router")
 
-    async def function(request: Request) -> Response:  # pragma: no cover - never called
+    async def function(_request: Request) -> Response:  # pragma: no cover - never called
         return Response()
 
     class Plain:
@@ -99,33 +99,36 @@ def test_a_mysms_method_answers_other_http_methods_405_through_the_router(client
     assert answered.json()["errorCode"] != 0
 
 
+def _constant(value: bool) -> property:
+    return property(lambda _self: value)
+
+
 def test_balance_get_reads_without_a_worker_thread_unless_its_limits_are_shared(
-    settings: Settings, engine: Any, clock: Any
+    settings: Settings, engine: Any, clock: Any, monkeypatch: Any
 ) -> None:
-    from starlette.routing import Mount, Route
+    """balance/get's one read runs on the event loop while the limits are counted in
+    memory; with shared (Redis) limits, and for every other method, a worker thread."""
+    from starlette import concurrency
 
-    from smsaccounts.dialects import mysms
+    from smsaccounts.dialects import pipeline
+    from smsaccounts.ratelimit import RateLimiter
 
-    def hop_free(app_settings: Settings) -> dict[str, tuple[bool, bool]]:
-        uow = make_uow(app_settings, engine, clock)
-        endpoints = {
-            mount.path + route.path: route.endpoint
-            for mount in mysms.routes(uow)
-            if isinstance(mount, Mount)
-            for route in mount.routes
-            if isinstance(route, Route)
-        }
-        return {
-            path: (endpoint.inline, endpoint.awaited)
-            for path, endpoint in endpoints.items()
-            if endpoint.inline or endpoint.awaited
-        }
+    threaded: list[str] = []
+    real = concurrency.run_in_threadpool
 
-    sqlite = engine.dialect.name == "sqlite"
-    assert hop_free(settings) == {
-        f"/{mount}/user/balance/get": (sqlite, not sqlite) for mount in ("rest", "json", "xml")
-    }
-    assert hop_free(settings.replace(redis_url="redis://127.0.0.1:6379/0")) == {}
+    async def recording(work: Any, op: Any, *args: Any) -> Any:
+        threaded.append(op.name)
+        return await real(work, op, *args)
+
+    monkeypatch.setattr(pipeline, "run_in_threadpool", recording)
+    for shared in (False, True):
+        monkeypatch.setattr(RateLimiter, "blocking", _constant(shared))
+        app = create_app(settings, uow=make_uow(settings, engine, clock), deliver_sms=False)
+        with TestClient(app) as test_client:
+            for method in ("balance/get", "login"):
+                answer = test_client.post(f"/json/user/{method}", json={"apiKey": "sak_x"})
+                assert answer.json()["errorCode"] == 600
+    assert threaded == ["login", "balance/get", "login"]
 
 
 def test_blocking_work_shares_the_configured_number_of_threads(
@@ -136,6 +139,7 @@ def test_blocking_work_shares_the_configured_number_of_threads(
     app_settings = settings.replace(worker_threads=3)
     app = create_app(app_settings, uow=make_uow(app_settings, engine, clock), deliver_sms=False)
     with TestClient(app) as test_client:
+        assert test_client.portal is not None  # set while the client is open
         limit = test_client.portal.call(
             lambda: to_thread.current_default_thread_limiter().total_tokens
         )

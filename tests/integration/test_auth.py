@@ -3,6 +3,7 @@
 import pytest
 
 from smsaccounts.domain.clock import FakeClock
+from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AccessDenied,
@@ -17,7 +18,7 @@ from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 
 
-def login(uow: UnitOfWork, name: str, password: str) -> object:
+def login(uow: UnitOfWork, name: str, password: str) -> Account:
     return auth.authenticate_password(
         uow,
         throttle_key=f"user:{name}",
@@ -88,7 +89,8 @@ def test_a_login_rehashes_a_password_stored_with_weaker_parameters(uow: UnitOfWo
             .one()
             .password_hash
         )
-    assert stored != weak and "t=2" in stored
+    assert stored != weak
+    assert "t=2" in stored
 
 
 def test_tokens_authenticate_until_revoked(uow: UnitOfWork) -> None:
@@ -121,7 +123,8 @@ def test_api_keys_check_their_own_and_their_owners_ip_ranges(uow: UnitOfWork) ->
         uow, customer, rights=frozenset({"user.create"}), allowed_ips="10.0.0.0/8"
     )
     api_key, owner = auth.authenticate_api_key(uow, key=key, client_ip="10.1.2.3")
-    assert owner.id == customer.id and api_key.rights == {"user.create"}
+    assert owner.id == customer.id
+    assert api_key.rights == {"user.create"}
     auth.require_right(api_key, "user.create")
     with pytest.raises(AccessDenied):
         auth.require_right(api_key, "user.delete")

@@ -22,7 +22,8 @@ def test_a_changed_key_owner_token_or_wallet_reads_changed_on_the_next_call(
         token = secret_hash(auth.issue_token(tx, user))
 
     first = uow.hot.key_session(key, token)
-    assert first is not None and first.user is not None
+    assert first is not None
+    assert first.user is not None
     assert (first.key.active, first.owner.active, first.user.active) == (True, True, True)
     assert uow.hot.key_session(key, token) == first  # served from the memo, equal
 
@@ -33,7 +34,8 @@ def test_a_changed_key_owner_token_or_wallet_reads_changed_on_the_next_call(
         )
         tx.conn.execute(update(accounts).where(accounts.c.id == user.id).values(enabled=False))
     changed = uow.hot.key_session(key, token)
-    assert changed is not None and changed.user is not None
+    assert changed is not None
+    assert changed.user is not None
     assert not changed.key.active
     assert changed.owner.iprange == "10.0.0.1"
     assert not changed.user.active
@@ -43,4 +45,5 @@ def test_a_changed_key_owner_token_or_wallet_reads_changed_on_the_next_call(
 
     auth.revoke_tokens(uow, account_id=user.id)
     revoked = uow.hot.key_session(key, token)
-    assert revoked is not None and revoked.user is None
+    assert revoked is not None
+    assert revoked.user is None

@@ -23,6 +23,7 @@ class RecordingTransport:
         self.failures = failures
 
     def send(self, *, to: str, text: str, sender: str) -> None:
+        del sender  # part of the Transport protocol; not recorded
         if self.failures:
             self.failures -= 1
             raise ConnectionError("gateway down")
@@ -35,9 +36,13 @@ def queue_one(uow: UnitOfWork, text: str = "Your PIN is 123456") -> int:
 
 
 def test_a_message_exists_only_if_its_transaction_commits(uow: UnitOfWork) -> None:
-    with pytest.raises(RuntimeError), uow.write() as tx:
-        outbox.queue(tx, to_msisdn="436761234567", text="x", purpose="pin", account_id=None)
-        raise RuntimeError("the change failed")
+    def queue_then_fail() -> None:
+        with uow.write() as tx:
+            outbox.queue(tx, to_msisdn="436761234567", text="x", purpose="pin", account_id=None)
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        queue_then_fail()
     assert outbox.list_messages(uow) == []
 
 
@@ -135,5 +140,5 @@ def test_transports_are_chosen_by_setting(uow: UnitOfWork) -> None:
         uow.settings.replace(sms_transport="http", sms_http_url="http://127.0.0.1:1/s?to={to}")
     )
     assert isinstance(http, HttpTransport)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown SMSACCOUNTS_SMS_TRANSPORT 'carrier-pigeon'"):
         make_transport(uow.settings.replace(sms_transport="carrier-pigeon"))

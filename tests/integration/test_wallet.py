@@ -69,7 +69,9 @@ def test_the_same_idempotency_key_applies_once(uow: UnitOfWork) -> None:
     again = wallet.credit(
         uow, account_id=user.id, asset=Asset.CREDITS, amount=5, reason="t", idempotency_key="k1"
     )
-    assert again.id == first.id and again.replayed and not first.replayed
+    assert again.id == first.id
+    assert again.replayed
+    assert not first.replayed
     assert wallet.get(uow, account_id=user.id).credits == 5
     with pytest.raises(InvalidField) as error:
         wallet.credit(

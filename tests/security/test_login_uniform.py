@@ -42,7 +42,7 @@ class CountingPasswords:
 def statements(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)

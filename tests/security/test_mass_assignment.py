@@ -46,8 +46,9 @@ def test_link_refuses_every_read_only_or_unknown_field_by_name(
 
 
 @pytest.mark.parametrize("endpoint", ["customer/create", "user/create", "customer-user/create"])
+@pytest.mark.usefixtures("tree_a")
 def test_reseller_creates_refuse_protected_parameters_by_name(
-    http: TestClient, uow: UnitOfWork, tree_a: Tree, endpoint: str
+    http: TestClient, uow: UnitOfWork, endpoint: str
 ) -> None:
     # A post-paid reseller, so that every create's default billing type is allowed.
     reseller = factories.reseller(uow, billing_type=BillingType.POST_PAID)
@@ -80,10 +81,12 @@ def test_mysms_settings_ignore_wallet_and_tree_fields(
     before = snapshot(uow)
     assert http.post("/json/user/setting/set", json=fields).json() == {"errorCode": 0}
     after = snapshot(uow)
-    assert after["wallets"] == before["wallets"] and after["ledger"] == before["ledger"]
+    assert after["wallets"] == before["wallets"]
+    assert after["ledger"] == before["ledger"]
     with uow.read() as tx:
         user = tx.accounts.get(tree_a.user.id)
-    assert user is not None and user.signature == "sig"
+    assert user is not None
+    assert user.signature == "sig"
     assert (user.parent_id, user.kind, user.path) == (
         tree_a.user.parent_id, tree_a.user.kind, tree_a.user.path)  # fmt: skip
 
@@ -102,7 +105,9 @@ def test_mor_balance_update_changes_only_the_hashed_balance(
     with uow.read() as tx:
         wallet = tx.wallets.get(tree_a.customer.id)
         account = tx.accounts.get(tree_a.customer.id)
-    assert wallet is not None and wallet_before is not None and account is not None
+    assert wallet is not None
+    assert wallet_before is not None
+    assert account is not None
     assert wallet.credits == wallet_before.credits
     assert wallet.balance - wallet_before.balance == money.to_units(money.parse_amount("5"))
     assert account.parent_id == tree_a.customer.parent_id

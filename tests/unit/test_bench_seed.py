@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import layout as L
+from bench import layout
 from bench.seed import seed
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from smsaccounts.services import auth
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, ledger, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
-LAYOUT = L.Layout(200, resellers=3, customers=10, link_below=20, debit_accounts=5)
+LAYOUT = layout.Layout(200, resellers=3, customers=10, link_below=20, debit_accounts=5)
 KIND_OF_PARENT = {"reseller": "admin", "customer": "reseller", "user": ("customer", "user")}
 
 
@@ -33,7 +33,8 @@ def test_seeded_tree_has_materialized_paths_wallets_equal_to_ledgers_and_valid_m
             )
         }
         walleted = {r.account_id: r for r in tx.conn.execute(select(wallets))}
-    assert len(rows) == LAYOUT.total_accounts and set(walleted) == set(rows)
+    assert len(rows) == LAYOUT.total_accounts
+    assert set(walleted) == set(rows)
     assert sum(r.kind == "user" for r in rows.values()) == LAYOUT.users
     for row in rows.values():
         if row.id == ADMIN_ID:
@@ -41,31 +42,40 @@ def test_seeded_tree_has_materialized_paths_wallets_equal_to_ledgers_and_valid_m
         parent = rows[row.parent_id]
         assert row.path == child_path(parent.path, row.id)
         assert parent.kind in KIND_OF_PARENT[row.kind]
-        assert len(row.object_id) == 24 and int(row.object_id, 16) > 0
+        assert len(row.object_id) == 24
+        assert int(row.object_id, 16) > 0
         if row.kind == "user":
             assert parse_msisdn(row.msisdn).valid
         for asset in Asset:
             assert getattr(walleted[row.id], asset.value) == sums.get((row.id, asset.value), 0)
-    assert rows[ADMIN_ID].mor_secret == L.MOR_SECRET
+    assert rows[ADMIN_ID].mor_secret == layout.MOR_SECRET
     link_root = rows[LAYOUT.link_root]
     below = [r for r in rows.values() if r.path.startswith(link_root.path + ".")]
-    assert len(below) == LAYOUT.link_below and link_root.acl_admin
+    assert len(below) == LAYOUT.link_below
+    assert link_root.acl_admin
 
 
 def test_seeded_credentials_authenticate_through_the_services(db_url: str, uow: UnitOfWork) -> None:
     seed(db_url, LAYOUT)
     user_id = LAYOUT.regular_user_id(7)
     customer = LAYOUT.customer_of_user_id(user_id)
-    assert auth.authenticate_token(uow, token=L.auth_token(user_id), client_ip=None).id == user_id
-    key, owner = auth.authenticate_api_key(uow, key=L.client_key(customer), client_ip=None)
-    assert key.purpose == "client" and owner.id == LAYOUT.customer_id(customer)
-    assert owner.id == auth.authenticate_token(uow, token=L.auth_token(user_id),
+    assert (
+        auth.authenticate_token(uow, token=layout.auth_token(user_id), client_ip=None).id == user_id
+    )
+    key, owner = auth.authenticate_api_key(uow, key=layout.client_key(customer), client_ip=None)
+    assert key.purpose == "client"
+    assert owner.id == LAYOUT.customer_id(customer)
+    assert owner.id == auth.authenticate_token(uow, token=layout.auth_token(user_id),
                                                client_ip=None).parent_id  # fmt: skip
-    _, link_owner = auth.authenticate_api_key(uow, key=L.user_key(LAYOUT.link_root), client_ip=None)
+    _, link_owner = auth.authenticate_api_key(
+        uow, key=layout.user_key(LAYOUT.link_root), client_ip=None
+    )
     assert link_owner.id == LAYOUT.link_root
     with uow.read() as tx:
         account = tx.accounts.get(user_id)
         tokens = tx.conn.execute(select(func.count()).select_from(auth_tokens)).scalar_one()
         keys = tx.conn.execute(select(func.count()).select_from(api_keys)).scalar_one()
-    assert account is not None and uow.passwords.verify(account.password_hash, L.PASSWORD)
-    assert tokens == LAYOUT.users and keys == LAYOUT.customers + 1
+    assert account is not None
+    assert uow.passwords.verify(account.password_hash, layout.PASSWORD)
+    assert tokens == LAYOUT.users
+    assert keys == LAYOUT.customers + 1

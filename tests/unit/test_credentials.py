@@ -8,13 +8,16 @@ from smsaccounts.domain.credentials import Passwords
 
 def test_tokens_and_keys_carry_their_prefix_and_at_least_128_random_bits() -> None:
     token, key = credentials.new_token(), credentials.new_api_key()
-    assert token.startswith("sat_") and key.startswith("sak_")
-    assert len(token) - 4 >= 128 // 6 and len({credentials.new_token() for _ in range(100)}) == 100
+    assert token.startswith("sat_")
+    assert key.startswith("sak_")
+    assert len(token) - 4 >= 128 // 6
+    assert len({credentials.new_token() for _ in range(100)}) == 100
 
 
 def test_secrets_are_stored_as_sha256_hex() -> None:
     digest = credentials.secret_hash("sat_x")
-    assert re.fullmatch(r"[0-9a-f]{64}", digest) and "sat_x" not in digest
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert "sat_x" not in digest
 
 
 def test_pins_have_six_digits_and_hash_per_msisdn() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,8 @@ class _Row:
         self._mapping = mapping
 
 
-def _values() -> dict[str, object]:
-    values: dict[str, object] = {}
+def _values() -> dict[str, Any]:
+    values: dict[str, Any] = {}
     for n, field in enumerate(dataclasses.fields(Account)):
         kind = str(field.type)
         values[field.name] = (

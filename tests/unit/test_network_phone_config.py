@@ -8,7 +8,8 @@ from smsaccounts.domain.phone import PhoneError, parse_msisdn
 
 
 def test_an_empty_range_allows_any_address() -> None:
-    assert ip_allowed("", "203.0.113.9") and ip_allowed("  ", None)
+    assert ip_allowed("", "203.0.113.9")
+    assert ip_allowed("  ", None)
 
 
 def test_addresses_and_cidrs_match_and_others_do_not() -> None:
@@ -53,7 +54,8 @@ def test_settings_come_from_the_environment_with_typed_values() -> None:
             "SMSACCOUNTS_OUTBOX_POLL_SECONDS": "0.5",
         }
     )
-    assert settings.port == 9000 and settings.mor_allow_get is True
+    assert settings.port == 9000
+    assert settings.mor_allow_get is True
     assert settings.allowed_countries == frozenset({"AT", "DE"})
     assert settings.outbox_poll_seconds == 0.5
     assert Settings.from_env({}).database_url == "sqlite:///./smsaccounts.db"

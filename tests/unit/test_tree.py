@@ -51,5 +51,5 @@ def test_kinds_nest_admin_reseller_customer_user_and_users_under_users() -> None
 
 
 def test_negative_ids_have_no_path() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative ids have no path"):
         base36(-1)

@@ -1,14 +1,36 @@
-"""The four API dialects: each decodes, calls services, maps domain errors, encodes."""
+"""The four API dialects, each plugged into the one pipeline (`pipeline.Dialect`): its
+message types, its routes to use cases, its error table and its encoders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from smsaccounts.dialects import link, mor, mysms, reseller
+from smsaccounts.dialects.pipeline import Dialect, Pipeline
+from smsaccounts.ratelimit import RateLimiter
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 DIALECTS = (mysms, reseller, link, mor)
 
 
-def routes(uow: UnitOfWork) -> list[BaseRoute]:
-    return [route for dialect in DIALECTS for route in dialect.routes(uow)]
+def all_dialects(uow: UnitOfWork) -> tuple[Dialect, ...]:
+    """Every dialect; MOR's routes follow the installation's switches."""
+    return (mysms.DIALECT, reseller.DIALECT, link.DIALECT, mor.dialect(uow.settings))
+
+
+class Served(NamedTuple):
+    routes: list[BaseRoute]
+    fallback: Callable[[ASGIApp], ASGIApp]  # wraps the app router's own 404
+
+
+def serve(uow: UnitOfWork) -> Served:
+    """Every dialect's routes, and the answer to paths under their mounts that none has."""
+    # One limiter per app: its counts must outlive a request, and every door shares them.
+    pipeline = Pipeline(uow, RateLimiter(uow.settings))
+    every = all_dialects(uow)
+    routes = [route for dialect in every for route in pipeline.routes(dialect)]
+    return Served(routes, lambda default: pipeline.fallback(every, default))

@@ -8,16 +8,18 @@ trees), and written by one encoder from the same typed values JSON is written fr
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
 from lxml import etree
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
-from starlette.requests import Request
-from starlette.types import Receive, Send
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.types import Receive
+
+from smsaccounts.errors import BadRequest, InvalidField
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -38,7 +40,7 @@ _DECLARATIONS = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-class WireError(ValueError):
+class WireError(BadRequest):
     """A body that cannot be read: malformed, hostile, or of the wrong shape."""
 
 
@@ -137,6 +139,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         value = _JSON.decode(body)
     except msgspec.DecodeError as error:
         raise WireError(f"malformed JSON: {error}") from None
+    except RecursionError:  # msgspec recurses once per nesting level
+        raise WireError("malformed JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise WireError("the JSON body must be an object")
     return value
@@ -159,11 +163,14 @@ def refuse_nul(value: V) -> V:
 
 
 def convert(data: Mapping[str, Any], type_: type[T]) -> T:
-    """Typed values from decoded data; strings coerce to ints and booleans (XML, forms)."""
+    """Typed values from decoded data; strings coerce to ints and booleans (XML, forms).
+
+    A value of the wrong type is an invalid field (the request itself was readable).
+    """
     try:
         value = msgspec.convert(data, type_, strict=False)
     except msgspec.ValidationError as error:
-        raise WireError(str(error)) from None
+        raise InvalidField(str(error)) from None
     refuse_nul(msgspec.to_builtins(value))  # the fields read, not the keys ignored
     return value
 
@@ -183,26 +190,21 @@ async def read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-async def send_body(send: Send, status: int, media_type: bytes, body: bytes) -> None:
-    """One complete response: the status, its media type and length, the body."""
-    headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def client_ip(connection: Mapping[str, Any]) -> str | None:
     """The client's address from an ASGI scope, or a Request (a mapping over its scope)."""
     client = connection.get("client")
     return client[0] if client else None
 
 
-async def read_params(request: Request) -> dict[str, Any]:
+async def read_params(
+    query: dict[str, str], body: bytes, raw_headers: list[tuple[bytes, bytes]]
+) -> dict[str, Any]:
     """Parameters from the query string, then a form or JSON object body (body wins)."""
-    params: dict[str, Any] = refuse_nul(dict(request.query_params))
-    body = await request.body()
+    params: dict[str, Any] = refuse_nul(dict(query))
     if not body:
         return params
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    headers = Headers(raw=raw_headers)
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json" or (not media and body.lstrip()[:1] == b"{"):
         params.update(parse_json_object(body))
     elif media in ("application/x-www-form-urlencoded", ""):
@@ -211,9 +213,16 @@ async def read_params(request: Request) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise WireError("the form body is not UTF-8") from None
     elif media == "multipart/form-data":
-        try:
-            form = await request.form()
-        except (MultiPartException, HTTPException):  # starlette raises the latter in an app
-            raise WireError("malformed multipart body") from None
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        params.update(await _multipart(headers, body))
     return refuse_nul(params)
+
+
+async def _multipart(headers: Headers, body: bytes) -> dict[str, str]:
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    try:
+        form = await MultiPartParser(headers, stream()).parse()
+    except (MultiPartException, HTTPException):  # starlette raises the latter in an app
+        raise WireError("malformed multipart body") from None
+    return {k: v for k, v in form.items() if isinstance(v, str)}

@@ -189,4 +189,4 @@ def _http_url(field: str, url: Any) -> str:
 
 
 def _invalid(field: str, reason: str) -> InvalidField:
-    return InvalidField(f"{field}: {reason}", field=field, reason=reason)
+    return InvalidField(f"{field}: {reason}", field=field)

@@ -11,7 +11,14 @@ from smsaccounts.domain import tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import AlreadyExists, ForbiddenField, InvalidField, NotFound
+from smsaccounts.errors import (
+    AlreadyExists,
+    ErrorCode,
+    ForbiddenField,
+    InvalidField,
+    NotFound,
+    name_taken_code,
+)
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
@@ -49,7 +56,7 @@ def create(
     with uow.write() as tx:
         parent = tx.accounts.get(parent_id)
         if parent is None:
-            raise NotFound("parent account not found", entity="account")
+            raise NotFound("parent account not found")
         password_hash = uow.passwords.hash(password) if password is not None else None
         return add(
             tx,
@@ -81,10 +88,14 @@ def add(
     _check_settable(attributes)
     values = _clean(attributes)
     if tx.accounts.get_by_name(kind, name) is not None:
-        raise AlreadyExists(f"{kind} name already taken", entity=kind.value, field="name")
+        raise AlreadyExists(
+            f"{kind} name already taken", code=name_taken_code(kind.value), field="name"
+        )
     msisdn = values.get("msisdn")
     if msisdn and tx.accounts.get_by_msisdn(msisdn) is not None:
-        raise AlreadyExists("msisdn already registered", entity=kind.value, field="msisdn")
+        raise AlreadyExists(
+            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
+        )
     try:
         with tx.conn.begin_nested():
             account = tx.accounts.add(
@@ -100,24 +111,26 @@ def add(
             )
     except IntegrityError:
         # A concurrent create took the name or msisdn between the check and the insert.
-        raise AlreadyExists(f"{kind} already exists", entity=kind.value, field="name") from None
+        raise AlreadyExists(
+            f"{kind} already exists", code=name_taken_code(kind.value), field="name"
+        ) from None
     return account
 
 
 def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
     with uow.read() as tx:
-        return visible(tx, actor, tx.accounts.get(account_id))
+        return visible(actor, tx.accounts.get(account_id))
 
 
 def get_by_name(uow: UnitOfWork, *, actor: Account, kind: Kind, name: str) -> Account:
     with uow.read() as tx:
-        return visible(tx, actor, tx.accounts.get_by_name(kind, name))
+        return visible(actor, tx.accounts.get_by_name(kind, name))
 
 
-def visible(tx: Tx, actor: Account, account: Account | None) -> Account:
+def visible(actor: Account, account: Account | None) -> Account:
     """The one authorization rule: outside the actor's subtree is the same as missing."""
     if account is None or not tree.can_access(actor.path, account.path):
-        raise NotFound("account not found", entity="account")
+        raise NotFound("account not found")
     return account
 
 
@@ -133,7 +146,7 @@ def update(
     uow: UnitOfWork, *, actor: Account, account_id: int, changes: Mapping[str, Any]
 ) -> Account:
     with uow.write() as tx:
-        account = visible(tx, actor, tx.accounts.get(account_id))
+        account = visible(actor, tx.accounts.get(account_id))
         return apply_changes(tx, account, changes)
 
 
@@ -144,7 +157,8 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
     if new_name and new_name != account.name:
         other = tx.accounts.get_by_name(account.kind, new_name)
         if other is not None:
-            raise AlreadyExists("name already taken", entity=account.kind.value, field="name")
+            code = name_taken_code(account.kind.value)
+            raise AlreadyExists("name already taken", code=code, field="name")
     tx.accounts.update(account.id, values)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
@@ -152,7 +166,7 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
 def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
     """Disable (reversibly) and revoke every auth token."""
     with uow.write() as tx:
-        account = visible(tx, actor, tx.accounts.get(account_id))
+        account = visible(actor, tx.accounts.get(account_id))
         tx.accounts.update(account.id, {"enabled": False})
         tx.credentials.revoke_tokens(account.id, tx.now)
         return tx.accounts.get(account.id)  # type: ignore[return-value]
@@ -160,14 +174,14 @@ def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
 
 def enable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
     with uow.write() as tx:
-        account = visible(tx, actor, tx.accounts.get(account_id))
+        account = visible(actor, tx.accounts.get(account_id))
         tx.accounts.update(account.id, {"enabled": True})
         return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
 def delete(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
     with uow.write() as tx:
-        return deactivate(tx, visible(tx, actor, tx.accounts.get(account_id)))
+        return deactivate(tx, visible(actor, tx.accounts.get(account_id)))
 
 
 def deactivate(tx: Tx, account: Account) -> Account:
@@ -192,7 +206,7 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
             try:
                 cleaned[field] = normalize_ranges(str(cleaned[field]))
             except ValueError as error:
-                raise InvalidField(str(error), field=field, reason="ip_range") from None
+                raise InvalidField(str(error), field=field) from None
     if "sms_routing" in cleaned and cleaned["sms_routing"] not in (0, 1, 2):
         raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing")
     return cleaned

@@ -6,15 +6,18 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
+from smsaccounts import logs
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, throttle
 from smsaccounts.domain.models import Account, ApiKey, Principal
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
+from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AccessDenied,
     AccountDisabled,
     AuthenticationFailed,
     Blocked,
+    ErrorCode,
     InvalidField,
     NotFound,
 )
@@ -40,7 +43,7 @@ def authenticate_password(
     )
 
 
-def _itself(tx: Tx, account: Account) -> Account:
+def _itself(_tx: Tx, account: Account) -> Account:
     return account
 
 
@@ -58,7 +61,7 @@ def password_login(
     tells nothing. Failures for unknown names count too, so guessing them is throttled.
     What a successful login leads to (a token, a stored device key) commits together with
     the lockout state: one transaction, one sync to disk.
-    Raises Blocked, NotFound, AuthenticationFailed or AccountDisabled.
+    Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed or AccountDisabled.
     """
     rule = login_rule(uow.settings)
     key = f"login:{throttle_key}"
@@ -84,10 +87,10 @@ def password_login(
                 raise AccountDisabled("account disabled", account_id=account.id)
             return then(tx, account)
     if blocked:
-        raise Blocked("login blocked", action="login", until=state.blocked_until)
+        raise Blocked("login blocked", until=state.blocked_until)
     if account is None:
-        raise NotFound("account not found", entity="account")
-    raise AuthenticationFailed("wrong password", reason="password")
+        raise NotFound("account not found", code=ErrorCode.ACCOUNT_UNKNOWN)
+    raise AuthenticationFailed("wrong password")
 
 
 def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> None:
@@ -112,7 +115,7 @@ def authenticate_token(uow: UnitOfWork, *, token: str, client_ip: str | None) ->
     with uow.read() as tx:
         account = tx.credentials.account_for_token(credentials.secret_hash(token))
     if account is None:
-        raise AuthenticationFailed("auth token invalid", reason="token")
+        raise AuthenticationFailed("auth token invalid", code=ErrorCode.TOKEN_INVALID)
     check_account_access(account, client_ip)
     return account
 
@@ -124,18 +127,40 @@ def authenticate_api_key(
     with uow.read() as tx:
         found = tx.credentials.key_with_owner(credentials.secret_hash(key))
     if found is None:
-        raise AuthenticationFailed("api key invalid", reason="api_key")
+        raise AuthenticationFailed("api key invalid", code=ErrorCode.API_KEY_INVALID)
     api_key, owner = found
     check_key_access(api_key, owner, client_ip)
     return api_key, owner
 
 
+def authenticate_user_key(uow: UnitOfWork, *, key: str, client_ip: str | None) -> Account:
+    """The user behind its own API key (LINK): a client application's key is not one."""
+    api_key, owner = authenticate_api_key(uow, key=key, client_ip=client_ip)
+    if api_key.purpose != "user" or owner.kind is not Kind.USER:
+        raise AuthenticationFailed("not a user's own key", code=ErrorCode.API_KEY_INVALID)
+    return owner
+
+
+def authenticate_user_password(
+    uow: UnitOfWork, *, username: str, password: str, client_ip: str | None
+) -> Account:
+    """A user by name and password, under the login lockout and its own IP ranges."""
+    account = authenticate_password(
+        uow,
+        throttle_key=f"user:{username}",
+        find=lambda tx: tx.accounts.get_by_name(Kind.USER, username),
+        password=password,
+    )
+    check_account_access(account, client_ip)
+    return account
+
+
 def check_key_access(api_key: ApiKey, owner: Account | Principal, client_ip: str | None) -> None:
     """A key works while enabled, from inside its own ranges, for an owner that may act."""
     if not api_key.active:
-        raise AccessDenied("api key disabled", reason="key_disabled")
+        raise AccessDenied("api key disabled", code=ErrorCode.KEY_DISABLED)
     if not ip_allowed(api_key.allowed_ips, client_ip):
-        raise AccessDenied("client IP not allowed for this key", reason="ip")
+        raise AccessDenied("client IP not allowed for this key", code=ErrorCode.IP_NOT_ALLOWED)
     check_account_access(owner, client_ip)
 
 
@@ -144,12 +169,13 @@ def check_account_access(account: Account | Principal, client_ip: str | None) ->
     if not account.active:
         raise AccountDisabled("account disabled", account_id=account.id)
     if not ip_allowed(account.iprange, client_ip):
-        raise AccessDenied("client IP not allowed for this account", reason="ip")
+        raise AccessDenied("client IP not allowed for this account", code=ErrorCode.IP_NOT_ALLOWED)
+    logs.note_caller(account.id)
 
 
 def require_right(api_key: ApiKey, right: str) -> None:
     if right not in api_key.rights:
-        raise AccessDenied(f"api key lacks the right {right}", reason="right", right=right)
+        raise AccessDenied(f"api key lacks the right {right}", code=ErrorCode.RIGHT_MISSING)
 
 
 def create_api_key(
@@ -185,7 +211,7 @@ def add_api_key(
     try:
         ranges = normalize_ranges(allowed_ips)
     except ValueError as error:
-        raise InvalidField(str(error), field="allowed_ips", reason="ip_range") from None
+        raise InvalidField(str(error), field="allowed_ips") from None
     plaintext = credentials.new_api_key()
     api_key = tx.credentials.add_key(
         account_id=owner_id,
@@ -203,5 +229,5 @@ def set_mor_secret(uow: UnitOfWork, *, account_id: int, secret: str | None) -> N
     """The MOR API secret is a shared key the hash is built with, so it is kept as given."""
     with uow.write() as tx:
         if tx.accounts.get(account_id) is None:
-            raise NotFound("account not found", entity="account")
+            raise NotFound("account not found")
         tx.accounts.update(account_id, {"mor_secret": secret or None})

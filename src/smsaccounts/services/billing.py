@@ -18,6 +18,7 @@ from smsaccounts.errors import (
     AccountDisabled,
     AuthenticationFailed,
     Blocked,
+    ErrorCode,
     InvalidField,
     NotFound,
 )
@@ -55,7 +56,7 @@ def authenticate(
 ) -> Account:
     """The calling account, once its hash over `values` (and its password, if sent) match.
 
-    Raises AuthenticationFailed (reason `hash` or `password`), then AccountDisabled or
+    Raises AuthenticationFailed (HASH_INVALID or CREDENTIALS_WRONG), then AccountDisabled or
     AccessDenied for a caller that may not act (disabled, or outside its IP ranges).
     """
     name = credentials.username
@@ -63,7 +64,7 @@ def authenticate(
         caller = find_by_name(tx, name) if name else None
         chain = [caller, *tx.accounts.ancestors(caller)] if caller else []
     if caller is None or not mor.hash_matches(values, mor.nearest_secret(chain), credentials.hash):
-        raise AuthenticationFailed("incorrect hash", reason="hash")
+        raise AuthenticationFailed("incorrect hash", code=ErrorCode.HASH_INVALID)
     if credentials.password is not None:
         caller = _check_password(uow, caller.name, credentials.password)
     auth.check_account_access(caller, credentials.client_ip)
@@ -80,7 +81,7 @@ def _check_password(uow: UnitOfWork, name: str, password: str) -> Account:
             password=password,
         )
     except (AuthenticationFailed, NotFound, Blocked, AccountDisabled):
-        raise AuthenticationFailed("bad login", reason="password") from None
+        raise AuthenticationFailed("bad login") from None
 
 
 def user_details(
@@ -93,7 +94,7 @@ def user_details(
         account = _target(tx, caller, user_id=user_id, username=username)
         found = tx.wallets.get(account.id)
     if found is None:
-        raise NotFound("wallet not found", entity="wallet")
+        raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return account, found
 
 
@@ -115,13 +116,13 @@ def update_balance(
     caller = authenticate(uow, credentials, (user_id, balance))
     _check_key(idempotency_key)
     if caller.kind not in mor.BALANCE_KINDS:
-        raise AccessDenied("only the admin or a reseller may change balances", reason="role")
+        raise AccessDenied("only the admin or a reseller may change balances")
     with uow.write() as tx:
         # Only the hashed `user_id` may name the target: an unhashed `username` could be
         # swapped by whoever replays the request.
         target = _target(tx, caller, user_id=user_id, username=None)
         if not mor.may_change_balance(caller, target):
-            raise AccessDenied("a balance may only be changed below the caller", reason="own")
+            raise AccessDenied("a balance may only be changed below the caller")
         units = _units(balance)
         return wallet.apply(
             tx,
@@ -155,7 +156,7 @@ def _units(balance: str | None) -> int:
 def _target(tx: Tx, caller: Account, *, user_id: str | None, username: str | None) -> Account:
     """The one live account every given identifier names, inside the caller's subtree."""
     if user_id is None and username is None:
-        raise NotFound("no user_id or username", entity="account")
+        raise NotFound("no user_id or username")
     found: list[Account | None] = []
     if user_id is not None:
         is_id = _ACCOUNT_ID.fullmatch(user_id)
@@ -165,5 +166,5 @@ def _target(tx: Tx, caller: Account, *, user_id: str | None, username: str | Non
     first = found[0]
     same = all(a is not None and first is not None and a.id == first.id for a in found)
     if first is None or first.deactivated is not None or not same:
-        raise NotFound("account not found", entity="account")
-    return visible(tx, caller, first)
+        raise NotFound("account not found")
+    return visible(caller, first)

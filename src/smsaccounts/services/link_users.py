@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from smsaccounts.domain import link_users, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import AccessDenied, InvalidField, MissingField
+from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField
 from smsaccounts.services import accounts, auth
 from smsaccounts.storage.tables import accounts as accounts_table
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
@@ -85,7 +85,7 @@ def list_page(
 def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
     require_admin(actor)
     with uow.read() as tx:
-        return _record(tx, accounts.visible(tx, actor, tx.accounts.get(account_id)))
+        return _record(tx, accounts.visible(actor, tx.accounts.get(account_id)))
 
 
 def create(
@@ -125,7 +125,7 @@ def update(
     require_admin(actor)
     prepared = _prepare(actor, changes)
     with uow.write() as tx:
-        target = accounts.visible(tx, actor, tx.accounts.get(account_id))
+        target = accounts.visible(actor, tx.accounts.get(account_id))
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
@@ -140,13 +140,13 @@ def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecor
     """Delete = deactivate: data kept, tokens and keys revoked."""
     require_admin(actor)
     with uow.write() as tx:
-        target = accounts.visible(tx, actor, tx.accounts.get(account_id))
+        target = accounts.visible(actor, tx.accounts.get(account_id))
         return _record(tx, accounts.deactivate(tx, target))
 
 
 def require_admin(actor: Account) -> None:
     if not actor.acl_admin:
-        raise AccessDenied("managing users needs acl_admin", reason="admin_required")
+        raise AccessDenied("managing users needs acl_admin", code=ErrorCode.ADMIN_REQUIRED)
 
 
 def _record(tx: Tx, account: Account) -> UserRecord:
@@ -178,7 +178,7 @@ def _prepare(actor: Account, changes: Mapping[str, Any]) -> _Prepared:
     acl = link_users.ungrantable(actor, values)
     if acl is not None:
         raise AccessDenied(
-            f"cannot grant {acl}, which the caller lacks", reason="acl_not_held", acl=acl
+            f"cannot grant {acl}, which the caller lacks", code=ErrorCode.ACL_NOT_HELD, acl=acl
         )
     return _Prepared(values, password, has_limit, limit)
 

@@ -20,6 +20,7 @@ from smsaccounts.errors import (
     AlreadyExists,
     AuthenticationFailed,
     Blocked,
+    ErrorCode,
     InvalidField,
     MissingField,
     NotFound,
@@ -68,15 +69,15 @@ def client(
 async def client_async(
     uow: UnitOfWork, *, api_key: str | None, client_ip: str | None, auth_token: str | None = None
 ) -> Caller:
-    """`client` with its one read awaited on the event loop (`uow.hot.awaitable`)."""
+    """`client` for a caller on the event loop; the storage chooses how to wait for it."""
     key_hash, token_hash = _hashes(api_key, auth_token)
-    read = await uow.hot.key_session_async(key_hash, token_hash)
+    read = await uow.hot.read(key_hash, token_hash)
     return _caller(read, key_hash, token_hash, client_ip)
 
 
 def _hashes(api_key: str | None, auth_token: str | None) -> tuple[str, str | None]:
     if not api_key:
-        raise AuthenticationFailed("api key missing", reason="api_key")
+        raise AuthenticationFailed("api key missing", code=ErrorCode.API_KEY_INVALID)
     token_hash = credentials.secret_hash(auth_token) if auth_token else None
     return credentials.secret_hash(api_key), token_hash
 
@@ -85,10 +86,10 @@ def _caller(
     read: KeyRead | None, key_hash: str, token_hash: str | None, client_ip: str | None
 ) -> Caller:
     if read is None:
-        raise AuthenticationFailed("api key invalid", reason="api_key")
+        raise AuthenticationFailed("api key invalid", code=ErrorCode.API_KEY_INVALID)
     auth.check_key_access(read.key, read.owner, client_ip)
     if read.key.purpose != "client":
-        raise AuthenticationFailed("not a client application key", reason="api_key")
+        raise AuthenticationFailed("not a client application key", code=ErrorCode.API_KEY_INVALID)
     return Caller(read.key, read.owner, client_ip, key_hash, token_hash, read)
 
 
@@ -101,14 +102,14 @@ def session_principal(
     tenant answers "invalid token", never "disabled" or "IP not allowed".
     """
     if not auth_token:
-        raise AuthenticationFailed("auth token missing", reason="token")
+        raise AuthenticationFailed("auth token missing", code=ErrorCode.TOKEN_INVALID)
     token_hash = credentials.secret_hash(auth_token)
     read: KeyRead | None = caller.read
     if token_hash != caller.token_hash:
         read = uow.hot.key_session(caller.key_hash, token_hash)
     user = read.user if read else None
     if read is None or user is None or not tree.can_access(caller.owner.path, user.path):
-        raise AuthenticationFailed("auth token invalid", reason="token")
+        raise AuthenticationFailed("auth token invalid", code=ErrorCode.TOKEN_INVALID)
     auth.check_account_access(user, caller.ip)
     return user, read
 
@@ -119,7 +120,7 @@ def session(uow: UnitOfWork, caller: Caller, *, auth_token: str | None) -> Accou
     with uow.read() as tx:
         account = tx.accounts.get(user.id)
     if account is None:  # pragma: no cover - accounts are never removed
-        raise AuthenticationFailed("auth token invalid", reason="token")
+        raise AuthenticationFailed("auth token invalid", code=ErrorCode.TOKEN_INVALID)
     return account
 
 
@@ -132,16 +133,18 @@ def parse_number(raw: Any, *, field: str = "msisdn") -> Msisdn:
     try:
         return parse_msisdn(raw)
     except PhoneError as error:
-        raise InvalidField(str(error), field=field, reason="format") from None
+        raise InvalidField(str(error), field=field) from None
 
 
 def check_country(uow: UnitOfWork, number: Msisdn, *, require_valid: bool = True) -> None:
     """500 when the number's country is not allowed, 501 when it is no valid number there."""
     allowed = uow.settings.allowed_countries
     if allowed and number.country not in allowed:
-        raise InvalidField("country not allowed", field="msisdn", reason="country_not_allowed")
+        code = ErrorCode.COUNTRY_NOT_ALLOWED
+        raise InvalidField("country not allowed", field="msisdn", code=code)
     if require_valid and not number.valid:
-        raise InvalidField("msisdn invalid for its country", field="msisdn", reason="not_valid")
+        code = ErrorCode.MSISDN_INVALID
+        raise InvalidField("msisdn invalid for its country", field="msisdn", code=code)
 
 
 def _registered_number(uow: UnitOfWork, raw: Any) -> Msisdn:
@@ -166,7 +169,9 @@ def pin_rule(uow: UnitOfWork) -> throttle.Rule:
 
 def _refuse_registered(tx: Tx, digits: str) -> None:
     if tx.accounts.get_by_msisdn(digits) is not None:
-        raise AlreadyExists("msisdn already registered", entity="user", field="msisdn")
+        raise AlreadyExists(
+            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
+        )
 
 
 def _pin_accepted(uow: UnitOfWork, tx: Tx, digits: str, pin: str) -> bool:
@@ -178,7 +183,7 @@ def _pin_accepted(uow: UnitOfWork, tx: Tx, digits: str, pin: str) -> bool:
     key = f"pin:{digits}"
     state = tx.throttles.get(key)
     if throttle.is_blocked(state, tx.now):
-        raise Blocked("pin checks blocked", action="pin", until=state.blocked_until)
+        raise Blocked("pin checks blocked", code=ErrorCode.PIN_BLOCKED, until=state.blocked_until)
     row = tx.credentials.get_pin(digits)
     ok = (
         row is not None
@@ -193,7 +198,7 @@ def _pin_accepted(uow: UnitOfWork, tx: Tx, digits: str, pin: str) -> bool:
     return ok
 
 
-def request_pin(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
+def request_pin(uow: UnitOfWork, _caller: Caller, *, msisdn: Any) -> None:
     """Queue a fresh 6-digit PIN by SMS for an unregistered msisdn (it replaces an older one)."""
     number = _registered_number(uow, msisdn)
     pin = credentials.new_pin()
@@ -211,7 +216,7 @@ def request_pin(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
         )
 
 
-def check_pin(uow: UnitOfWork, caller: Caller, *, msisdn: Any, pin: Any) -> None:
+def check_pin(uow: UnitOfWork, _caller: Caller, *, msisdn: Any, pin: Any) -> None:
     """Check a PIN without using it up (create consumes it)."""
     number = _registered_number(uow, msisdn)
     text = _pin_text(pin)
@@ -220,7 +225,7 @@ def check_pin(uow: UnitOfWork, caller: Caller, *, msisdn: Any, pin: Any) -> None
         if _pin_accepted(uow, tx, number.digits, text):
             return
     # Raised after the block above committed the failure.
-    raise AuthenticationFailed("verify pin invalid", reason="pin")
+    raise AuthenticationFailed("verify pin invalid", code=ErrorCode.PIN_INVALID)
 
 
 # -- registration and login --------------------------------------------------------------
@@ -231,7 +236,7 @@ def _password(raw: str | None) -> str:
         raise MissingField("password missing", field="password")
     if not mysms.password_format_ok(raw):
         raise InvalidField(
-            "password must be 4-15 characters", field="password", reason="password_format"
+            "password must be 4-15 characters", field="password", code=ErrorCode.PASSWORD_FORMAT
         )
     return raw
 
@@ -242,7 +247,7 @@ def create_user(
     """Register a user with a verified msisdn under the key's customer; answer a token."""
     auth.require_right(caller.key, RIGHT_CREATE)
     if caller.owner.kind is not Kind.CUSTOMER:
-        raise AccessDenied("only a customer's key registers users", reason="right")
+        raise AccessDenied("only a customer's key registers users", code=ErrorCode.RIGHT_MISSING)
     new_password = _password(password)
     number = _registered_number(uow, msisdn)
     text = _pin_text(pin)
@@ -266,7 +271,7 @@ def create_user(
                 country=number.country,
             )
             return auth.issue_token(tx, user)
-    raise AuthenticationFailed("verify pin invalid", reason="pin")
+    raise AuthenticationFailed("verify pin invalid", code=ErrorCode.PIN_INVALID)
 
 
 def _user_by_msisdn(tx: Tx, owner: Principal, digits: str) -> Account | None:
@@ -296,7 +301,7 @@ def login(
     if not password:
         raise MissingField("password missing", field="password")
     if key is not None and len(key) > mysms.KEY_MAX:
-        raise InvalidField("key longer than 64 characters", field="key", reason="length")
+        raise InvalidField("key longer than 64 characters", field="key")
     hashed_key = credentials.secret_hash(key) if key else None
 
     def device_key_and_token(tx: Tx, user: Account) -> str:
@@ -304,7 +309,7 @@ def login(
         if check_key:
             stored = user.login_key_hash
             if hashed_key is None or stored is None or not credentials.same(stored, hashed_key):
-                raise AuthenticationFailed("key wrong", reason="key")
+                raise AuthenticationFailed("key wrong", code=ErrorCode.DEVICE_KEY_WRONG)
         elif hashed_key is not None:
             tx.accounts.update(user.id, {"login_key_hash": hashed_key})
         return auth.issue_token(tx, user)
@@ -321,7 +326,7 @@ def login(
     except (NotFound, Blocked):
         if uow.settings.login_uniform_errors:
             # Unknown and blocked answer as a wrong password: nothing tells them apart.
-            raise AuthenticationFailed("credentials wrong", reason="password") from None
+            raise AuthenticationFailed("credentials wrong") from None
         raise
 
 
@@ -364,9 +369,9 @@ def set_settings(
         if value is None:
             raise MissingField(f"{field} missing", field=field)
     if sms_routing not in mysms.ROUTINGS:
-        raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing", reason="range")
+        raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing")
     if len(signature or "") > mysms.SIGNATURE_MAX:
-        raise InvalidField("signature too long", field="signature", reason="length")
+        raise InvalidField("signature too long", field="signature")
     with uow.write() as tx:
         accounts.apply_changes(tx, user, values)
 
@@ -376,7 +381,7 @@ def set_route(uow: UnitOfWork, user: Account, *, recipient: Any, sms_routing: in
     if sms_routing is None:
         raise MissingField("smsRouting missing", field="sms_routing")
     if sms_routing not in mysms.RECIPIENT_ROUTINGS:
-        raise InvalidField("smsRouting must be 0 or 1", field="sms_routing", reason="range")
+        raise InvalidField("smsRouting must be 0 or 1", field="sms_routing")
     with uow.write() as tx:
         tx.accounts.set_route(user.id, number.digits, sms_routing)
 
@@ -405,7 +410,7 @@ def change_password(uow: UnitOfWork, user: Account, *, password: str | None) -> 
 def reset_password(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
     """Send a generated password by SMS; an unknown msisdn answers the same and sends nothing.
 
-    A second reset within `reset_block_seconds` of the last is refused (Blocked "reset").
+    A second reset within `reset_block_seconds` of the last is refused (Blocked, RESET_BLOCKED).
     """
     number = parse_number(msisdn)
     spacing = dt.timedelta(seconds=uow.settings.reset_block_seconds)
@@ -419,7 +424,7 @@ def reset_password(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
         state = tx.throttles.get(key)
         if throttle.too_soon(state, tx.now, spacing):
             until = state.last_at + spacing if state.last_at else None
-            raise Blocked("password reset blocked", action="reset", until=until)
+            raise Blocked("password reset blocked", code=ErrorCode.RESET_BLOCKED, until=until)
         auth.set_password(uow, tx, user, generated)
         tx.throttles.put(key, dataclasses.replace(state, last_at=tx.now))
         outbox.queue(

@@ -1,9 +1,10 @@
 """Reseller provisioning: customers and users created by a reseller, credits moved to them.
 
 A reseller acts on its own subtree only. A customer outside it is reported exactly like
-one that does not exist (NotFound, entity "customer"); a customer inside it that is
-disabled is refused with AccountDisabled (kind "customer"): the reseller has no rights to
-act on it until an operator enables it again. The same holds for users (kind "user").
+one that does not exist (NotFound, CUSTOMER_NOT_FOUND); a customer inside it that is
+disabled is refused with AccountDisabled (CUSTOMER_DISABLED): the reseller has no rights to
+act on it until an operator enables it again. The same holds for users (USER_NOT_FOUND,
+USER_DISABLED).
 Deleted (deactivated) accounts count as missing.
 """
 
@@ -13,12 +14,20 @@ import dataclasses
 
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import AccountDisabled, IncompatibleBillingType, NotFound
+from smsaccounts.errors import (
+    AccountDisabled,
+    ErrorCode,
+    IncompatibleBillingType,
+    NotFound,
+    not_found_code,
+)
 from smsaccounts.services import accounts, auth, wallet
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 
 FREE_CREDITS_REASON = "free_credits"
 ADD_CREDITS_REASON = "reseller_credits"
+# The code of an AccountDisabled about an account of each kind; other kinds: ACCOUNT_DISABLED.
+_DISABLED_CODES = {Kind.USER: ErrorCode.USER_DISABLED, Kind.CUSTOMER: ErrorCode.CUSTOMER_DISABLED}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,7 +68,7 @@ class NewCustomerUser:
 def authenticate(uow: UnitOfWork, *, name: str, password: str) -> Account:
     """The reseller behind a name and password, under the login lockout.
 
-    Raises NotFound (entity "reseller"), AuthenticationFailed, Blocked or AccountDisabled;
+    Raises NotFound (RESELLER_NOT_FOUND), AuthenticationFailed, Blocked or AccountDisabled;
     nothing about any customer has been read yet when it does.
     """
     try:
@@ -70,15 +79,13 @@ def authenticate(uow: UnitOfWork, *, name: str, password: str) -> Account:
             password=password,
         )
     except NotFound:
-        raise NotFound("reseller not found", entity="reseller") from None
+        raise NotFound("reseller not found", code=ErrorCode.RESELLER_NOT_FOUND) from None
 
 
 def check_billing(reseller: BillingType, customer: BillingType) -> None:
     """A pre-paid reseller pays up front for its customers, so they cannot be post-paid."""
     if reseller is BillingType.PRE_PAID and customer is BillingType.POST_PAID:
-        raise IncompatibleBillingType(
-            "a pre-paid reseller cannot have post-paid customers", reason="customer_billing"
-        )
+        raise IncompatibleBillingType("a pre-paid reseller cannot have post-paid customers")
 
 
 def create_customer(uow: UnitOfWork, *, reseller: Account, new: NewCustomer) -> Account:
@@ -176,7 +183,8 @@ def add_credits(uow: UnitOfWork, *, reseller: Account, customer_id: str, credits
         customer = usable_customer(tx, reseller, customer_id)
         if _billing_type(tx, customer) is BillingType.POST_PAID:
             raise IncompatibleBillingType(
-                "credits cannot be transferred to a post-paid customer", reason="post_paid_target"
+                "credits cannot be transferred to a post-paid customer",
+                code=ErrorCode.POST_PAID_TARGET,
             )
         if credits:
             giver, taker = (reseller.id, customer.id) if credits > 0 else (customer.id, reseller.id)
@@ -211,13 +219,14 @@ def _usable(tx: Tx, actor: Account, object_id: str, kind: Kind) -> Account:
     """An account of `kind` in the actor's subtree, live and enabled."""
     found = tx.accounts.get_by_object_id(object_id)
     try:
-        account = accounts.visible(tx, actor, found)
+        account = accounts.visible(actor, found)
     except NotFound:
-        raise NotFound(f"{kind} not found", entity=kind.value) from None
+        raise NotFound(f"{kind} not found", code=not_found_code(kind.value)) from None
     if account.kind is not kind or account.deactivated is not None:
-        raise NotFound(f"{kind} not found", entity=kind.value)
+        raise NotFound(f"{kind} not found", code=not_found_code(kind.value))
     if not account.enabled:
-        raise AccountDisabled(f"{kind} disabled", account_id=account.id, kind=kind.value)
+        code = _DISABLED_CODES.get(kind, ErrorCode.ACCOUNT_DISABLED)
+        raise AccountDisabled(f"{kind} disabled", account_id=account.id, code=code)
     return account
 
 
@@ -230,12 +239,12 @@ def _default_customer_billing(reseller: Account) -> BillingType:
 def _billing_type(tx: Tx, account: Account) -> BillingType:
     found = tx.wallets.get(account.id)
     if found is None:
-        raise NotFound("wallet not found", entity="wallet")
+        raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return found.billing_type
 
 
 def _credits(tx: Tx, account: Account) -> int:
     found = tx.wallets.get(account.id)
     if found is None:
-        raise NotFound("wallet not found", entity="wallet")
+        raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return found.credits

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
-from smsaccounts.errors import InsufficientFunds, InvalidField, NotFound
+from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
 from smsaccounts.services.accounts import visible
 from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
 
@@ -19,16 +19,16 @@ def get(uow: UnitOfWork, *, account_id: int) -> Wallet:
     with uow.read() as tx:
         wallet = tx.wallets.get(account_id)
     if wallet is None:
-        raise NotFound("wallet not found", entity="wallet")
+        raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return wallet
 
 
 def get_visible(uow: UnitOfWork, *, actor: Account, account_id: int) -> tuple[Account, Wallet]:
     with uow.read() as tx:
-        account = visible(tx, actor, tx.accounts.get(account_id))
+        account = visible(actor, tx.accounts.get(account_id))
         wallet = tx.wallets.get(account.id)
     if wallet is None:
-        raise NotFound("wallet not found", entity="wallet")
+        raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return account, wallet
 
 
@@ -192,8 +192,8 @@ def _apply(
     resulting = tx.wallets.apply(account_id, asset, amount)
     if resulting is None:
         if tx.wallets.get(account_id) is None:
-            raise NotFound("wallet not found", entity="wallet")
-        raise InsufficientFunds("insufficient funds", account_id=account_id, asset=asset.value)
+            raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
+        raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
     return tx.wallets.record(
         account_id=account_id,
         asset=asset,

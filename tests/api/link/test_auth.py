@@ -55,8 +55,9 @@ def test_the_request_id_of_a_refusal_is_in_that_requests_log_line(client: Any) -
     assert "sak_nope" not in repr(logs)  # the key (in the query string) is never logged
 
 
+@pytest.mark.usefixtures("client")
 def test_a_key_is_refused_from_an_ip_outside_its_users_iprange(
-    client: Any, remote: TestClient, uow: UnitOfWork
+    remote: TestClient, uow: UnitOfWork
 ) -> None:
     fenced = factories.user(uow, iprange="10.1.0.0/16,192.168.5.5")
     key = factories.user_key(uow, fenced)
@@ -112,7 +113,8 @@ def test_legacy_md5_is_refused_with_400_saying_why(client: Any, root: Account) -
     answer = client.get("/v2/ping.json", params=params)
     assert answer.status_code == 400
     message = answer.json()["message"]
-    assert "md5" in message and "argon2" in message
+    assert "md5" in message
+    assert "argon2" in message
 
 
 def test_legacy_login_is_refused_from_outside_the_users_iprange(
@@ -144,7 +146,7 @@ def test_an_unknown_format_is_a_json_404(client: Any, root_key: str) -> None:
 def test_a_database_outage_is_a_503_in_the_same_shape(
     client: Any, root_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def down(*args: Any, **kwargs: Any) -> Any:
+    def down(*_args: Any, **_kwargs: Any) -> Any:
         raise ServiceUnavailable("database unavailable")
 
     monkeypatch.setattr(link_users, "list_page", down)
@@ -156,14 +158,15 @@ def test_a_database_outage_is_a_503_in_the_same_shape(
 def test_an_unexpected_error_is_a_500_without_a_stack_trace_and_is_logged(
     client: Any, root_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: Any, **kwargs: Any) -> Any:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(link_users, "list_page", broken)
     with capture_logs() as logs:
         answer = client.get(f"/v2/users.xml?apikey={root_key}")
     assert answer.status_code == 500
-    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert "secret internals" not in answer.text
+    assert "Traceback" not in answer.text
     assert "<status>500</status>" in answer.text
     assert [line["log_level"] for line in logs if line.get("status") == 500] == ["error"]
 

@@ -94,9 +94,8 @@ def test_read_only_fields_are_refused_with_400_naming_them_and_nothing_changes(
     assert _read(client, kid.id, root_key) == before
 
 
-def test_creating_with_a_read_only_field_creates_nothing(
-    client: Any, root_key: str, kid: Node
-) -> None:
+@pytest.mark.usefixtures("kid")
+def test_creating_with_a_read_only_field_creates_nothing(client: Any, root_key: str) -> None:
     body = {"user": {"username": "rich", "balance": "1000"}}
     answer = client.post(f"/v2/user.json?apikey={root_key}", json=body)
     assert (answer.status_code, answer.json()["message"]) == (
@@ -160,7 +159,8 @@ def test_invalid_values_are_refused_with_400_naming_the_field_and_nothing_change
     assert _read(client, kid.id, root_key) == before
 
 
-def test_a_taken_username_is_refused_with_400(client: Any, root_key: str, kid: Node) -> None:
+@pytest.mark.usefixtures("kid")  # the taken username
+def test_a_taken_username_is_refused_with_400(client: Any, root_key: str) -> None:
     answer = client.post(f"/v2/user.json?apikey={root_key}", json={"user": {"username": "kid"}})
     assert answer.json() == {"status": 400, "message": "username is already taken"}
     assert client.post(f"/v2/user.json?apikey={root_key}", json={"user": {}}).status_code == 400

@@ -77,7 +77,8 @@ def test_every_listed_user_has_exactly_the_seeds_fields_with_the_seeds_json_type
         assert re.fullmatch(r"-?\d+\.\d{7}", user["balance"])
         assert re.fullmatch(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d", user["created"])
         assert user["use_currency"] in (0, 1)
-        assert user["max_forbrug"].isdigit() and user["forbrug"].isdigit()
+        assert user["max_forbrug"].isdigit()
+        assert user["forbrug"].isdigit()
 
 
 def test_parent_and_materialized_path_follow_the_user_tree_from_its_topmost_user(

@@ -55,7 +55,9 @@ def test_a_user_can_be_created_from_either_xml_form(
     assert doc.findtext("user/username") == "xml-kid"
     assert doc.findtext("user/company") == "A & B"
     assert doc.findtext("user/aclBilling") == "true"
-    assert doc.findtext("user/apikey").startswith("sak_")
+    apikey = doc.findtext("user/apikey")
+    assert apikey is not None
+    assert apikey.startswith("sak_")
 
 
 def test_xml_edits_refuse_read_only_fields_in_xml(client: Any, root_key: str) -> None:
@@ -81,7 +83,7 @@ def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     """Every SQL statement the app runs from here on, with its parameters."""
     seen: list[tuple[str, Any]] = []
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
@@ -126,12 +128,14 @@ def test_following_next_walks_every_user_once_in_pages_of_100_without_offset(
         body = listing(client, root_key, after=body["paging"]["next"])
         pages.append(body["paging"])
         seen += [u["id"] for u in body["users"]]
-    assert seen == big_tree and len(seen) == 251
+    assert seen == big_tree
+    assert len(seen) == 251
     assert [(p["current"], p["pages"], p["offset"]) for p in pages] == [
         (1, 3, 100), (2, 3, 100), (3, 3, 100)]  # fmt: skip
     assert pages[-1]["next"] is None
     assert body["stats"] == {"total": 251}
-    assert statements and not any(_skips_rows(*one) for one in statements)
+    assert statements
+    assert not any(_skips_rows(*one) for one in statements)
 
 
 def test_page_n_by_number_alone_is_the_same_page_as_by_cursor(
@@ -143,7 +147,8 @@ def test_page_n_by_number_alone_is_the_same_page_as_by_cursor(
     second = listing(client, root_key, page=2)
     assert [u["id"] for u in second["users"]] == big_tree[100:200]
     assert listing(client, root_key, page=9)["users"] == []
-    assert statements and not any(_skips_rows(*one) for one in statements)
+    assert statements
+    assert not any(_skips_rows(*one) for one in statements)
 
 
 def test_a_forged_or_foreign_cursor_is_refused_with_400(

@@ -70,6 +70,7 @@ def admin_secret(uow: UnitOfWork) -> str:
 
 @pytest.fixture
 def mor(client: TestClient, admin_secret: str) -> MorClient:
+    del admin_secret  # requested for its effect: the admin's secret is stored
     return MorClient(client)
 
 

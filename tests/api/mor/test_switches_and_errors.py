@@ -27,8 +27,9 @@ def test_get_is_refused_unless_the_installation_allows_it(
     assert error_of(answered) is None
 
 
+@pytest.mark.usefixtures("mor")  # the admin's MOR secret is set
 def test_a_disabled_api_answers_every_call_with_its_error(
-    mor: MorClient, settings: Settings, engine: Engine, clock: FakeClock, app_with: Any
+    settings: Settings, engine: Engine, clock: FakeClock, app_with: Any
 ) -> None:
     off = app_with(settings, engine, clock, mor_api_enabled=False, mor_allow_get=True)
     answers = [
@@ -49,7 +50,7 @@ def test_a_disabled_api_answers_every_call_with_its_error(
 def test_an_outage_or_a_crash_is_an_error_document_without_a_stack_trace(
     mor: MorClient, monkeypatch: pytest.MonkeyPatch, raised: Exception, text: str
 ) -> None:
-    def fail(*args: Any, **kwargs: Any) -> Any:
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
         raise raised
 
     monkeypatch.setattr(billing, "user_details", fail)

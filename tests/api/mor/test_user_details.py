@@ -172,18 +172,14 @@ def test_a_hash_built_in_the_wrong_order_is_an_incorrect_hash(
     assert error_of(accepted) is None
 
 
-def test_an_unknown_caller_or_a_missing_hash_is_an_incorrect_hash(
-    uow: UnitOfWork, mor: MorClient
-) -> None:
+def test_an_unknown_caller_or_a_missing_hash_is_an_incorrect_hash(mor: MorClient) -> None:
     unknown = mor.call("user_details_get", u="nobody", hashed={"user_id": str(ADMIN_ID)})
     no_hash = mor.http.post("/billing/api/user_details_get",
                             params={"u": "admin", "user_id": str(ADMIN_ID)})  # fmt: skip
     assert error_of(unknown) == error_of(no_hash) == "Incorrect hash"
 
 
-def test_an_installation_without_any_secret_answers_incorrect_hash(
-    uow: UnitOfWork, client: Any
-) -> None:
+def test_an_installation_without_any_secret_answers_incorrect_hash(client: Any) -> None:
     """Without a secret, even the hash of the bare values (an empty secret) is refused."""
     response = MorClient(client).call("user_details_get", u="admin", secret="",
                                       hashed={"user_id": str(ADMIN_ID)})  # fmt: skip

@@ -53,6 +53,7 @@ def captured_logs(http: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator
     module's `log` is swapped for a fresh proxy over a configuration writing here. Depends
     on `http` so that the app's own `logs.configure` runs before this one.
     """
+    del http  # requested for its effect only (see above)
     buffer = io.StringIO()
     for name, module in list(sys.modules.items()):
         if name.startswith("smsaccounts") and hasattr(module, "log"):

@@ -31,7 +31,8 @@ def test_register_login_use_change_reset_delete_and_register_again(
     wallet.credit(uow, account_id=user.id, asset=Asset.CREDITS, amount=42, reason="test")
 
     login = api.call("login", apiKey=key, msisdn=MSISDN, password="first-pw")
-    assert login["errorCode"] == 0 and login["authToken"].startswith("sat_")
+    assert login["errorCode"] == 0
+    assert login["authToken"].startswith("sat_")
     token = login["authToken"]
     assert first != token
     assert api.call("balance/get", apiKey=key, authToken=token) == {
@@ -76,7 +77,8 @@ def test_register_login_use_change_reset_delete_and_register_again(
     assert again.startswith("sat_")
     with uow.read() as tx:
         reborn = tx.accounts.get_by_msisdn(MSISDN)
-    assert reborn is not None and reborn.id != user.id
+    assert reborn is not None
+    assert reborn.id != user.id
 
 
 def test_json_posted_to_the_xml_mount_is_answered_in_xml(http: TestClient, tenant: Tenant) -> None:
@@ -118,7 +120,8 @@ def test_rest_answers_in_the_accepted_type_else_in_the_request_type(
     answer = http.post("/rest/user/msisdn/verify", content=body, headers=headers)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith(expected)
-    assert b"errorCode" in answer.content and b"0" in answer.content
+    assert b"errorCode" in answer.content
+    assert b"0" in answer.content
 
 
 @pytest.mark.parametrize("mount", ["json", "xml", "rest"])
@@ -138,7 +141,8 @@ def test_an_xml_body_with_a_dtd_is_refused_with_400(http: TestClient) -> None:
     body = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r><apiKey>&x;</apiKey></r>'
     answer = http.post("/xml/user/login", content=body, headers={"Content-Type": "application/xml"})
     assert answer.status_code == 400
-    assert b"<errorCode>2</errorCode>" in answer.content and b"root:" not in answer.content
+    assert b"<errorCode>2</errorCode>" in answer.content
+    assert b"root:" not in answer.content
 
 
 @pytest.mark.parametrize("mount", ["json", "xml"])
@@ -168,12 +172,14 @@ def test_the_awaited_hot_read_gives_what_the_threaded_one_gives(
               (secret_hash("nope"), None)]  # fmt: skip
 
     async def awaited() -> list[object]:
-        return [await uow.hot.key_session_async(*pair) for pair in hashes]
+        return [await uow.hot.read(*pair) for pair in hashes]
 
     threaded = [uow.hot.key_session(*pair) for pair in hashes]
     assert asyncio.run(awaited()) == threaded
-    assert threaded[0] is not None and threaded[0].user is not None
-    assert threaded[1] is not None and threaded[1].user is None
+    assert threaded[0] is not None
+    assert threaded[0].user is not None
+    assert threaded[1] is not None
+    assert threaded[1].user is None
     assert threaded[3] is None
     # Each asyncio.run is a new loop: its connections are its own, the old ones closed.
     assert asyncio.run(awaited()) == threaded

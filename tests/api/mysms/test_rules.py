@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -29,7 +30,8 @@ SEED_CODES = {0, 1, 2, 97, 98, 99, 100, 101, 102, 103, 104, 107, 108, 109, 400, 
 def test_features_are_the_plan_then_each_acl_that_is_set(uow: UnitOfWork) -> None:
     user = factories.user(uow, plan="premium", acl_hlr=True, acl_billing=True)
     assert mysms.features(user) == ["plan.premium", "billing", "hlr"]
-    everything = dataclasses.replace(user, plan="", **dict.fromkeys(ACL_FIELDS, True))
+    every_acl: dict[str, Any] = dict.fromkeys(ACL_FIELDS, True)
+    everything = dataclasses.replace(user, plan="", **every_acl)
     assert mysms.features(everything) == ["plan.standard", *mysms.ACL_FEATURES.values()]
     assert set(mysms.ACL_FEATURES) == set(ACL_FIELDS)  # a new ACL must name its feature
 

@@ -58,7 +58,7 @@ def test_a_free_credit_failure_rolls_back_both_accounts(
     """The grant is part of the same transaction: if it fails, nothing was created."""
     from smsaccounts.services import wallet
 
-    def failing_apply(*args: Any, **kwargs: Any) -> None:
+    def failing_apply(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("ledger down")
 
     monkeypatch.setattr(wallet, "apply", failing_apply)

@@ -8,6 +8,7 @@ from typing import Any
 
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import Kind
+from smsaccounts.services import wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.api.reseller.conftest import BASE, Api, by_object_id, credits_of
@@ -96,7 +97,8 @@ def test_customer_user_create_creates_both_with_conversation_and_free_credits(
                              phoneNumber="999 444 111", applyFreeCredits="True")  # fmt: skip
     assert answer == {"id": answer["id"], "customerId": answer["customerId"], "status": 0}
     user, customer = by_object_id(uow, answer["id"]), by_object_id(uow, answer["customerId"])
-    assert user.parent_id == customer.id and customer.parent_id == pool_reseller.id
+    assert user.parent_id == customer.id
+    assert customer.parent_id == pool_reseller.id
     assert customer.rotation_algorithm == "CONVERSATION"
     assert (user.contact_name, user.email, user.phone_number) == (
         "John Doe", "john@doe.com", "999 444 111")  # fmt: skip
@@ -160,7 +162,7 @@ def test_balance_with_a_user_id_answers_that_users_credits(
 ) -> None:
     customer = factories.customer(uow, parent=pool_reseller, billing_type=BillingType.PRE_PAID)
     user = factories.user(uow, parent=customer)
-    factories.wallet.credit(uow, account_id=user.id, asset=Asset.CREDITS, amount=7, reason="t")
+    wallet.credit(uow, account_id=user.id, asset=Asset.CREDITS, amount=7, reason="t")
     answer = api.as_admin(pool_reseller, "balance", customerId=customer.object_id,
                           userId=user.object_id.upper())  # fmt: skip
     assert answer == {"credits": 7, "status": 0}

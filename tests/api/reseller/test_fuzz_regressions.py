@@ -7,8 +7,6 @@ from typing import Any
 from smsaccounts.domain.models import Account
 from tests.factories import PASSWORD
 
-from .conftest import Api
-
 
 def test_a_multipart_form_is_read_like_any_other_form(client: Any, pool_reseller: Account) -> None:
     """It used to answer 500: starlette's form parser needs python-multipart to be installed."""
@@ -22,7 +20,7 @@ def test_a_multipart_form_is_read_like_any_other_form(client: Any, pool_reseller
     assert response.json()["status"] == 0
 
 
-def test_a_malformed_multipart_body_is_status_2_naming_the_body(api: Api, client: Any) -> None:
+def test_a_malformed_multipart_body_is_status_2_naming_the_body(client: Any) -> None:
     response = client.post(
         "/services/rest/customer/create",
         content=b"not multipart at all",

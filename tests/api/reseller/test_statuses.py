@@ -9,7 +9,7 @@ import pytest
 from smsaccounts.dialects.reseller import statuses
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Account, Asset, BillingType
-from smsaccounts.errors import AlreadyExists, ServiceUnavailable
+from smsaccounts.errors import AlreadyExists, ErrorCode, ServiceUnavailable
 from smsaccounts.services import accounts, provisioning
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -283,8 +283,10 @@ def test_credits_to_a_post_paid_customer_are_421(api: Api, uow: UnitOfWork) -> N
 
 def test_a_taken_reseller_name_maps_to_401() -> None:
     """No endpoint of this API creates resellers; the table still answers 401 for one."""
-    error = statuses.error_for(AlreadyExists("taken", entity="reseller", field="name"))
-    assert error is not None and (error.status, error.field) == (401, None)
+    error, http = statuses.error_for(
+        AlreadyExists("taken", code=ErrorCode.RESELLER_NAME_TAKEN, field="name")
+    )
+    assert (error.status, error.field, http) == (401, None, 200)
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("boom /secret/path"),
@@ -292,7 +294,7 @@ def test_a_taken_reseller_name_maps_to_401() -> None:
 def test_an_unexpected_error_is_9999_without_any_detail(
     api: Api, pool_reseller: Account, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
-    def broken(*args: Any, **kwargs: Any) -> int:
+    def broken(*_args: Any, **_kwargs: Any) -> int:
         raise failure
 
     monkeypatch.setattr(provisioning, "balance", broken)

@@ -125,9 +125,7 @@ def setup(uow: UnitOfWork) -> tuple[Account, Account]:
     return reseller, factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
 
 
-def test_every_valid_base_call_succeeds(
-    api: Api, uow: UnitOfWork, setup: tuple[Account, Account]
-) -> None:
+def test_every_valid_base_call_succeeds(api: Api, setup: tuple[Account, Account]) -> None:
     """The base parameters the broken cases start from are valid: each breakage is the cause."""
     for path in RULES:
         assert api.post(path, **_valid(path, *setup))["status"] == 0, path

@@ -6,39 +6,37 @@ user's own `?apikey=` (or the legacy `apikey=legacy&username=&password=&type=pla
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
-
-from smsaccounts.dialects.link import handlers
-from smsaccounts.dialects.link.http import Handler, endpoint
-from smsaccounts.storage.unit_of_work import UnitOfWork
+from smsaccounts.dialects import pipeline
+from smsaccounts.dialects.link import handlers, http
+from smsaccounts.dialects.link.http import Handler
+from smsaccounts.dialects.pipeline import Operation
 
 
-def routes(uow: UnitOfWork) -> list[BaseRoute]:
-    def route(path: str, handler: Handler, method: str) -> Route:
-        return Route(path, endpoint(uow, handler), methods=[method])
-
-    # One route per path, so that a 405 lists every method of the path in `Allow`.
-    one_user: dict[str, Handler] = {"GET": handlers.get_user, "PUT": handlers.update_user,
-                "DELETE": handlers.delete_user}  # fmt: skip
-    return [
-        route("/v2/ping.{fmt}", handlers.ping, "GET"),
-        route("/v2/users.{fmt}", handlers.list_users, "GET"),
-        route("/v2/user.{fmt}", handlers.create_user, "POST"),
-        Route("/v2/user/{id}.{fmt}", _by_method(uow, one_user), methods=list(one_user)),
-    ]
+def _operation(name: str, handler: Handler) -> Operation[Any, Any]:
+    return Operation(
+        name=name,
+        decode=http.decode,
+        run=lambda uow, call, _raw: handler(uow, call),
+        encode=http.encode,
+        credential=http.credential,
+    )
 
 
-def _by_method(
-    uow: UnitOfWork, by: Mapping[str, Handler]
-) -> Callable[[Request], Awaitable[Response]]:
-    endpoints = {method: endpoint(uow, handler) for method, handler in by.items()}
-
-    async def run(request: Request) -> Response:
-        # Starlette serves HEAD wherever GET is allowed; it is answered as the GET.
-        return await endpoints.get(request.method, endpoints["GET"])(request)
-
-    return run
+DIALECT = pipeline.Dialect(
+    name="link",
+    mounts=("/v2",),
+    routes={
+        "/ping.{fmt}": {"GET": _operation("ping", handlers.ping)},
+        "/users.{fmt}": {"GET": _operation("users", handlers.list_users)},
+        "/user.{fmt}": {"POST": _operation("user.create", handlers.create_user)},
+        # One route per path, so that a 405 lists every method of the path in `Allow`.
+        "/user/{id}.{fmt}": {
+            "GET": _operation("user.get", handlers.get_user),
+            "PUT": _operation("user.update", handlers.update_user),
+            "DELETE": _operation("user.delete", handlers.delete_user),
+        },
+    },
+    fail=http.fail,
+)

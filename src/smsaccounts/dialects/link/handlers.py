@@ -11,7 +11,7 @@ a page costs the same however deep it is, and rows added meanwhile do not shift 
 from __future__ import annotations
 
 from smsaccounts.dialects.link import views
-from smsaccounts.dialects.link.http import NOT_FOUND, Call, Caller, Failure, authenticate
+from smsaccounts.dialects.link.http import Call, Caller, authenticate
 from smsaccounts.dialects.link.messages import (
     Paging,
     PingResponse,
@@ -20,7 +20,7 @@ from smsaccounts.dialects.link.messages import (
     UserResponse,
     UsersResponse,
 )
-from smsaccounts.errors import InvalidField
+from smsaccounts.errors import InvalidField, NotFound
 from smsaccounts.services import link_users
 from smsaccounts.services.link_users import UserRecord
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -90,7 +90,7 @@ def _target(call: Call) -> int:
     """The `{id}` of the path; anything but digits is as missing as an unknown id."""
     raw = str(call.path_params.get("id", ""))
     if not raw.isdigit() or len(raw) > 18:
-        raise Failure(404, NOT_FOUND)
+        raise NotFound("no such user")
     return int(raw)
 
 

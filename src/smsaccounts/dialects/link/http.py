@@ -1,68 +1,29 @@
-"""The LINK request cycle: request id, format, authentication, one error table, rendering.
-
-Every request gets a short random id, bound into the one log line written for it; an
-authentication failure shows the same id to the client and nothing else about why.
-"""
+"""LINK's side of the pipeline: a request as its handlers see it, authentication by the
+user's own key (or the legacy login form), and rendering in JSON or XML."""
 
 from __future__ import annotations
 
 import dataclasses
-import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
-import structlog
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 
-from smsaccounts.dialects import wire
-from smsaccounts.dialects.link import views
+from smsaccounts.dialects import pipeline, wire
+from smsaccounts.dialects.link import errors
 from smsaccounts.dialects.link.messages import FORMATS, ErrorResponse
+from smsaccounts.dialects.pipeline import Reply
+from smsaccounts.domain import credentials
 from smsaccounts.domain.models import Account
-from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import (
-    AccessDenied,
-    AccountDisabled,
-    AlreadyExists,
-    AuthenticationFailed,
-    Blocked,
-    DomainError,
-    ForbiddenField,
-    IncompatibleBillingType,
-    InsufficientFunds,
-    InvalidField,
-    MissingField,
-    NotFound,
-    RateLimited,
-    ServiceUnavailable,
-)
+from smsaccounts.errors import BadRequest, DomainError, ErrorCode
 from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
-# THE table: domain error -> LINK status. Authentication errors never reach it (always 401).
-STATUS: dict[type[DomainError], int] = {
-    MissingField: 400,
-    InvalidField: 400,
-    ForbiddenField: 400,
-    AlreadyExists: 400,
-    IncompatibleBillingType: 400,
-    InsufficientFunds: 400,
-    AuthenticationFailed: 401,
-    AccountDisabled: 401,
-    Blocked: 401,
-    AccessDenied: 403,
-    NotFound: 404,
-    RateLimited: 429,
-    ServiceUnavailable: 503,
-}
-# The same bytes for a missing id and one outside the caller's subtree.
-NOT_FOUND = "Not found"
 MD5_REFUSED = (
     "type=md5 is refused: passwords are stored as argon2 hashes, which an MD5 digest cannot "
     "be verified against; use an apikey, or type=plain over HTTPS"
 )
+MEDIA_TYPES = {"json": b"application/json", "xml": b"application/xml"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,83 +44,68 @@ class Caller:
     apikey: str | None  # the key it authenticated with; None for the legacy form
 
 
-class Failure(Exception):
-    """An answer other than 200, decided by the dialect itself."""
-
-    def __init__(self, status: int, message: str, *, reason: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.reason = reason
-
-
 Handler = Callable[[UnitOfWork, Call], msgspec.Struct]
+
+
+def decode(call: pipeline.Call) -> Call:
+    """The format (`json` or `xml`, else the path is not found) and the query parameters."""
+    fmt = str(call.path_params.get("fmt", ""))
+    if fmt not in FORMATS:
+        raise BadRequest("unknown format", code=ErrorCode.ROUTE_NOT_FOUND)
+    params = call.query
+    if any("\x00" in value for value in params.values()):
+        raise BadRequest("NUL in a parameter")
+    return Call(fmt, params, call.path_params, call.body, call.client_ip, call.request_id)
+
+
+def credential(call: Call) -> str | None:
+    """What a request authenticates with, for its rate limit: the key, or the legacy name."""
+    key = call.params.get("apikey", "")
+    if key == "legacy":
+        return f"user:{call.params.get('username', '')}"
+    return credentials.secret_hash(key) if key else None
 
 
 def authenticate(uow: UnitOfWork, call: Call) -> Caller:
     """The calling user, by its own API key or the legacy username/password form."""
-    try:
-        return _authenticate(uow, call)
-    except ServiceUnavailable:
-        raise  # an outage is not a wrong key: the caller answers 503
-    except DomainError as error:
-        message = f"Access denied [{call.request_id}] authentication failed"
-        reason = str(error.fields.get("reason", error.kind))
-        raise Failure(401, message, reason=reason) from None
-
-
-def _authenticate(uow: UnitOfWork, call: Call) -> Caller:
     key = call.params.get("apikey", "")
     if key != "legacy":
-        api_key, owner = auth.authenticate_api_key(uow, key=key, client_ip=call.client_ip)
-        if api_key.purpose != "user" or owner.kind is not Kind.USER:
-            raise AuthenticationFailed("not a user's own key", reason="key_purpose")
-        return Caller(owner, key)
+        return Caller(auth.authenticate_user_key(uow, key=key, client_ip=call.client_ip), key)
     kind = call.params.get("type", "plain")
     if kind == "md5":
-        raise Failure(400, MD5_REFUSED)
+        raise BadRequest(MD5_REFUSED)
     if kind != "plain":
-        raise Failure(400, "type must be plain")
-    username = call.params.get("username", "")
-    account = auth.authenticate_password(
+        raise BadRequest("type must be plain")
+    account = auth.authenticate_user_password(
         uow,
-        throttle_key=f"user:{username}",
-        find=lambda tx: tx.accounts.get_by_name(Kind.USER, username),
+        username=call.params.get("username", ""),
         password=call.params.get("password", ""),
+        client_ip=call.client_ip,
     )
-    auth.check_account_access(account, call.client_ip)
     return Caller(account, None)
 
 
-def message_for(error: DomainError) -> str:
-    """What the client reads, in LINK's field names; never a stack trace or an id it asked."""
-    field = views.wire_name(str(error.fields.get("field", "")))
-    if isinstance(error, NotFound):
-        return NOT_FOUND
-    if isinstance(error, ForbiddenField):
-        return f"{field} cannot be set through this API"
-    if isinstance(error, MissingField):
-        return f"{field} is required"
-    if isinstance(error, InvalidField):
-        return f"{field}: {error.message}"
-    if isinstance(error, AlreadyExists):
-        return f"{field} is already taken"
-    if isinstance(error, AccessDenied) and error.fields.get("reason") == "acl_not_held":
-        acl = views.wire_name(str(error.fields["acl"]))
-        return f"Access denied: {acl} cannot be granted by a user who does not hold it"
-    if isinstance(error, AccessDenied):
-        return "Access denied: managing users needs aclAdmin"
-    if isinstance(error, ServiceUnavailable):
-        return "Service temporarily unavailable, try again later"
-    return error.message
+def encode(call: pipeline.Call, reply: msgspec.Struct) -> Reply:
+    return render(_format(call), 200, reply)
 
 
-def render(fmt: str, status: int, reply: msgspec.Struct) -> Response:
+def fail(call: pipeline.Call, error: DomainError, _operation: str | None) -> Reply:
+    status = errors.STATUS[error.code]
+    answer = ErrorResponse(status=status, message=errors.message_for(error, call.request_id))
+    reply = render(_format(call), status, answer)
+    headers = pipeline.allow_header(call, error) + pipeline.retry_after_header(error)
+    return dataclasses.replace(reply, headers=headers, result=str(status))
+
+
+def render(fmt: str, status: int, reply: msgspec.Struct) -> Reply:
     if fmt == "xml":
-        return Response(
-            wire.to_xml("response", _xml_shape(reply)), status, media_type="application/xml"
-        )
-    return Response(msgspec.json.encode(reply), status, media_type="application/json")
+        return Reply(status, MEDIA_TYPES[fmt], wire.to_xml("response", _xml_shape(reply)))
+    return Reply(status, MEDIA_TYPES["json"], msgspec.json.encode(reply))
+
+
+def _format(call: pipeline.Call) -> str:
+    """The answer's format; anything but xml (an unknown one included) answers JSON."""
+    return "xml" if call.path_params.get("fmt") == "xml" else "json"
 
 
 def _xml_shape(reply: msgspec.Struct) -> dict[str, Any]:
@@ -168,46 +114,3 @@ def _xml_shape(reply: msgspec.Struct) -> dict[str, Any]:
     if isinstance(data.get("users"), list):
         data["users"] = {"user": data["users"]}
     return {"status": data.pop("status"), **data}
-
-
-def endpoint(uow: UnitOfWork, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler: read the request, run it off the event loop, answer in its format."""
-
-    async def run(request: Request) -> Response:
-        request_id = secrets.token_hex(4)
-        fmt = str(request.path_params.get("fmt", ""))
-        # The query string carries the apikey and the legacy password: never log it.
-        log = structlog.get_logger(__name__).bind(
-            request_id=request_id, method=request.method, path=request.url.path
-        )
-        if fmt not in FORMATS:
-            log.info("link request", status=404, reason="format")
-            return render("json", 404, ErrorResponse(status=404, message=NOT_FOUND))
-        call = Call(fmt, dict(request.query_params), dict(request.path_params),
-                    await request.body(), wire.client_ip(request), request_id)  # fmt: skip
-        if any("\x00" in value for value in call.params.values()):
-            return render(fmt, 400, ErrorResponse(status=400, message="NUL in a parameter"))
-        status, reply = await run_in_threadpool(_answer, uow, handler, call, log)
-        return render(fmt, status, reply)
-
-    return run
-
-
-def _answer(uow: UnitOfWork, handler: Handler, call: Call, log: Any) -> tuple[int, msgspec.Struct]:
-    try:
-        reply = handler(uow, call)
-    except Failure as failure:
-        log.info("link request", status=failure.status, reason=failure.reason or "failure")
-        return failure.status, ErrorResponse(status=failure.status, message=failure.message)
-    except wire.WireError as error:
-        log.info("link request", status=400, reason="bad_request")
-        return 400, ErrorResponse(status=400, message=str(error))
-    except DomainError as error:
-        status = STATUS.get(type(error), 400)
-        log.info("link request", status=status, reason=error.kind)
-        return status, ErrorResponse(status=status, message=message_for(error))
-    except Exception:  # the client gets a 500 in its format, the log gets the trace
-        log.exception("link request failed", status=500)
-        return 500, ErrorResponse(status=500, message=f"Internal error [{call.request_id}]")
-    log.info("link request", status=200)
-    return 200, reply

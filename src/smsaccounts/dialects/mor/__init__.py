@@ -3,113 +3,84 @@
 `/billing/api/user_details_get` (old name `user_details`) and
 `/billing/api/user_balance_update` (old name `user_balance_change`): parameters from the
 query string or a form body, POST (GET only when `SMSACCOUNTS_MOR_ALLOW_GET` is on), every
-answer HTTP 200 `application/xml`, every failure an `<error>` from `render.ERRORS`.
+answer `application/xml`, every failure an `<error>` from `errors.TABLE`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import structlog
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
-
-from smsaccounts.dialects import wire
-from smsaccounts.dialects.mor import render
+from smsaccounts.config import Settings
+from smsaccounts.dialects import pipeline, wire
+from smsaccounts.dialects.mor import errors, render
 from smsaccounts.dialects.mor.messages import Authenticated, UserBalanceUpdate, UserDetailsGet
-from smsaccounts.errors import DomainError
+from smsaccounts.dialects.pipeline import Call, Operation, Reply
+from smsaccounts.errors import BadRequest, DomainError, ErrorCode, InvalidField
 from smsaccounts.services import billing
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
-log = structlog.get_logger(__name__)
-
 P = TypeVar("P", bound=Authenticated)
-Handler = Callable[[Request], Any]
 
 MEDIA_TYPE = "application/xml"
 IDEMPOTENCY_HEADER = "idempotency-key"
+# Function name -> the name it answers to (the old names are aliases).
+FUNCTIONS = {
+    "user_details_get": "user_details_get",
+    "user_details": "user_details_get",
+    "user_balance_update": "user_balance_update",
+    "user_balance_change": "user_balance_update",
+}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Origin:
-    """What a request says besides its parameters: where it came from, and its headers'."""
-
-    client_ip: str | None
-    idempotency_key: str | None
-
-
-def routes(uow: UnitOfWork) -> list[BaseRoute]:
-    details = _endpoint(uow, UserDetailsGet, _user_details)
-    balance = _endpoint(uow, UserBalanceUpdate, _user_balance_update)
-    paths = {
-        "user_details_get": details,
-        "user_details": details,
-        "user_balance_update": balance,
-        "user_balance_change": balance,
-    }
-    return [
-        Route(f"/billing/api/{name}", endpoint, methods=["GET", "POST"])
-        for name, endpoint in paths.items()
-    ]
-
-
-def _user_details(uow: UnitOfWork, params: UserDetailsGet, origin: _Origin) -> bytes:
+def _user_details(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
     account, wallet = billing.user_details(
-        uow, _credentials(params, origin), user_id=params.user_id, username=params.username
+        uow, _credentials(params, call), user_id=params.user_id, username=params.username
     )
     return wire.to_xml("page", render.page(account, wallet))
 
 
-def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, origin: _Origin) -> bytes:
+def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, call: Call) -> bytes:
     billing.update_balance(
         uow,
-        _credentials(params, origin),
+        _credentials(params, call),
         user_id=params.user_id,
         balance=params.balance,
-        idempotency_key=origin.idempotency_key,
+        idempotency_key=call.header(IDEMPOTENCY_HEADER.encode()),
     )
     return wire.to_xml("status", render.BALANCE_UPDATED)
 
 
-def _credentials(params: Authenticated, origin: _Origin) -> billing.Credentials:
+def _credentials(params: Authenticated, call: Call) -> billing.Credentials:
     return billing.Credentials(
-        username=params.u, password=params.p, hash=params.hash, client_ip=origin.client_ip
+        username=params.u, password=params.p, hash=params.hash, client_ip=call.client_ip
     )
 
 
-def _endpoint(
-    uow: UnitOfWork,
+def _operation(
+    settings: Settings,
+    name: str,
     params_type: type[P],
-    call: Callable[[UnitOfWork, P, _Origin], bytes],
-) -> Handler:
-    async def endpoint(request: Request) -> Response:
-        settings = uow.settings
+    use_case: Callable[[UnitOfWork, P, Call], bytes],
+) -> Operation[P, bytes]:
+    async def decode(call: Call) -> P:
         if not settings.mor_api_enabled:
-            return _error(render.API_DISABLED)
-        if request.method != "POST" and not settings.mor_allow_get:
-            return _error(render.GET_DISABLED)
+            raise BadRequest("the MOR API is off", code=ErrorCode.API_DISABLED)
+        if call.method != "POST" and not settings.mor_allow_get:
+            raise BadRequest("GET is off", code=ErrorCode.METHOD_NOT_ALLOWED)
+        raw = await wire.read_params(call.query, call.body, call.raw_headers)
         try:
-            params = wire.convert(_strings(await wire.read_params(request)), params_type)
-        except wire.WireError:
-            # Parameters that cannot be read cannot have been hashed correctly either.
-            return _error(render.INCORRECT_HASH)
-        try:
-            origin = _Origin(wire.client_ip(request), request.headers.get(IDEMPOTENCY_HEADER))
-            body = await run_in_threadpool(call, uow, params, origin)
-        except DomainError as error:
-            if error.kind == "service_unavailable":
-                log.warning("mor request failed", path=request.url.path, error=error.kind)
-            return _error(render.error_text(error))
-        except Exception:  # a client gets an <error>, never a stack trace
-            log.exception("mor request crashed", path=request.url.path)
-            return _error(render.INTERNAL_ERROR)
-        return Response(body, media_type=MEDIA_TYPE)
+            return wire.convert(_strings(raw), params_type)
+        except InvalidField as error:
+            raise wire.WireError(error.message) from None
 
-    return endpoint
+    return Operation(
+        name=name,
+        decode=decode,
+        run=use_case,
+        encode=_encode,
+        credential=lambda params: f"mor:{params.u}" if params.u else None,
+    )
 
 
 def _strings(raw: dict[str, Any]) -> dict[str, str]:
@@ -124,5 +95,32 @@ def _strings(raw: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _error(text: str) -> Response:
-    return Response(wire.to_xml("error", text), media_type=MEDIA_TYPE)
+# Every answer is HTTP 200 except these (the seed names none of them); a GET while GET is
+# off keeps the seed's HTTP 200 `GET Requests are disabled`.
+_HTTP = {ErrorCode.RATE_LIMITED: 429, ErrorCode.ROUTE_NOT_FOUND: 404}
+
+
+def _encode(_call: Call, body: bytes) -> Reply:
+    return Reply(200, MEDIA_TYPE.encode(), body)
+
+
+def _fail(call: Call, error: DomainError, _operation: str | None) -> Reply:
+    text = errors.TABLE[error.code]
+    status = _HTTP.get(error.code, 200)
+    headers = pipeline.allow_header(call, error) + pipeline.retry_after_header(error)
+    if error.code is ErrorCode.METHOD_NOT_ALLOWED and call.method != "GET":
+        text, status = errors.METHOD_NOT_ALLOWED, 405
+    return Reply(status, MEDIA_TYPE.encode(), wire.to_xml("error", text), headers, text)
+
+
+def dialect(settings: Settings) -> pipeline.Dialect:
+    """MOR's switches (the API on or off, GET allowed) are the installation's settings."""
+    use_cases: dict[str, tuple[type[Any], Callable[..., bytes]]] = {
+        "user_details_get": (UserDetailsGet, _user_details),
+        "user_balance_update": (UserBalanceUpdate, _user_balance_update),
+    }
+    routes: dict[str, dict[str, Operation[Any, Any]]] = {}
+    for path, function in FUNCTIONS.items():
+        op = _operation(settings, function, *use_cases[function])
+        routes[f"/{path}"] = {"GET": op, "POST": op}
+    return pipeline.Dialect(name="mor", mounts=("/billing/api",), routes=routes, fail=_fail)

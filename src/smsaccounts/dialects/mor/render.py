@@ -13,37 +13,13 @@ from smsaccounts.dialects.mor.messages import (
 )
 from smsaccounts.domain import money
 from smsaccounts.domain.models import Account, BillingType, Wallet
-from smsaccounts.errors import DomainError
 
 PAGENAME = "Personal_details"
 DEFAULT_LANGUAGE = "en"
 UNLIMITED = "Unlimited"
 _FOUR_PLACES = Decimal("0.0001")
 
-NOT_FOUND = "User was not found"
-INCORRECT_HASH = "Incorrect hash"
-API_DISABLED = "API Requests are disabled"
-GET_DISABLED = "GET Requests are disabled"
 BALANCE_UPDATED = "User balance updated"
-INTERNAL_ERROR = "Internal error"
-
-# The one table from domain errors to MOR error texts: (kind, reason) first, then kind.
-ERRORS: dict[tuple[str, str | None], str] = {
-    ("not_found", None): NOT_FOUND,
-    ("authentication_failed", "hash"): INCORRECT_HASH,
-    ("authentication_failed", None): "Bad login",
-    ("access_denied", None): "Access Denied",
-    ("account_disabled", None): "Access Denied",
-    ("invalid_field", None): "User balance not updated",
-    ("insufficient_funds", None): "User balance not updated",
-    ("service_unavailable", None): "Service unavailable",
-}
-
-
-def error_text(error: DomainError) -> str:
-    reason = error.fields.get("reason")
-    found = ERRORS.get((error.kind, reason)) or ERRORS.get((error.kind, None))
-    return found or INTERNAL_ERROR
 
 
 def format_money(units: int) -> str:

@@ -1,7 +1,8 @@
 """The MOR operations for the OpenAPI document, from the Structs in `messages`.
 
 Parameters come from a form body (POST) or the query string (GET, only when the
-installation allows it); every answer is HTTP 200 XML: the result or an `<error>`.
+installation allows it); every answer is HTTP 200 XML: the result or an `<error>` (a
+rate-limited request: HTTP 429 with `<error>Too many requests</error>` and `Retry-After`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _operation(name: str, method: str) -> Operation:
         responses={
             200: ("the result, or an <error>", answer),
             413: ("the body is over the size limit", Body.of(BodyTooLarge)),
+            429: ("too many requests (see `Retry-After`)", Body(((str, "error"),), (MEDIA_TYPE,))),
         },
         **extra,
     )

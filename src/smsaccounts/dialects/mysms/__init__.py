@@ -1,154 +1,104 @@
 """The mysms-compatible user endpoint API (seed 000, CONTRACT section 2).
 
-Twelve POST methods under three mounts (/rest, /json, /xml). Each request: body decoded by
-Content-Type, rate limits hit, the client key authenticated, the method's use case run,
-and a domain error turned into its errorCode by `codes.code_for`. Every answer is HTTP 200
-except an unreadable body (400) and an unsupported media type (415).
+Twelve POST methods under three mounts (/rest, /json, /xml), served by the pipeline: the
+body decoded by its Content-Type, the client key authenticated, the method's use case run,
+and a domain error turned into its errorCode by `codes.TABLE`. Every answer is HTTP 200
+except an unreadable body (400), an unsupported media type (415) and a path or method
+this API does not have (404, 405), all with an `errorCode` body.
 
-Each method is a plain ASGI app rather than a Request/Response endpoint: the app routes
-its exact path to it directly (`middleware.ExactPaths`), which with the two objects saved
-is about a third of a balance/get's time in the service.
+balance/get is the one read served on the event loop (`run_on_loop`): its whole work is
+one indexed read of key, token and wallet, which the storage answers there.
 """
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
-import structlog
-from starlette.concurrency import run_in_threadpool
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Receive, Scope, Send
-
-from smsaccounts.dialects import wire
+from smsaccounts.dialects import pipeline, wire
 from smsaccounts.dialects.mysms import codes, negotiation
 from smsaccounts.dialects.mysms.handlers import HANDLERS, Handler
 from smsaccounts.dialects.mysms.messages import METHODS, request, response
+from smsaccounts.dialects.pipeline import Call, Operation, Reply
 from smsaccounts.domain import credentials
-from smsaccounts.errors import DomainError
-from smsaccounts.ratelimit import RateLimiter
+from smsaccounts.errors import BadRequest, DomainError, ErrorCode
 from smsaccounts.services import mysms
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
-log = structlog.get_logger(__name__)
 MOUNTS = ("rest", "json", "xml")
+Payload = dict[str, Any]
 
 
-# Methods whose whole work is the one hot read (key, token, wallet): see `Endpoint`.
-READ_ONLY = frozenset({"balance/get"})
+def _decode(call: Call) -> Payload:
+    requested = negotiation.request_format(call.header(b"content-type"))
+    if requested is None:
+        raise BadRequest("unsupported media type", code=ErrorCode.MEDIA_TYPE_UNSUPPORTED)
+    return negotiation.decode(call.body, requested)
 
 
-def routes(uow: UnitOfWork) -> list[BaseRoute]:
-    limiter = RateLimiter(uow.settings)  # one per app: its counts must outlive a request
-    # One Mount per mount point: a request is matched against its 12 methods, not all 36.
-    return [
-        Mount(
-            f"/{mount}/user",
-            routes=[
-                Route(
-                    f"/{path}",
-                    Endpoint(uow, limiter, mount, path, *METHODS[path], HANDLERS[path]),
-                    methods=["POST"],
-                )
-                for path in METHODS
-            ],
-        )
-        for mount in MOUNTS
-    ]
+def _credential(payload: Payload) -> str | None:
+    api_key = payload.get("apiKey")
+    return credentials.secret_hash(api_key) if isinstance(api_key, str) and api_key else None
 
 
-class Endpoint:
-    """One method on one mount, as an ASGI app: decode, answer, encode."""
+def _secrets(payload: Payload) -> tuple[str | None, str | None]:
+    """The key and token as sent, when they are strings."""
+    api_key, token = payload.get("apiKey"), payload.get("authToken")
+    return (api_key if isinstance(api_key, str) else None,
+            token if isinstance(token, str) else None)  # fmt: skip
 
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        limiter: RateLimiter,
-        mount: str,
-        path: str,
-        request_type: type[request],
-        response_type: type[response],
-        handler: Handler,
-    ) -> None:
-        self.uow, self.limiter, self.mount, self.path = uow, limiter, mount, path
-        self.request_type, self.response_type, self.handler = request_type, response_type, handler
-        # A read-only method's one database read need not hop to a worker thread when the
-        # limits are counted in memory: SQLite in WAL mode answers in microseconds and never
-        # waits on a writer, so it runs inline; PostgreSQL's round trip is awaited.
-        hot_read = path in READ_ONLY and not uow.settings.redis_url
-        self.inline = hot_read and uow.hot.inline
-        self.awaited = hot_read and uow.hot.awaitable
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = accept = None
-        for name, value in scope["headers"]:
-            if name == b"content-type" and content_type is None:
-                content_type = value.decode("latin-1")
-            elif name == b"accept" and accept is None:
-                accept = value.decode("latin-1")
-        # The app's BodyLimit middleware refuses oversized bodies (413) as they arrive.
-        body = await wire.read_body(receive)
-        if body is None:  # the client went away
-            return
-        requested = negotiation.request_format(content_type)
-        if requested is None:
-            fmt = negotiation.response_format(self.mount, accept, negotiation.JSON)
-            answer, status = self.response_type(errorCode=codes.PARAMETER), 415
-        else:
-            fmt = negotiation.response_format(self.mount, accept, requested)
-            client_ip = wire.client_ip(scope)
-            try:
-                payload = negotiation.decode(body, requested)
-            except wire.WireError:
-                answer, status = self.response_type(errorCode=codes.PARAMETER), 400
-            else:
-                status = 200
-                if self.inline:
-                    answer = self.answer(payload, client_ip)
-                elif self.awaited:
-                    answer = await self.answer_async(payload, client_ip)
-                else:
-                    answer = await run_in_threadpool(self.answer, payload, client_ip)
-        await wire.send_body(send, status, negotiation.MEDIA_TYPES[fmt],
-                             negotiation.encode(answer, fmt))  # fmt: skip
+def _operation(path: str, request_type: type[request], handler: Handler) -> Operation[Any, Any]:
+    def run(uow: UnitOfWork, payload: Payload, call: Call) -> response:
+        api_key, token = _secrets(payload)
+        caller = mysms.client(uow, api_key=api_key, client_ip=call.client_ip, auth_token=token)
+        return handler(uow, caller, wire.convert(payload, request_type))
 
-    def answer(self, payload: dict[str, Any], client_ip: str | None) -> response:
-        try:
-            api_key, token = self.limit(payload, client_ip)
-            caller = mysms.client(self.uow, api_key=api_key, client_ip=client_ip, auth_token=token)
-            return self.handler(self.uow, caller, wire.convert(payload, self.request_type))
-        except Exception as error:  # noqa: BLE001 - every error has its code
-            return self.failed(error)
+    async def run_on_loop(uow: UnitOfWork, payload: Payload, call: Call) -> response:
+        api_key, token = _secrets(payload)
+        caller = await mysms.client_async(uow, api_key=api_key, client_ip=call.client_ip,
+                                          auth_token=token)  # fmt: skip
+        return handler(uow, caller, wire.convert(payload, request_type))
 
-    async def answer_async(self, payload: dict[str, Any], client_ip: str | None) -> response:
-        """`answer` for a READ_ONLY method: the read awaited, the rest runs in memory."""
-        try:
-            api_key, token = self.limit(payload, client_ip)
-            caller = await mysms.client_async(self.uow, api_key=api_key, client_ip=client_ip,
-                                              auth_token=token)  # fmt: skip
-            return self.handler(self.uow, caller, wire.convert(payload, self.request_type))
-        except Exception as error:  # noqa: BLE001 - every error has its code
-            return self.failed(error)
+    return Operation(
+        name=path,
+        decode=_decode,
+        run=run,
+        encode=_encode,
+        credential=_credential,
+        run_on_loop=run_on_loop if path in READ_ON_LOOP else None,
+    )
 
-    def limit(
-        self, payload: dict[str, Any], client_ip: str | None
-    ) -> tuple[str | None, str | None]:
-        """Count the request against its IP and key; the key and token as sent (if strings)."""
-        api_key = payload.get("apiKey")
-        api_key = api_key if isinstance(api_key, str) else None
-        self.limiter.hit("ip", client_ip or "unknown")
-        if api_key:
-            self.limiter.hit("key", credentials.secret_hash(api_key))
-        token = payload.get("authToken")
-        return api_key, token if isinstance(token, str) else None
 
-    def failed(self, error: Exception) -> response:
-        if isinstance(error, DomainError):
-            return self.response_type(errorCode=codes.code_for(error))
-        if isinstance(error, wire.WireError):
-            return self.response_type(errorCode=codes.PARAMETER)
-        # A client sees 99, never a trace. Type and frames only: an exception's message may
-        # quote SQL parameters.
-        log.error("mysms: unexpected error", method=self.path, error=type(error).__name__,
-                  frames="".join(traceback.format_tb(error.__traceback__)))  # fmt: skip
-        return self.response_type(errorCode=codes.UNAVAILABLE)
+# Methods whose whole work is the one hot read (key, token, wallet).
+READ_ON_LOOP = frozenset({"balance/get"})
+
+
+def _format(call: Call) -> str:
+    mount = call.path.split("/", 2)[1]
+    requested = negotiation.request_format(call.header(b"content-type")) or negotiation.JSON
+    return negotiation.response_format(mount, call.header(b"accept"), requested)
+
+
+def _encode(call: Call, answer: response) -> Reply:
+    fmt = _format(call)
+    return Reply(200, negotiation.MEDIA_TYPES[fmt], negotiation.encode(answer, fmt))
+
+
+def _fail(call: Call, error: DomainError, operation: str | None) -> Reply:
+    code, status = codes.TABLE[error.code]
+    response_type = METHODS[operation][1] if operation else response
+    fmt = _format(call)
+    body = negotiation.encode(response_type(errorCode=code), fmt)
+    headers = pipeline.allow_header(call, error)
+    return Reply(status, negotiation.MEDIA_TYPES[fmt], body, headers, result=str(code))
+
+
+DIALECT = pipeline.Dialect(
+    name="mysms",
+    mounts=tuple(f"/{mount}/user" for mount in MOUNTS),
+    routes={
+        f"/{path}": {"POST": _operation(path, request_type, HANDLERS[path])}
+        for path, (request_type, _response_type) in METHODS.items()
+    },
+    fail=_fail,
+)

@@ -1,8 +1,9 @@
 """The reseller provisioning API (seeds 001 and 004, CONTRACT section 3).
 
-Each endpoint: read the parameters, check every one of them (status 1/2, nothing done),
-authenticate the reseller (3/4/400, before anything about a customer is read), call the
-provisioning service, answer JSON with HTTP 200 and the status of `statuses.TABLE`.
+Each endpoint, through the pipeline: read the parameters and check every one of them
+(status 1/2, nothing done), then (rate limited per IP and per reseller name) authenticate
+the reseller (3/4/400, before anything about a customer is read), call the provisioning
+service, and answer JSON with HTTP 200 and the status of `statuses.TABLE`.
 """
 
 from __future__ import annotations
@@ -11,101 +12,93 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-import structlog
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from smsaccounts.dialects import wire
+from smsaccounts.dialects import pipeline, wire
+from smsaccounts.dialects.pipeline import Call, Operation, Reply
 from smsaccounts.dialects.reseller import decode, statuses
 from smsaccounts.dialects.reseller import messages as m
-from smsaccounts.errors import DomainError, InvalidField
+from smsaccounts.dialects.reseller.decode import Login
+from smsaccounts.errors import DomainError
 from smsaccounts.services import provisioning
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
-log = structlog.get_logger(__name__)
-
 PREFIX = "/services/rest"
-Handler = Callable[[UnitOfWork, dict[str, Any]], msgspec.Struct]
+MEDIA_TYPE = b"application/json"
+Command = tuple[Login, Any]
 
 
-def customer_create(uow: UnitOfWork, raw: dict[str, Any]) -> msgspec.Struct:
-    login, new = decode.customer_create(decode.params(raw, m.CustomerCreate))
-    reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+def customer_create(uow: UnitOfWork, reseller: Any, new: Any) -> msgspec.Struct:
     customer = provisioning.create_customer(uow, reseller=reseller, new=new)
     return m.Created(id=customer.object_id)
 
 
-def user_create(uow: UnitOfWork, raw: dict[str, Any]) -> msgspec.Struct:
-    login, new = decode.user_create(decode.params(raw, m.UserCreate))
-    reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+def user_create(uow: UnitOfWork, reseller: Any, new: Any) -> msgspec.Struct:
     user = provisioning.create_user(uow, reseller=reseller, new=new)
     return m.Created(id=user.object_id)
 
 
-def customer_user_create(uow: UnitOfWork, raw: dict[str, Any]) -> msgspec.Struct:
-    login, new = decode.customer_user_create(decode.params(raw, m.CustomerUserCreate))
-    reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+def customer_user_create(uow: UnitOfWork, reseller: Any, new: Any) -> msgspec.Struct:
     user, customer = provisioning.create_customer_user(uow, reseller=reseller, new=new)
     return m.CustomerUserCreated(id=user.object_id, customer_id=customer.object_id)
 
 
-def add_credits(uow: UnitOfWork, raw: dict[str, Any]) -> msgspec.Struct:
-    login, customer_id, credits = decode.add_credits(decode.params(raw, m.AddCredits))
-    reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+def add_credits(uow: UnitOfWork, reseller: Any, args: tuple[str, int]) -> msgspec.Struct:
+    customer_id, credits = args
     after = provisioning.add_credits(
         uow, reseller=reseller, customer_id=customer_id, credits=credits
     )
     return m.Credits(credits=after)
 
 
-def balance(uow: UnitOfWork, raw: dict[str, Any]) -> msgspec.Struct:
-    login, customer_id, user_id = decode.balance(decode.params(raw, m.Balance))
-    reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+def balance(uow: UnitOfWork, reseller: Any, args: tuple[str, str | None]) -> msgspec.Struct:
+    customer_id, user_id = args
     credits = provisioning.balance(uow, reseller=reseller, customer_id=customer_id, user_id=user_id)
     return m.Credits(credits=credits)
 
 
-ENDPOINTS: dict[str, Handler] = {
-    "customer/create": customer_create,
-    "user/create": user_create,
-    "customer-user/create": customer_user_create,
-    "admin/addCredits": add_credits,
-    "admin/balance": balance,
-}
+# path -> (its parameter Struct, its decoder, its use case)
+ENDPOINTS: dict[str, tuple[type[Any], Callable[[Any], Command], Callable[..., Any]]] = {
+    "customer/create": (m.CustomerCreate, decode.customer_create, customer_create),
+    "user/create": (m.UserCreate, decode.user_create, user_create),
+    "customer-user/create": (m.CustomerUserCreate, decode.customer_user_create,
+                             customer_user_create),
+    "admin/addCredits": (m.AddCredits, decode.add_credits, add_credits),
+    "admin/balance": (m.Balance, decode.balance, balance),
+}  # fmt: skip
 
 
-def routes(uow: UnitOfWork) -> list[BaseRoute]:
-    return [
-        Route(f"{PREFIX}/{path}", _endpoint(uow, path, handler), methods=["POST"])
-        for path, handler in ENDPOINTS.items()
-    ]
+def _operation(
+    path: str,
+    kind: type[Any],
+    decoder: Callable[[Any], Command],
+    use_case: Callable[..., msgspec.Struct],
+) -> Operation[Command, msgspec.Struct]:
+    async def read(call: Call) -> Command:
+        raw = await wire.read_params(call.query, call.body, call.raw_headers)
+        return decoder(decode.params(raw, kind))
+
+    def run(uow: UnitOfWork, command: Command, _call: Call) -> msgspec.Struct:
+        login, args = command
+        reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+        return use_case(uow, reseller, args)
+
+    return Operation(name=path, decode=read, run=run, encode=_encode,
+                     credential=lambda command: f"reseller:{command[0].name}")  # fmt: skip
 
 
-def _endpoint(uow: UnitOfWork, path: str, handler: Handler) -> Callable[..., Any]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            raw = await wire.read_params(request)
-            answer = await run_in_threadpool(_answer, uow, path, handler, raw)
-        except wire.WireError as error:
-            answer = statuses.error_for(InvalidField(str(error), field="body", reason="body"))
-        return Response(msgspec.json.encode(answer), media_type="application/json")
-
-    return endpoint
+def _encode(_call: Call, answer: msgspec.Struct) -> Reply:
+    return Reply(200, MEDIA_TYPE, msgspec.json.encode(answer))
 
 
-def _answer(
-    uow: UnitOfWork, path: str, handler: Handler, raw: dict[str, Any]
-) -> msgspec.Struct | None:
-    try:
-        return handler(uow, raw)
-    except DomainError as error:
-        answer = statuses.error_for(error)
-        if answer is None:
-            log.warning("reseller api refused", endpoint=path, error=type(error).__name__)
-            return statuses.internal_error()
-        return answer
-    except Exception:  # the client gets 9999, never a stack trace; the log has it
-        log.exception("reseller api failed", endpoint=path)
-        return statuses.internal_error()
+def _fail(call: Call, error: DomainError, _operation: str | None) -> Reply:
+    answer, status = statuses.error_for(error)
+    headers = pipeline.allow_header(call, error) + pipeline.retry_after_header(error)
+    return Reply(status, MEDIA_TYPE, msgspec.json.encode(answer), headers, str(answer.status))
+
+
+DIALECT = pipeline.Dialect(
+    name="reseller",
+    mounts=(PREFIX,),
+    routes={f"/{path}": {"POST": _operation(path, *parts)} for path, parts in ENDPOINTS.items()},
+    fail=_fail,
+)

@@ -47,7 +47,7 @@ def params(raw: Mapping[str, Any], kind: type[P]) -> P:
     known = m.wire_names(kind)
     for key in raw if kind in _CREATES else ():
         if key in PROTECTED and key not in known:
-            raise InvalidField(f"{key}: cannot be set through this API", field=key, reason="set")
+            raise InvalidField(f"{key}: cannot be set through this API", field=key)
     texts = {key: _as_text(key, value) for key, value in raw.items() if key in known}
     return msgspec.convert(texts, kind)
 
@@ -61,7 +61,7 @@ def _as_text(key: str, value: Any) -> str | None:
         return str(value)
     if isinstance(value, dict) and key in m.STRUCTURED:
         return msgspec.json.encode(value).decode()
-    raise InvalidField(f"{key}: must be a string", field=key, reason="type")
+    raise InvalidField(f"{key}: must be a string", field=key)
 
 
 def _login(name: str | None, password: str | None, names: tuple[str, str]) -> Login:
@@ -126,15 +126,15 @@ def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUse
     )
 
 
-def add_credits(p: m.AddCredits) -> tuple[Login, str, int]:
+def add_credits(p: m.AddCredits) -> tuple[Login, tuple[str, int]]:
     login = _login(p.reseller, p.password, ("reseller", "password"))
-    return login, v.object_id("customerId", p.customer_id), v.credits("credits", p.credits)
+    return login, (v.object_id("customerId", p.customer_id), v.credits("credits", p.credits))
 
 
-def balance(p: m.Balance) -> tuple[Login, str, str | None]:
+def balance(p: m.Balance) -> tuple[Login, tuple[str, str | None]]:
     login = _login(p.reseller, p.password, ("reseller", "password"))
     customer_id = v.object_id("customerId", p.customer_id)
-    return login, customer_id, _opt(p.user_id, v.object_id, "userId", None)
+    return login, (customer_id, _opt(p.user_id, v.object_id, "userId", None))
 
 
 def _rotation(field: str, value: str) -> str:

@@ -20,7 +20,8 @@ _SHAPES: dict[str, tuple[type[Any], type[Any]]] = {
 _DESCRIPTION = (
     "Parameters arrive in the query string, a form body or a JSON object body (the body "
     "wins). Every answer is HTTP 200; a non-zero `status` is an error with a `message`, "
-    "and statuses 1 and 2 name the parameter in `field`."
+    "and statuses 1 and 2 name the parameter in `field`. Only a rate-limited request "
+    "answers HTTP 429 (status 429, with `Retry-After`)."
 )
 
 
@@ -38,6 +39,7 @@ def _operation(path: str) -> Operation:
                 Body(((success, None), (m.Error, None))),
             ),
             413: ("the body is over the size limit", Body.of(BodyTooLarge)),
+            429: ("too many requests (status 429; see `Retry-After`)", Body.of(m.Error)),
         },
     )
 
