@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import secrets
 import time
 import traceback
@@ -48,8 +49,15 @@ class Call:
     path_params: dict[str, Any]
     body: bytes
     client_ip: str | None
-    request_id: str
     allowed: tuple[str, ...] = ()  # the methods the route serves, for a 405's `Allow`
+    _request_id: str | None = None
+
+    @property
+    def request_id(self) -> str:
+        """A short random id, made when first asked for (a log line, a LINK refusal)."""
+        if self._request_id is None:
+            self._request_id = secrets.token_hex(4)
+        return self._request_id
 
     def header(self, name: bytes) -> str | None:
         """The first header of that (lower-case) name."""
@@ -57,6 +65,16 @@ class Call:
             if key == name:
                 return value.decode("latin-1")
         return None
+
+    def headers(self, *names: bytes) -> list[str | None]:
+        """The first header of each of those names, in one pass."""
+        found: list[str | None] = [None] * len(names)
+        for key, value in self.raw_headers:
+            if key in names:
+                index = names.index(key)
+                if found[index] is None:
+                    found[index] = value.decode("latin-1")
+        return found
 
     @property
     def query(self) -> dict[str, str]:
@@ -91,6 +109,10 @@ class Operation(Generic[C, R]):
     encode: Callable[[Call, R], Reply]
     credential: Callable[[C], str | None] = lambda _command: None
     run_on_loop: Callable[[UnitOfWork, C, Call], Awaitable[R]] | None = None
+    decodes_async: bool = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decodes_async", inspect.iscoroutinefunction(self.decode))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,6 +135,9 @@ class Pipeline:
     def __init__(self, uow: UnitOfWork, limiter: RateLimiter) -> None:
         self.uow = uow
         self.limiter = limiter
+        # Below the configured level an access line is not even built (warnings and errors
+        # always are).
+        self.access_lines = logs.level_of(uow.settings.log_level) <= logging.INFO
 
     def routes(self, dialect: Dialect) -> list[BaseRoute]:
         """One Mount per mount point; anything else under it answers in the dialect's shape."""
@@ -158,11 +183,12 @@ class Pipeline:
             return
         call = Call(scope["method"], scope["path"], scope["headers"], scope["query_string"],
                     scope.get("path_params", {}), body, wire.client_ip(scope),
-                    secrets.token_hex(4), tuple(by_method))  # fmt: skip
+                    tuple(by_method))  # fmt: skip
         op = by_method.get(call.method)
         if op is None and call.method == "HEAD":
             op = by_method.get("GET")  # HEAD is answered as the GET
-        caller = logs.caller_slot()
+        # Who called is learnt for the access line only; without one, nothing is kept.
+        caller = logs.caller_slot() if self.access_lines else _NOBODY
         event, level, extra = f"{dialect.name} request", "info", {}
         try:
             if op is None:
@@ -185,8 +211,10 @@ class Pipeline:
         await _send(send, reply)
         if reply.status >= 500:
             level = "error"
+        elif level == "info" and not self.access_lines:
+            return
         # A logger per request, not a cached one: its configuration may change at run time
-        # (tests capture it), and a filtered level costs only the lookup.
+        # (tests capture it).
         getattr(structlog.get_logger(__name__), level)(
             event, request_id=call.request_id, dialect=dialect.name,
             operation=op.name if op else None, method=call.method, path=call.path,
@@ -198,7 +226,7 @@ class Pipeline:
     async def _answer(self, op: Operation[Any, Any], call: Call) -> Reply:
         try:
             command = op.decode(call)
-            if inspect.isawaitable(command):  # a decoder that reads a multipart form
+            if op.decodes_async:  # a decoder that may read a multipart form
                 command = await command
         except DomainError:
             raise
@@ -220,6 +248,9 @@ class Pipeline:
     def _limit_and_run(self, op: Operation[Any, R], command: Any, call: Call) -> R:
         self._limit(op, command, call)
         return op.run(self.uow, command, call)
+
+
+_NOBODY = logs.CallerSlot()
 
 
 class _Endpoint:

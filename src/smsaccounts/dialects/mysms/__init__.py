@@ -12,6 +12,7 @@ one indexed read of key, token and wallet, which the storage answers there.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from smsaccounts.dialects import pipeline, wire
@@ -25,39 +26,51 @@ from smsaccounts.services import mysms
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 MOUNTS = ("rest", "json", "xml")
-Payload = dict[str, Any]
 
 
-def _decode(call: Call) -> Payload:
-    requested = negotiation.request_format(call.header(b"content-type"))
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """A decoded request: its fields, and the format its answer goes out in."""
+
+    fields: dict[str, Any]
+    answer_format: str
+
+
+Answer = tuple[str, response]  # the answer's format, and the answer
+
+
+def _decode(call: Call) -> Request:
+    content_type, accept = call.headers(b"content-type", b"accept")
+    requested = negotiation.request_format(content_type)
     if requested is None:
         raise BadRequest("unsupported media type", code=ErrorCode.MEDIA_TYPE_UNSUPPORTED)
-    return negotiation.decode(call.body, requested)
+    fields = negotiation.decode(call.body, requested)
+    return Request(fields, _answer_format(call.path, accept, requested))
 
 
-def _credential(payload: Payload) -> str | None:
-    api_key = payload.get("apiKey")
+def _credential(request: Request) -> str | None:
+    api_key = request.fields.get("apiKey")
     return credentials.secret_hash(api_key) if isinstance(api_key, str) and api_key else None
 
 
-def _secrets(payload: Payload) -> tuple[str | None, str | None]:
+def _secrets(request: Request) -> tuple[str | None, str | None]:
     """The key and token as sent, when they are strings."""
-    api_key, token = payload.get("apiKey"), payload.get("authToken")
+    api_key, token = request.fields.get("apiKey"), request.fields.get("authToken")
     return (api_key if isinstance(api_key, str) else None,
             token if isinstance(token, str) else None)  # fmt: skip
 
 
 def _operation(path: str, request_type: type[request], handler: Handler) -> Operation[Any, Any]:
-    def run(uow: UnitOfWork, payload: Payload, call: Call) -> response:
-        api_key, token = _secrets(payload)
+    def run(uow: UnitOfWork, req: Request, call: Call) -> Answer:
+        api_key, token = _secrets(req)
         caller = mysms.client(uow, api_key=api_key, client_ip=call.client_ip, auth_token=token)
-        return handler(uow, caller, wire.convert(payload, request_type))
+        return req.answer_format, handler(uow, caller, wire.convert(req.fields, request_type))
 
-    async def run_on_loop(uow: UnitOfWork, payload: Payload, call: Call) -> response:
-        api_key, token = _secrets(payload)
+    async def run_on_loop(uow: UnitOfWork, req: Request, call: Call) -> Answer:
+        api_key, token = _secrets(req)
         caller = await mysms.client_async(uow, api_key=api_key, client_ip=call.client_ip,
                                           auth_token=token)  # fmt: skip
-        return handler(uow, caller, wire.convert(payload, request_type))
+        return req.answer_format, handler(uow, caller, wire.convert(req.fields, request_type))
 
     return Operation(
         name=path,
@@ -73,21 +86,21 @@ def _operation(path: str, request_type: type[request], handler: Handler) -> Oper
 READ_ON_LOOP = frozenset({"balance/get"})
 
 
-def _format(call: Call) -> str:
-    mount = call.path.split("/", 2)[1]
-    requested = negotiation.request_format(call.header(b"content-type")) or negotiation.JSON
-    return negotiation.response_format(mount, call.header(b"accept"), requested)
+def _answer_format(path: str, accept: str | None, requested: str) -> str:
+    return negotiation.response_format(path.split("/", 2)[1], accept, requested)
 
 
-def _encode(call: Call, answer: response) -> Reply:
-    fmt = _format(call)
-    return Reply(200, negotiation.MEDIA_TYPES[fmt], negotiation.encode(answer, fmt))
+def _encode(_call: Call, answer: Answer) -> Reply:
+    fmt, body = answer
+    return Reply(200, negotiation.MEDIA_TYPES[fmt], negotiation.encode(body, fmt))
 
 
 def _fail(call: Call, error: DomainError, operation: str | None) -> Reply:
     code, status = codes.TABLE[error.code]
     response_type = METHODS[operation][1] if operation else response
-    fmt = _format(call)
+    content_type, accept = call.headers(b"content-type", b"accept")
+    requested = negotiation.request_format(content_type) or negotiation.JSON
+    fmt = _answer_format(call.path, accept, requested)
     body = negotiation.encode(response_type(errorCode=code), fmt)
     headers = pipeline.allow_header(call, error)
     return Reply(status, negotiation.MEDIA_TYPES[fmt], body, headers, result=str(code))
