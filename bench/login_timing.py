@@ -23,7 +23,7 @@ from smsaccounts.domain.clock import SystemClock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import DomainError
-from smsaccounts.services import accounts, auth, mysms
+from smsaccounts.services import accounts, auth, sessions
 from smsaccounts.storage.database import Database, make_engine
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -41,20 +41,20 @@ def _uow(settings: Settings) -> UnitOfWork:
                       passwords=passwords)  # fmt: skip
 
 
-def _tenant(uow: UnitOfWork) -> mysms.Caller:
+def _tenant(uow: UnitOfWork) -> sessions.Caller:
     reseller = accounts.create(uow, kind=Kind.RESELLER, name="r", parent_id=ADMIN_ID)
     customer = accounts.create(uow, kind=Kind.CUSTOMER, name="c", parent_id=reseller.id)
     for msisdn in (KNOWN, LOCKED):
         accounts.create(uow, kind=Kind.USER, name=msisdn, parent_id=customer.id,
                         password="right-pw-1", msisdn=msisdn, country="AT")  # noqa: S106  # fmt: skip
     _key, plaintext = auth.create_api_key(uow, owner_id=customer.id, name="app")
-    return mysms.client(uow, api_key=plaintext, client_ip=None)
+    return sessions.client(uow, api_key=plaintext, client_ip=None)
 
 
-def _once(uow: UnitOfWork, caller: mysms.Caller, msisdn: str, password: str) -> float:
+def _once(uow: UnitOfWork, caller: sessions.Caller, msisdn: str, password: str) -> float:
     start = time.perf_counter()
     with contextlib.suppress(DomainError):  # every kind measured here is a refusal
-        mysms.login(uow, caller, msisdn=msisdn, password=password, key=None, check_key=False)
+        sessions.login(uow, caller, msisdn=msisdn, password=password, key=None, check_key=False)
     return (time.perf_counter() - start) * 1000
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from smsaccounts import openapi
 from smsaccounts.app import create_app
 from smsaccounts.config import Settings
-from smsaccounts.domain import mor
+from smsaccounts.domain import request_hash
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import auth
@@ -128,11 +128,11 @@ def _sign_mor(case: Any) -> None:
         "user_balance_change": "user_balance_update",
     }.get(function, function)
     params = case.body if case.operation.method.upper() == "POST" else case.query
-    if function not in mor.HASH_PARAMS or not isinstance(params, dict):
+    if function not in request_hash.HASH_PARAMS or not isinstance(params, dict):
         return
-    values = [params.get(name) for name in mor.HASH_PARAMS[function]]
+    values = [params.get(name) for name in request_hash.HASH_PARAMS[function]]
     if all(isinstance(v, str | None) for v in values):
-        params["hash"] = mor.expected_hash(values, MOR_SECRET)
+        params["hash"] = request_hash.expected_hash(values, MOR_SECRET)
 
 
 @schema.parametrize()

@@ -213,3 +213,31 @@ def test_a_path_no_route_pattern_matches_still_answers_in_the_dialects_shape(
     mount = PATHS[dialect][1].rpartition("/")[0]
     answer = client.post(f"{mount}/a%0Ab")
     assert (answer.status_code, _shape(dialect, answer)) == UNKNOWN[dialect][0]
+
+
+def test_a_redis_outage_is_each_dialects_unavailable_and_logged_with_its_cause(
+    make_http: Callable[..., TestClient],
+) -> None:
+    """Nothing listens on port 1: the shared rate limit cannot be counted, which is an
+    outage (never a free pass), logged once per request with what failed."""
+    http = make_http(redis_url="redis://127.0.0.1:1/0")
+    http.__enter__()
+    buffer = io.StringIO()
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(file=buffer),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        mysms = http.post("/json/user/balance/get", json={"apiKey": "sak_x", "authToken": "t"})
+        link = http.get("/v2/ping.json?apikey=sak_x")
+    finally:
+        structlog.reset_defaults()
+    assert mysms.json()["errorCode"] == 99
+    assert link.status_code == 503
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    outages = [line for line in lines if line["event"].endswith("dependency unavailable")]
+    assert [line["dialect"] for line in outages] == ["mysms", "link"]
+    assert all(line["level"] == "warning" for line in outages)
+    assert all(line["cause"] and line["detail"] for line in outages)
+    assert len(lines) == 2  # one line per request, the outage's

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.errors import DomainError
-from smsaccounts.services import mysms
+from smsaccounts.services import sessions
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.conftest import CLIENT_IP
@@ -51,23 +51,23 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def caller(uow: UnitOfWork) -> mysms.Caller:
+def caller(uow: UnitOfWork) -> sessions.Caller:
     customer = factories.customer(uow)
     for msisdn in (KNOWN, LOCKED):
         factories.user(uow, parent=customer, msisdn=msisdn, country="AT")
-    return mysms.client(uow, api_key=factories.client_key(uow, customer), client_ip=CLIENT_IP)
+    return sessions.client(uow, api_key=factories.client_key(uow, customer), client_ip=CLIENT_IP)
 
 
-def _login(uow: UnitOfWork, caller: mysms.Caller, msisdn: str, password: str) -> str:
+def _login(uow: UnitOfWork, caller: sessions.Caller, msisdn: str, password: str) -> str:
     try:
-        mysms.login(uow, caller, msisdn=msisdn, password=password, key=None, check_key=False)
+        sessions.login(uow, caller, msisdn=msisdn, password=password, key=None, check_key=False)
     except DomainError as error:
         return error.kind
     return "ok"
 
 
 def test_locked_wrong_and_unknown_logins_verify_once_and_run_the_same_statements(
-    uow: UnitOfWork, caller: mysms.Caller, statements: list[str]
+    uow: UnitOfWork, caller: sessions.Caller, statements: list[str]
 ) -> None:
     for _ in range(uow.settings.login_max_failures):
         _login(uow, caller, LOCKED, "wrong-pw")

@@ -1,4 +1,4 @@
-"""Account.from_row builds the same frozen record its generated __init__ would."""
+"""storage.rows.account builds the same frozen Account its generated __init__ would."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from typing import Any
 
 import pytest
 
-from smsaccounts.domain.models import Account, _slot_builder
+from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import Kind
-
-
-class _Row:
-    def __init__(self, mapping: dict[str, object]) -> None:
-        self._mapping = mapping
+from smsaccounts.storage import rows
+from smsaccounts.storage.rows import _slot_builder
 
 
 def _values() -> dict[str, Any]:
@@ -31,9 +28,9 @@ def _values() -> dict[str, Any]:
     return values
 
 
-def test_from_row_equals_the_generated_init_field_for_field() -> None:
+def test_the_parsed_row_equals_the_generated_init_field_for_field() -> None:
     values = _values()
-    built = Account.from_row(_Row(values))
+    built = rows.account(values)
     assert built == Account(**{**values, "kind": Kind.CUSTOMER})
     assert built.kind is Kind.CUSTOMER
     assert {f.name: getattr(built, f.name) for f in dataclasses.fields(Account)} == {
@@ -49,9 +46,9 @@ def test_a_row_without_every_field_or_with_more_is_refused() -> None:
     del values["reg_email"]
     every = f"takes {len(dataclasses.fields(Account))} fields"
     with pytest.raises(TypeError, match=every):
-        Account.from_row(_Row(values))
+        rows.account(values)
     with pytest.raises(TypeError, match=every):
-        Account.from_row(_Row({**_values(), "extra": 1}))
+        rows.account({**_values(), "extra": 1})
 
 
 def test_the_builder_takes_only_dataclasses_without_defaults() -> None:

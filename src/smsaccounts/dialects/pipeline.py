@@ -209,10 +209,11 @@ class Pipeline:
             extra = {"error": type(error).__name__,
                      "frames": "".join(traceback.format_tb(error.__traceback__))}  # fmt: skip
         await _send(send, reply)
-        if reply.status >= 500:
-            level = "error"
-        elif level == "info" and not self.access_lines:
-            return
+        if level == "info":
+            if reply.status >= 500:  # a 5xx that is neither an outage nor a bug: still loud
+                level = "error"
+            elif not self.access_lines:
+                return
         # A logger per request, not a cached one: its configuration may change at run time
         # (tests capture it).
         getattr(structlog.get_logger(__name__), level)(

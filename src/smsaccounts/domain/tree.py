@@ -1,9 +1,15 @@
-"""The account tree: kinds, materialized paths and the one authorization rule."""
+"""The account tree: kinds, materialized paths, the one authorization rule, how a name is
+resolved and who may change a balance.
+"""
 
 from __future__ import annotations
 
 import enum
 import string
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smsaccounts.domain.models import Account
 
 _DIGITS = string.digits + string.ascii_lowercase
 
@@ -25,6 +31,13 @@ CHILD_KINDS: dict[Kind, frozenset[Kind]] = {
 
 ADMIN_ID = 1
 ADMIN_NAME = "admin"
+
+# Names are unique per kind only, so a name is looked up kind by kind, root first: the
+# first live match wins (an `admin` reseller can never shadow the admin).
+NAME_ORDER: tuple[Kind, ...] = (Kind.ADMIN, Kind.RESELLER, Kind.CUSTOMER, Kind.USER)
+
+# Only these kinds may change a balance, and only of accounts strictly below them.
+BALANCE_KINDS: frozenset[Kind] = frozenset({Kind.ADMIN, Kind.RESELLER})
 
 
 def base36(number: int) -> str:
@@ -62,3 +75,12 @@ def subtree_bounds(path: str) -> tuple[str, str]:
 
 def may_parent(parent: Kind, child: Kind) -> bool:
     return child in CHILD_KINDS[parent]
+
+
+def may_change_balance(caller: Account, target: Account) -> bool:
+    """The admin or a reseller, on an account strictly below it (never its own balance)."""
+    return (
+        caller.kind in BALANCE_KINDS
+        and target.path != caller.path
+        and can_access(caller.path, target.path)
+    )

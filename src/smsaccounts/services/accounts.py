@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from smsaccounts.domain import tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
@@ -19,7 +17,7 @@ from smsaccounts.errors import (
     NotFound,
     name_taken_code,
 )
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.services.ports import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
 # wallet services, and the tree (parent, kind, path) never changes after creation.
@@ -96,24 +94,12 @@ def add(
         raise AlreadyExists(
             "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
         )
-    try:
-        with tx.conn.begin_nested():
-            account = tx.accounts.add(
-                kind=kind,
-                name=name,
-                parent=parent,
-                now=tx.now,
-                password_hash=password_hash,
-                **values,
-            )
-            tx.wallets.add(
-                account.id, currency=currency or tx.default_currency, billing_type=billing_type
-            )
-    except IntegrityError:
-        # A concurrent create took the name or msisdn between the check and the insert.
-        raise AlreadyExists(
-            f"{kind} already exists", code=name_taken_code(kind.value), field="name"
-        ) from None
+    # A concurrent create may still take the name or msisdn between the checks above and
+    # this insert: the repository answers that with AlreadyExists too.
+    account = tx.accounts.add(
+        kind=kind, name=name, parent=parent, now=tx.now, password_hash=password_hash, **values
+    )
+    tx.wallets.add(account.id, currency=currency or tx.default_currency, billing_type=billing_type)
     return account
 
 

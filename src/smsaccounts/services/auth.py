@@ -21,9 +21,10 @@ from smsaccounts.errors import (
     InvalidField,
     NotFound,
 )
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.services.ports import Tx, UnitOfWork, UnitOfWorkOf
 
 T = TypeVar("T")
+TxT = TypeVar("TxT", bound=Tx)  # the caller's own kind of transaction, for its callbacks
 
 
 def login_rule(settings: Settings) -> throttle.Rule:
@@ -35,7 +36,11 @@ def login_rule(settings: Settings) -> throttle.Rule:
 
 
 def authenticate_password(
-    uow: UnitOfWork, *, throttle_key: str, find: Callable[[Tx], Account | None], password: str
+    uow: UnitOfWorkOf[TxT],
+    *,
+    throttle_key: str,
+    find: Callable[[TxT], Account | None],
+    password: str,
 ) -> Account:
     """Check a password against the account `find` returns, under the login lockout."""
     return password_login(
@@ -48,12 +53,12 @@ def _itself(_tx: Tx, account: Account) -> Account:
 
 
 def password_login(
-    uow: UnitOfWork,
+    uow: UnitOfWorkOf[TxT],
     *,
     throttle_key: str,
-    find: Callable[[Tx], Account | None],
+    find: Callable[[TxT], Account | None],
     password: str,
-    then: Callable[[Tx, Account], T],
+    then: Callable[[TxT, Account], T],
 ) -> T:
     """Check a password under the login lockout; on success run `then` in the same write.
 

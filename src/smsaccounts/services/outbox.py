@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import structlog
-from sqlalchemy import Row
 
-from smsaccounts.storage.outbox import FAILED, QUEUED, SENT
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.domain.outbox import FAILED, QUEUED, SENT, OutboxMessage
+from smsaccounts.services.ports import Tx, UnitOfWork
 from smsaccounts.transports import Transport
 
 log = structlog.get_logger(__name__)
@@ -23,7 +21,7 @@ def queue(tx: Tx, *, to_msisdn: str, text: str, purpose: str, account_id: int | 
     )
 
 
-def list_messages(uow: UnitOfWork, *, to_msisdn: str | None = None) -> list[Row[Any]]:
+def list_messages(uow: UnitOfWork, *, to_msisdn: str | None = None) -> list[OutboxMessage]:
     with uow.read() as tx:
         return tx.outbox.messages(to_msisdn=to_msisdn)
 
@@ -42,7 +40,7 @@ def deliver_due(uow: UnitOfWork, transport: Transport, *, limit: int = 50) -> in
     return delivered
 
 
-def _deliver(uow: UnitOfWork, transport: Transport, message: Row[Any]) -> int:
+def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage) -> int:
     settings = uow.settings
     try:
         transport.send(to=message.to_msisdn, text=message.text, sender=settings.sms_sender)

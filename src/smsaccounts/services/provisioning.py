@@ -22,7 +22,7 @@ from smsaccounts.errors import (
     not_found_code,
 )
 from smsaccounts.services import accounts, auth, wallet
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.services.ports import Tx, UnitOfWork
 
 FREE_CREDITS_REASON = "free_credits"
 ADD_CREDITS_REASON = "reseller_credits"

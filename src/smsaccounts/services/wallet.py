@@ -1,18 +1,21 @@
 """Wallets: credit, debit and transfer; each change one conditional UPDATE plus one ledger row.
 
+How low a wallet may go is `domain.wallet_rules`; the repository applies it in the same
+statement that changes the value.
+
 An idempotency key makes a change apply once: a repeat answers the first entry. Two
-concurrent requests with the same key are settled by the ledger's unique index: the loser
-rolls back to its savepoint and answers the winner's entry.
+concurrent requests with the same key are settled by the ledger's unique index: the loser's
+`record` raises IdempotencyKeyTaken, it rolls back to its savepoint (undoing its change of
+the wallet) and answers the winner's entry.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
+from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
 from smsaccounts.services.accounts import visible
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.services.ports import Tx, UnitOfWork
 
 
 def get(uow: UnitOfWork, *, account_id: int) -> Wallet:
@@ -171,9 +174,9 @@ def apply(
     if earlier is not None:
         return _replay(earlier, amount)
     try:
-        with tx.conn.begin_nested():
+        with tx.savepoint():
             return _apply(tx, account_id, asset, amount, reason, actor_id, idempotency_key)
-    except IntegrityError:
+    except IdempotencyKeyTaken:
         earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
         if earlier is None:
             raise

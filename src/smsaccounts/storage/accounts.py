@@ -8,17 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind, child_path, subtree_bounds
+from smsaccounts.errors import AlreadyExists, name_taken_code
+from smsaccounts.storage import rows
 from smsaccounts.storage.tables import accounts, sms_routes, wallets
-
-
-class _Mapped:
-    """A row-like view over a plain mapping, for the models' `from_row`."""
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
 
 
 def _subtree_page(root: Account, after_path: str | None, limit: int, include_root: bool) -> Any:
@@ -47,6 +43,7 @@ _BY_NAME = select(accounts).where(
 _BY_MSISDN = select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
 )
+_ACCOUNT_AND_WALLET = rows.splitter(accounts, wallets)
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -58,51 +55,67 @@ class AccountsRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    @staticmethod
+    def text_limit(field: str) -> int | None:
+        """The most characters a text column holds (None: unbounded)."""
+        return getattr(accounts.c[field].type, "length", None)
+
     def add(
         self, *, kind: Kind, name: str, parent: Account | None, now: dt.datetime, **values: Any
     ) -> Account:
-        """Insert, then set the materialized path, which needs the id the insert gave."""
-        row = self.conn.execute(
-            insert(accounts)
-            .values(
-                object_id=new_object_id(now),
-                kind=kind.value,
-                name=name,
-                parent_id=parent.id if parent else None,
-                path=f"new:{secrets.token_hex(8)}",
-                created_at=now,
-                **values,
-            )
-            .returning(accounts.c.id)
-        ).one()
+        """Insert, then set the materialized path, which needs the id the insert gave.
+
+        AlreadyExists (the kind's name-taken code) when a live account of that kind already
+        has the name or the msisdn: a concurrent insert that won the race between the
+        caller's check and this one. The caller's transaction stays usable.
+        """
+        try:
+            with self.conn.begin_nested():
+                row = self.conn.execute(
+                    insert(accounts)
+                    .values(
+                        object_id=new_object_id(now),
+                        kind=kind.value,
+                        name=name,
+                        parent_id=parent.id if parent else None,
+                        path=f"new:{secrets.token_hex(8)}",
+                        created_at=now,
+                        **values,
+                    )
+                    .returning(accounts.c.id)
+                ).one()
+        except IntegrityError:
+            raise AlreadyExists(
+                f"{kind} already exists", code=name_taken_code(kind.value), field="name"
+            ) from None
         path = child_path(parent.path if parent else None, row.id)
         self.conn.execute(update(accounts).where(accounts.c.id == row.id).values(path=path))
         return self.get(row.id)  # type: ignore[return-value]
 
     def get(self, account_id: int) -> Account | None:
         row = self.conn.execute(_BY_ID, {"id": account_id}).first()
-        return Account.from_row(row) if row else None
+        return rows.account(row._mapping) if row else None
 
     def get_by_object_id(self, object_id: str) -> Account | None:
         row = self.conn.execute(_BY_OBJECT_ID, {"object_id": object_id}).first()
-        return Account.from_row(row) if row else None
+        return rows.account(row._mapping) if row else None
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         """The live account of that kind and name (a deleted one keeps its name but is gone)."""
         row = self.conn.execute(_BY_NAME, {"kind": kind.value, "name": name}).first()
-        return Account.from_row(row) if row else None
+        return rows.account(row._mapping) if row else None
 
     def get_by_msisdn(self, msisdn: str) -> Account | None:
         row = self.conn.execute(_BY_MSISDN, {"msisdn": msisdn}).first()
-        return Account.from_row(row) if row else None
+        return rows.account(row._mapping) if row else None
 
     def ancestors(self, account: Account) -> list[Account]:
         """The account's ancestors, nearest first (read from its path, one query)."""
         ids = [int(part, 36) for part in account.path.split(".")[:-1]]
         if not ids:
             return []
-        rows = self.conn.execute(select(accounts).where(accounts.c.id.in_(ids))).all()
-        by_id = {row.id: Account.from_row(row) for row in rows}
+        found = self.conn.execute(select(accounts).where(accounts.c.id.in_(ids))).all()
+        by_id = {row.id: rows.account(row._mapping) for row in found}
         return [by_id[i] for i in reversed(ids) if i in by_id]
 
     def list_subtree(
@@ -114,8 +127,8 @@ class AccountsRepository:
         include_root: bool = True,
     ) -> list[Account]:
         """`root` and everything below it in path order, a keyset page at a time."""
-        rows = self.conn.execute(_subtree_page(root, after_path, limit, include_root)).all()
-        return [Account.from_row(row) for row in rows]
+        page = self.conn.execute(_subtree_page(root, after_path, limit, include_root))
+        return [rows.account(row._mapping) for row in page]
 
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
@@ -126,16 +139,11 @@ class AccountsRepository:
             .add_columns(*[c.label(f"w_{c.name}") for c in wallets.c])
             .join(wallets, wallets.c.account_id == accounts.c.id)
         )
-        # Rows are split by position: keyed access by Column object costs a lookup each.
-        split = len(accounts.c)
-        account_names, wallet_names = accounts.c.keys(), wallets.c.keys()
-        return [
-            (
-                Account.from_row(_Mapped(dict(zip(account_names, row[:split], strict=True)))),
-                Wallet.from_row(_Mapped(dict(zip(wallet_names, row[split:], strict=True)))),
-            )
-            for row in self.conn.execute(query)
-        ]
+        pairs: list[tuple[Account, Wallet]] = []
+        for row in self.conn.execute(query):
+            account_values, wallet_values = _ACCOUNT_AND_WALLET(row)
+            pairs.append((rows.account(account_values), rows.wallet(wallet_values)))
+        return pairs
 
     def count_subtree(self, root: Account) -> int:
         """How many accounts `root` and everything below it hold (one indexed range count)."""
@@ -148,10 +156,10 @@ class AccountsRepository:
         return int(self.conn.execute(query).scalar_one())
 
     def children(self, parent: Account) -> list[Account]:
-        rows = self.conn.execute(
+        found = self.conn.execute(
             select(accounts).where(accounts.c.parent_id == parent.id).order_by(accounts.c.id)
-        ).all()
-        return [Account.from_row(row) for row in rows]
+        )
+        return [rows.account(row._mapping) for row in found]
 
     def update(self, account_id: int, values: Mapping[str, Any]) -> None:
         if values:

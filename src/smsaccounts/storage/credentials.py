@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from smsaccounts.domain.models import Account, ApiKey
+from smsaccounts.domain.models import Account, ApiKey, Pin
+from smsaccounts.storage import rows
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, pins
+
+_ACCOUNT_AND_KEY = rows.splitter(accounts, api_keys)
 
 
 class CredentialsRepository:
@@ -28,7 +31,7 @@ class CredentialsRepository:
             .join(auth_tokens, auth_tokens.c.account_id == accounts.c.id)
             .where(auth_tokens.c.token_hash == token_hash, auth_tokens.c.revoked_at.is_(None))
         ).first()
-        return Account.from_row(row) if row else None
+        return rows.account(row._mapping) if row else None
 
     def revoke_tokens(self, account_id: int, now: dt.datetime) -> int:
         result = self.conn.execute(
@@ -63,7 +66,7 @@ class CredentialsRepository:
             )
             .returning(*api_keys.c)
         ).one()
-        return ApiKey.from_row(row)
+        return rows.api_key(row._mapping)
 
     def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None:
         """The key and the account that owns it, in one indexed join."""
@@ -75,13 +78,14 @@ class CredentialsRepository:
         ).first()
         if row is None:
             return None
-        return _key_from_labels(row), Account.from_row(_only(row, accounts.c.keys()))
+        account_values, key_values = _ACCOUNT_AND_KEY(row)
+        return rows.api_key(key_values), rows.account(account_values)
 
     def keys_of(self, account_id: int) -> list[ApiKey]:
-        rows = self.conn.execute(
+        found = self.conn.execute(
             select(api_keys).where(api_keys.c.account_id == account_id).order_by(api_keys.c.id)
-        ).all()
-        return [ApiKey.from_row(row) for row in rows]
+        )
+        return [rows.api_key(row._mapping) for row in found]
 
     def revoke_keys(self, account_id: int, now: dt.datetime) -> int:
         result = self.conn.execute(
@@ -105,8 +109,9 @@ class CredentialsRepository:
             )
         )
 
-    def get_pin(self, msisdn: str) -> Row[Any] | None:
-        return self.conn.execute(select(pins).where(pins.c.msisdn == msisdn)).first()
+    def get_pin(self, msisdn: str) -> Pin | None:
+        row = self.conn.execute(select(pins).where(pins.c.msisdn == msisdn)).first()
+        return rows.pin(row._mapping) if row else None
 
     def consume_pin(self, msisdn: str, now: dt.datetime) -> bool:
         """Mark the PIN used; False when another request consumed it first."""
@@ -116,20 +121,3 @@ class CredentialsRepository:
             .values(consumed_at=now)
         )
         return result.rowcount == 1
-
-
-class _Mapped:
-    """A row-like view over a plain mapping, for Account.from_row / ApiKey.from_row."""
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
-
-
-def _only(row: Row[Any], names: list[str]) -> _Mapped:
-    m = row._mapping
-    return _Mapped({name: m[name] for name in names})
-
-
-def _key_from_labels(row: Row[Any]) -> ApiKey:
-    m = row._mapping
-    return ApiKey.from_row(_Mapped({c.name: m[f"k_{c.name}"] for c in api_keys.c}))

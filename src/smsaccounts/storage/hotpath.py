@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import sqlite3
 import threading
@@ -20,21 +19,10 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import Engine, and_, bindparam, select
 
-from smsaccounts.domain.models import ApiKey, Principal
+from smsaccounts.domain.models import ApiKey, KeySession, Principal
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, wallets
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class KeyRead:
-    """What one statement tells about a client key and (when a token was given) its session."""
-
-    key: ApiKey
-    owner: Principal
-    user: Principal | None  # the live token's account, None without a (valid) token
-    free_sms: int
-    credits: int
 
 
 def _statement() -> Any:
@@ -90,12 +78,12 @@ class HotReads:
         self._users: dict[tuple[Any, ...], Principal] = {}
         self._async: _LoopConnections | None = None
 
-    def key_session(self, key_hash: str, token_hash: str | None) -> KeyRead | None:
+    def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """The key (by hash) with its owner, and the live token's user with its wallet."""
         row = self._fetch_one(self._args(key_hash, token_hash))
         return None if row is None else self._read(row)
 
-    async def read(self, key_hash: str, token_hash: str | None) -> KeyRead | None:
+    async def read(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """`key_session` for a caller on the event loop, in the cheapest way the database
         allows: a SQLite read in WAL mode inline (microseconds, never waiting on a writer),
         a psycopg read awaited, anything else on a worker thread."""
@@ -112,7 +100,7 @@ class HotReads:
             return {"key_hash": key_hash, "token_hash": token_hash}
         return (token_hash, key_hash) if self._token_first else (key_hash, token_hash)
 
-    def _read(self, row: tuple[Any, ...]) -> KeyRead:
+    def _read(self, row: tuple[Any, ...]) -> KeySession:
         key_columns, user_columns = row[:_KEY_COLUMNS], row[_KEY_COLUMNS:_USER_COLUMNS]
         found = self._keys.get(key_columns)
         if found is None:
@@ -124,7 +112,7 @@ class HotReads:
             if user is None:
                 user = self._users[user_columns] = _principal(user_columns)
                 _bound(self._users)
-        return KeyRead(found[0], found[1], user, int(row[-2] or 0), int(row[-1] or 0))
+        return KeySession(found[0], found[1], user, int(row[-2] or 0), int(row[-1] or 0))
 
     def _fetch_one(self, args: Any) -> tuple[Any, ...] | None:
         if self._slots is None:

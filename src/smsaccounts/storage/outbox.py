@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from smsaccounts.domain.outbox import QUEUED, SENDING, OutboxMessage
+from smsaccounts.storage import rows
 from smsaccounts.storage.tables import outbox
-
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
 class OutboxRepository:
@@ -40,11 +40,11 @@ class OutboxRepository:
         ).one()
         return int(row.id)
 
-    def messages(self, *, to_msisdn: str | None = None, limit: int = 1000) -> list[Row[Any]]:
+    def messages(self, *, to_msisdn: str | None = None, limit: int = 1000) -> list[OutboxMessage]:
         query = select(outbox).order_by(outbox.c.id).limit(limit)
         if to_msisdn is not None:
             query = query.where(outbox.c.to_msisdn == to_msisdn)
-        return list(self.conn.execute(query).all())
+        return [rows.outbox_message(row._mapping) for row in self.conn.execute(query)]
 
     def due_ids(self, now: dt.datetime, limit: int) -> list[int]:
         """Queued rows whose time has come, and sends whose lease ran out (a crashed worker)."""
@@ -56,7 +56,9 @@ class OutboxRepository:
         ).all()
         return [row.id for row in rows]
 
-    def claim(self, message_id: int, now: dt.datetime, lease_until: dt.datetime) -> Row[Any] | None:
+    def claim(
+        self, message_id: int, now: dt.datetime, lease_until: dt.datetime
+    ) -> OutboxMessage | None:
         """Take one message for delivery; None when another worker took it first."""
         row = self.conn.execute(
             update(outbox)
@@ -68,7 +70,7 @@ class OutboxRepository:
             .values(status=SENDING, next_attempt_at=lease_until, attempts=outbox.c.attempts + 1)
             .returning(*outbox.c)
         ).first()
-        return row
+        return rows.outbox_message(row._mapping) if row else None
 
     def mark(self, message_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))

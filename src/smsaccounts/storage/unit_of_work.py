@@ -1,4 +1,8 @@
-"""The unit of work services take: repositories over one transaction, plus clock and settings."""
+"""The SQLAlchemy unit of work: repositories over one transaction, plus clock and settings.
+
+Services type against the protocols in `smsaccounts.services.ports`; these classes are the
+implementation the app, the CLI and the database tests wire in.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,12 @@ class Tx:
         self.conn = conn
         self.now = now
         self.default_currency = default_currency  # of a wallet opened without one
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """What runs inside is undone alone if it raises; the transaction goes on."""
+        with self.conn.begin_nested():
+            yield
 
     @functools.cached_property
     def accounts(self) -> AccountsRepository:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from smsaccounts.domain.models import Asset, BillingType, LedgerEntry, Wallet
+from smsaccounts.domain.wallet_rules import Floor, IdempotencyKeyTaken, floor_rule
+from smsaccounts.storage import rows
 from smsaccounts.storage.tables import ledger, wallets
 
 _BY_ACCOUNT = select(wallets).where(wallets.c.account_id == bindparam("account_id"))
@@ -36,7 +39,7 @@ class WalletsRepository:
 
     def get(self, account_id: int) -> Wallet | None:
         row = self.conn.execute(_BY_ACCOUNT, {"account_id": account_id}).first()
-        return Wallet.from_row(row) if row else None
+        return rows.wallet(row._mapping) if row else None
 
     def set_terms(self, account_id: int, **values: object) -> None:
         """Billing terms (type, limit, currency, max messages): settings, not ledger items."""
@@ -45,7 +48,11 @@ class WalletsRepository:
         )
 
     def apply(self, account_id: int, asset: Asset, amount: int) -> int | None:
-        """Add `amount` if the wallet's rule allows it; the resulting value, or None if not."""
+        """Add `amount` if the wallet's floor allows it; the resulting value, or None if not.
+
+        One conditional UPDATE (the floor checked in its WHERE), so concurrent changes never
+        read a value and write back a stale one.
+        """
         column = wallets.c[asset.value]
         query = update(wallets).where(wallets.c.account_id == account_id)
         if amount < 0:
@@ -61,7 +68,7 @@ class WalletsRepository:
                 ledger.c.idempotency_key == key,
             )
         ).first()
-        return LedgerEntry.from_row(row, replayed=True) if row else None
+        return rows.ledger_entry(row._mapping, replayed=True) if row else None
 
     def record(
         self,
@@ -75,7 +82,13 @@ class WalletsRepository:
         idempotency_key: str | None,
         now: dt.datetime,
     ) -> LedgerEntry:
-        row = self.conn.execute(
+        """Write one ledger entry.
+
+        IdempotencyKeyTaken when an entry under the same account, asset and key exists (the
+        ledger's unique index): the transaction is then usable again only after rolling back
+        to a savepoint taken before the change (`Tx.savepoint`).
+        """
+        statement = (
             insert(ledger)
             .values(
                 account_id=account_id,
@@ -88,8 +101,14 @@ class WalletsRepository:
                 created_at=now,
             )
             .returning(*ledger.c)
-        ).one()
-        return LedgerEntry.from_row(row)
+        )
+        try:
+            row = self.conn.execute(statement).one()
+        except IntegrityError as error:
+            if idempotency_key is None:
+                raise
+            raise IdempotencyKeyTaken(account_id, asset, idempotency_key) from error
+        return rows.ledger_entry(row._mapping)
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int:
         total = self.conn.execute(
@@ -100,22 +119,38 @@ class WalletsRepository:
         return int(total)
 
     def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]:
-        rows = self.conn.execute(
+        found = self.conn.execute(
             select(ledger)
             .where(ledger.c.account_id == account_id)
             .order_by(ledger.c.id.desc())
             .limit(limit)
-        ).all()
-        return [LedgerEntry.from_row(row) for row in rows]
+        )
+        return [rows.ledger_entry(row._mapping) for row in found]
 
 
 def _guard(asset: Asset, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
-    """Pre-paid never below zero; post-paid money down to its credit limit (None: unlimited)."""
-    stays_positive = column + amount >= 0
-    if asset is Asset.FREE_SMS:
-        return stays_positive
-    post_paid = wallets.c.billing_type == BillingType.POST_PAID.value
-    if asset is Asset.CREDITS:
-        return or_(post_paid, stays_positive)
-    within_limit = or_(wallets.c.credit_limit.is_(None), column + amount >= -wallets.c.credit_limit)
-    return or_(and_(post_paid, within_limit), stays_positive)
+    """The domain's floor for `asset` (`wallet_rules.FLOORS`) as the UPDATE's predicate.
+
+    `value + amount >= floor`, the floor taken per billing type from the wallet's own row:
+    for money post-paid, minus its credit limit and never above zero, none without a limit.
+    """
+    after = column + amount
+    by_type = {billing_type: floor_rule(asset, billing_type) for billing_type in BillingType}
+    if len(set(by_type.values())) == 1:
+        return _at_or_above(by_type[BillingType.PRE_PAID], after)
+    return or_(
+        *(
+            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, after))
+            for billing_type, rule in by_type.items()
+        )
+    )
+
+
+def _at_or_above(rule: Floor, after: ColumnElement[int]) -> ColumnElement[bool]:
+    """`after >= floor` for a floor of kind `rule`."""
+    if rule is Floor.ZERO:
+        return after >= 0
+    if rule is Floor.NONE:
+        return true()
+    limit = wallets.c.credit_limit  # floor = min(0, -limit); no limit, no floor
+    return or_(limit.is_(None), after >= 0, after >= -limit)

@@ -15,7 +15,7 @@ from smsaccounts.app import create_app
 from smsaccounts.config import Settings
 from smsaccounts.domain.models import Account
 from smsaccounts.errors import ServiceUnavailable
-from smsaccounts.services import accounts, link_users
+from smsaccounts.services import accounts, subusers
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 
@@ -149,7 +149,7 @@ def test_a_database_outage_is_a_503_in_the_same_shape(
     def down(*_args: Any, **_kwargs: Any) -> Any:
         raise ServiceUnavailable("database unavailable")
 
-    monkeypatch.setattr(link_users, "list_page", down)
+    monkeypatch.setattr(subusers, "list_page", down)
     answer = client.get(f"/v2/users.json?apikey={root_key}")
     assert answer.status_code == 503
     assert answer.json()["status"] == 503
@@ -161,7 +161,7 @@ def test_an_unexpected_error_is_a_500_without_a_stack_trace_and_is_logged(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(link_users, "list_page", broken)
+    monkeypatch.setattr(subusers, "list_page", broken)
     with capture_logs() as logs:
         answer = client.get(f"/v2/users.xml?apikey={root_key}")
     assert answer.status_code == 500

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from smsaccounts.domain.link_users import (
+from smsaccounts.domain.models import ACL_FIELDS, Account
+from smsaccounts.domain.subusers import (
     check_password,
     link_parent,
     link_path,
@@ -15,7 +16,6 @@ from smsaccounts.domain.link_users import (
     parse_max_messages,
     ungrantable,
 )
-from smsaccounts.domain.models import ACL_FIELDS, Account
 from smsaccounts.domain.tree import Kind
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from smsaccounts.dialects.mor.render import format_money
-from smsaccounts.domain import mor
+from smsaccounts.domain import request_hash, tree
 from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import Kind
 
@@ -25,43 +25,43 @@ def _account(kind: Kind, path: str, secret: str | None = None) -> Account:
 
 
 def test_the_seed_example_hash_is_sha1_of_the_value_then_the_secret() -> None:
-    assert mor.expected_hash(["123"], "456789") == SEED_HASH
+    assert request_hash.expected_hash(["123"], "456789") == SEED_HASH
 
 
 def test_the_seed_hash_matches_and_upper_case_hex_is_the_same_digest() -> None:
-    assert mor.hash_matches(["123", None], "456789", SEED_HASH)
-    assert mor.hash_matches(["123"], "456789", SEED_HASH.upper())
+    assert request_hash.hash_matches(["123", None], "456789", SEED_HASH)
+    assert request_hash.hash_matches(["123"], "456789", SEED_HASH.upper())
 
 
 def test_a_hash_off_by_one_character_does_not_match() -> None:
     off = SEED_HASH[:-1] + ("0" if SEED_HASH[-1] != "0" else "1")
-    assert not mor.hash_matches(["123"], "456789", off)
+    assert not request_hash.hash_matches(["123"], "456789", off)
 
 
 def test_values_concatenated_in_the_wrong_order_do_not_match() -> None:
-    reversed_order = mor.expected_hash(["bob", "42"], "s")
-    assert not mor.hash_matches(["42", "bob"], "s", reversed_order)
-    assert mor.hash_matches(["bob", "42"], "s", reversed_order)
+    reversed_order = request_hash.expected_hash(["bob", "42"], "s")
+    assert not request_hash.hash_matches(["42", "bob"], "s", reversed_order)
+    assert request_hash.hash_matches(["bob", "42"], "s", reversed_order)
 
 
 def test_no_secret_or_no_hash_never_matches() -> None:
-    assert not mor.hash_matches(["123"], None, mor.expected_hash(["123"], ""))
-    assert not mor.hash_matches(["123"], "", mor.expected_hash(["123"], ""))
-    assert not mor.hash_matches(["123"], "456789", "")
-    assert not mor.hash_matches(["123"], "456789", None)
+    assert not request_hash.hash_matches(["123"], None, request_hash.expected_hash(["123"], ""))
+    assert not request_hash.hash_matches(["123"], "", request_hash.expected_hash(["123"], ""))
+    assert not request_hash.hash_matches(["123"], "456789", "")
+    assert not request_hash.hash_matches(["123"], "456789", None)
 
 
 def test_a_non_hex_hash_is_refused_not_crashed_on() -> None:
-    assert not mor.hash_matches(["123"], "456789", "ä" * 40)
+    assert not request_hash.hash_matches(["123"], "456789", "ä" * 40)
 
 
 def test_the_nearest_secret_on_the_way_to_the_root_wins() -> None:
     admin = _account(Kind.ADMIN, "1", "root")
     reseller = _account(Kind.RESELLER, "1.2", "mid")
     user = _account(Kind.USER, "1.2.3.4")
-    assert mor.nearest_secret([user, reseller, admin]) == "mid"
-    assert mor.nearest_secret([user, admin]) == "root"
-    assert mor.nearest_secret([user]) is None
+    assert request_hash.nearest_secret([user, reseller, admin]) == "mid"
+    assert request_hash.nearest_secret([user, admin]) == "root"
+    assert request_hash.nearest_secret([user]) is None
 
 
 def test_only_admin_and_resellers_change_balances_and_only_strictly_below() -> None:
@@ -70,12 +70,12 @@ def test_only_admin_and_resellers_change_balances_and_only_strictly_below() -> N
     other = _account(Kind.RESELLER, "1.3")
     customer = _account(Kind.CUSTOMER, "1.2.4")
     user = _account(Kind.USER, "1.2.4.5")
-    assert mor.may_change_balance(admin, user)
-    assert mor.may_change_balance(reseller, user)
-    assert not mor.may_change_balance(reseller, reseller)
-    assert not mor.may_change_balance(admin, admin)
-    assert not mor.may_change_balance(other, user)
-    assert not mor.may_change_balance(customer, user)
+    assert tree.may_change_balance(admin, user)
+    assert tree.may_change_balance(reseller, user)
+    assert not tree.may_change_balance(reseller, reseller)
+    assert not tree.may_change_balance(admin, admin)
+    assert not tree.may_change_balance(other, user)
+    assert not tree.may_change_balance(customer, user)
 
 
 def test_money_has_four_places_and_more_only_when_they_are_not_zero() -> None:

@@ -11,7 +11,7 @@ from smsaccounts.config import Settings
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.errors import ServiceUnavailable
-from smsaccounts.services import billing
+from smsaccounts.services import balances
 from tests.api.mor.conftest import MorClient, error_of
 
 HASHED = {"user_id": str(ADMIN_ID)}
@@ -53,7 +53,7 @@ def test_an_outage_or_a_crash_is_an_error_document_without_a_stack_trace(
     def fail(*_args: Any, **_kwargs: Any) -> Any:
         raise raised
 
-    monkeypatch.setattr(billing, "user_details", fail)
+    monkeypatch.setattr(balances, "user_details", fail)
     response = mor.call("user_details_get", u="admin", hashed=HASHED)
     assert error_of(response) == text
     assert b"Traceback" not in response.content

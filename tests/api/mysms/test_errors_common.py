@@ -14,8 +14,7 @@ from starlette.testclient import TestClient
 from smsaccounts.app import create_app
 from smsaccounts.config import Settings
 from smsaccounts.domain.clock import FakeClock
-from smsaccounts.services import accounts, auth
-from smsaccounts.services import mysms as use_cases
+from smsaccounts.services import accounts, auth, passwords
 from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -218,7 +217,7 @@ def test_an_unexpected_error_is_99_and_logged_without_its_message(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("-".join(("secret", "detail", "4711")))  # not in a frame's source
 
-    monkeypatch.setattr(use_cases, "reset_password", explode)
+    monkeypatch.setattr(passwords, "reset_password", explode)
     answer = Api(http, style).call("password/reset", apiKey=tenant.key, msisdn=USER_MSISDN)
     assert answer == {"errorCode": 99}
     logged = captured_logs.getvalue()

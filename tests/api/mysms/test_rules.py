@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from smsaccounts.config import Settings
 from smsaccounts.dialects.mysms import codes, handlers, messages, negotiation
-from smsaccounts.domain import mysms
+from smsaccounts.domain import user_settings
 from smsaccounts.domain.models import ACL_FIELDS
 from smsaccounts.errors import RateLimited
 from smsaccounts.ratelimit import RateLimiter
@@ -29,11 +29,12 @@ SEED_CODES = {0, 1, 2, 97, 98, 99, 100, 101, 102, 103, 104, 107, 108, 109, 400, 
 
 def test_features_are_the_plan_then_each_acl_that_is_set(uow: UnitOfWork) -> None:
     user = factories.user(uow, plan="premium", acl_hlr=True, acl_billing=True)
-    assert mysms.features(user) == ["plan.premium", "billing", "hlr"]
+    assert user_settings.features(user) == ["plan.premium", "billing", "hlr"]
     every_acl: dict[str, Any] = dict.fromkeys(ACL_FIELDS, True)
     everything = dataclasses.replace(user, plan="", **every_acl)
-    assert mysms.features(everything) == ["plan.standard", *mysms.ACL_FEATURES.values()]
-    assert set(mysms.ACL_FEATURES) == set(ACL_FIELDS)  # a new ACL must name its feature
+    granted = user_settings.ACL_FEATURES.values()
+    assert user_settings.features(everything) == ["plan.standard", *granted]
+    assert set(user_settings.ACL_FEATURES) == set(ACL_FIELDS)  # a new ACL must name its feature
 
 
 @pytest.mark.parametrize(
@@ -53,9 +54,13 @@ def test_the_effective_route_is_explicit_else_the_setting_with_2_resolved_by_cou
     explicit: int | None, routing: int, user_country: str | None,
     recipient_country: str | None, expected: int,
 ) -> None:  # fmt: skip
-    assert mysms.effective_route(explicit=explicit, user_routing=routing,
-                                 user_country=user_country,
-                                 recipient_country=recipient_country) == expected  # fmt: skip
+    route = user_settings.effective_route(
+        explicit=explicit,
+        user_routing=routing,
+        user_country=user_country,
+        recipient_country=recipient_country,
+    )
+    assert route == expected
 
 
 @pytest.mark.parametrize(

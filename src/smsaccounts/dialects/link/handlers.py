@@ -1,4 +1,4 @@
-"""The LINK v2 users endpoints: decode, call `services.link_users`, build the reply Struct.
+"""The LINK v2 users endpoints: decode, call `services.subusers`, build the reply Struct.
 
 Paging: `GET /v2/users.{fmt}` answers `PAGE_SIZE` users a page, in materialized-path order,
 with `paging` = {current, pages, offset (the page size, as LINK's other listings), next}
@@ -21,8 +21,8 @@ from smsaccounts.dialects.link.messages import (
     UsersResponse,
 )
 from smsaccounts.errors import InvalidField, NotFound
-from smsaccounts.services import link_users
-from smsaccounts.services.link_users import UserRecord
+from smsaccounts.services import subusers
+from smsaccounts.services.subusers import UserRecord
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 PAGE_SIZE = 100
@@ -40,7 +40,7 @@ def list_users(uow: UnitOfWork, call: Call) -> UsersResponse:
     cursor = views.decode_cursor(call.params["after"]) if "after" in call.params else None
     default = str(cursor[0]) if cursor else "1"
     number = _page_number(call.params.get("page", default))
-    page = link_users.list_page(uow, actor=caller.account, number=number, size=PAGE_SIZE,
+    page = subusers.list_page(uow, actor=caller.account, number=number, size=PAGE_SIZE,
                                 cursor=cursor)  # fmt: skip
     after = page.next_after
     paging = Paging(current=number, pages=page.pages, offset=PAGE_SIZE,
@@ -51,32 +51,32 @@ def list_users(uow: UnitOfWork, call: Call) -> UsersResponse:
 
 def create_user(uow: UnitOfWork, call: Call) -> UserResponse:
     caller = authenticate(uow, call)
-    link_users.require_admin(caller.account)  # a 403 before any complaint about the body
+    subusers.require_admin(caller.account)  # a 403 before any complaint about the body
     changes = views.user_changes(views.body_fields(call.body))
-    record, apikey = link_users.create(uow, actor=caller.account, changes=changes)
+    record, apikey = subusers.create(uow, actor=caller.account, changes=changes)
     return UserResponse(user=views.user(record, apikey=apikey))
 
 
 def get_user(uow: UnitOfWork, call: Call) -> UserResponse:
     caller = authenticate(uow, call)
-    link_users.require_admin(caller.account)
-    record = link_users.get(uow, actor=caller.account, account_id=_target(call))
+    subusers.require_admin(caller.account)
+    record = subusers.get(uow, actor=caller.account, account_id=_target(call))
     return UserResponse(user=_user(record, caller))
 
 
 def update_user(uow: UnitOfWork, call: Call) -> UserResponse:
     caller = authenticate(uow, call)
-    link_users.require_admin(caller.account)
+    subusers.require_admin(caller.account)
     target = _target(call)
     changes = views.user_changes(views.body_fields(call.body))
-    record = link_users.update(uow, actor=caller.account, account_id=target, changes=changes)
+    record = subusers.update(uow, actor=caller.account, account_id=target, changes=changes)
     return UserResponse(user=_user(record, caller))
 
 
 def delete_user(uow: UnitOfWork, call: Call) -> UserResponse:
     caller = authenticate(uow, call)
-    link_users.require_admin(caller.account)
-    record = link_users.deactivate(uow, actor=caller.account, account_id=_target(call))
+    subusers.require_admin(caller.account)
+    record = subusers.deactivate(uow, actor=caller.account, account_id=_target(call))
     return UserResponse(user=_user(record, caller))
 
 

@@ -12,9 +12,9 @@ import msgspec
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.link.messages import READ_ONLY, User, UserInput
 from smsaccounts.domain import money
-from smsaccounts.domain.link_users import link_parent, link_path
+from smsaccounts.domain.subusers import link_parent, link_path
 from smsaccounts.errors import ForbiddenField
-from smsaccounts.services.link_users import UserRecord
+from smsaccounts.services.subusers import UserRecord
 
 TIME_FORMAT = "%d-%m-%Y %H:%M:%S"
 MASKED = "---"

@@ -17,7 +17,7 @@ from smsaccounts.dialects.mor import errors, render
 from smsaccounts.dialects.mor.messages import Authenticated, UserBalanceUpdate, UserDetailsGet
 from smsaccounts.dialects.pipeline import Call, Operation, Reply
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode, InvalidField
-from smsaccounts.services import billing
+from smsaccounts.services import balances
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 P = TypeVar("P", bound=Authenticated)
@@ -34,14 +34,14 @@ FUNCTIONS = {
 
 
 def _user_details(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
-    account, wallet = billing.user_details(
+    account, wallet = balances.user_details(
         uow, _credentials(params, call), user_id=params.user_id, username=params.username
     )
     return wire.to_xml("page", render.page(account, wallet))
 
 
 def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, call: Call) -> bytes:
-    billing.update_balance(
+    balances.update_balance(
         uow,
         _credentials(params, call),
         user_id=params.user_id,
@@ -51,8 +51,8 @@ def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, call: Call)
     return wire.to_xml("status", render.BALANCE_UPDATED)
 
 
-def _credentials(params: Authenticated, call: Call) -> billing.Credentials:
-    return billing.Credentials(
+def _credentials(params: Authenticated, call: Call) -> balances.Credentials:
+    return balances.Credentials(
         username=params.u, password=params.p, hash=params.hash, client_ip=call.client_ip
     )
 

@@ -22,7 +22,7 @@ from smsaccounts.dialects.mysms.messages import METHODS, request, response
 from smsaccounts.dialects.pipeline import Call, Operation, Reply
 from smsaccounts.domain import credentials
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode
-from smsaccounts.services import mysms
+from smsaccounts.services import sessions
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 MOUNTS = ("rest", "json", "xml")
@@ -63,13 +63,13 @@ def _secrets(request: Request) -> tuple[str | None, str | None]:
 def _operation(path: str, request_type: type[request], handler: Handler) -> Operation[Any, Any]:
     def run(uow: UnitOfWork, req: Request, call: Call) -> Answer:
         api_key, token = _secrets(req)
-        caller = mysms.client(uow, api_key=api_key, client_ip=call.client_ip, auth_token=token)
+        caller = sessions.client(uow, api_key=api_key, client_ip=call.client_ip, auth_token=token)
         return req.answer_format, handler(uow, caller, wire.convert(req.fields, request_type))
 
     async def run_on_loop(uow: UnitOfWork, req: Request, call: Call) -> Answer:
         api_key, token = _secrets(req)
-        caller = await mysms.client_async(uow, api_key=api_key, client_ip=call.client_ip,
-                                          auth_token=token)  # fmt: skip
+        caller = await sessions.client_async(uow, api_key=api_key, client_ip=call.client_ip,
+                                             auth_token=token)  # fmt: skip
         return req.answer_format, handler(uow, caller, wire.convert(req.fields, request_type))
 
     return Operation(

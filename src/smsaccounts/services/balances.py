@@ -1,5 +1,6 @@
-"""MOR billing use cases: hash (and optional password) authentication, a caller's view of
-an account, and a balance change as one ledger entry.
+"""Balances read and changed by a hash-signed request (MOR's): hash (and optional password)
+authentication, a caller's view of an account and its wallet, and a balance change as one
+ledger entry.
 
 Checks run in a fixed order, so an answer tells a caller no more than it has earned:
 the hash first, then the password, then the caller's own state, then the target.
@@ -11,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from smsaccounts.domain import money, mor
+from smsaccounts.domain import money, request_hash, tree
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.errors import (
     AccessDenied,
@@ -24,7 +25,7 @@ from smsaccounts.errors import (
 )
 from smsaccounts.services import auth, wallet
 from smsaccounts.services.accounts import visible
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.services.ports import Tx, UnitOfWork
 
 _ACCOUNT_ID = re.compile(r"[0-9]{1,18}")
 BALANCE_REASON = "mor_balance_update"
@@ -43,8 +44,8 @@ class Credentials:
 
 
 def find_by_name(tx: Tx, name: str) -> Account | None:
-    """The first live account with this name, kind by kind in `mor.NAME_ORDER`."""
-    for kind in mor.NAME_ORDER:
+    """The first live account with this name, kind by kind in `tree.NAME_ORDER`."""
+    for kind in tree.NAME_ORDER:
         account = tx.accounts.get_by_name(kind, name)
         if account is not None:
             return account
@@ -63,7 +64,9 @@ def authenticate(
     with uow.read() as tx:
         caller = find_by_name(tx, name) if name else None
         chain = [caller, *tx.accounts.ancestors(caller)] if caller else []
-    if caller is None or not mor.hash_matches(values, mor.nearest_secret(chain), credentials.hash):
+    if caller is None or not request_hash.hash_matches(
+        values, request_hash.nearest_secret(chain), credentials.hash
+    ):
         raise AuthenticationFailed("incorrect hash", code=ErrorCode.HASH_INVALID)
     if credentials.password is not None:
         caller = _check_password(uow, caller.name, credentials.password)
@@ -115,13 +118,13 @@ def update_balance(
     """
     caller = authenticate(uow, credentials, (user_id, balance))
     _check_key(idempotency_key)
-    if caller.kind not in mor.BALANCE_KINDS:
+    if caller.kind not in tree.BALANCE_KINDS:
         raise AccessDenied("only the admin or a reseller may change balances")
     with uow.write() as tx:
         # Only the hashed `user_id` may name the target: an unhashed `username` could be
         # swapped by whoever replays the request.
         target = _target(tx, caller, user_id=user_id, username=None)
-        if not mor.may_change_balance(caller, target):
+        if not tree.may_change_balance(caller, target):
             raise AccessDenied("a balance may only be changed below the caller")
         units = _units(balance)
         return wallet.apply(

@@ -1,7 +1,8 @@
-"""Rules of LINK's user model: its view of the tree, prefixes, message limits, ACL grants.
+"""Sub-users, the users a user manages below itself: their tree as a user sees it, and the
+rules for what may be set on them (prefixes, message limits, passwords, ACL grants).
 
-LINK only knows users: a user sits below admin > reseller > customer, and what LINK calls
-the root of a user tree is the topmost user. Its `materialized_path` and `parent` are
+A user sits below admin > reseller > customer, and the root of a user tree is the topmost
+user. Its path (`link_path`, LINK's `materialized_path`) and parent (`link_parent`) are
 therefore read from the stored path with those three upper levels cut off.
 """
 

@@ -1,4 +1,6 @@
-"""Pure rules of the mysms user API: password format, features, the effective SMS route."""
+"""Pure rules of what an end user sets and is granted: its password's format, its device
+key and signature, its features, and the SMS route a message takes.
+"""
 
 from __future__ import annotations
 

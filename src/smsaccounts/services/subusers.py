@@ -1,4 +1,4 @@
-"""LINK's user management: list, read, create, edit and deactivate users below a user.
+"""Sub-user management: list, read, create, edit and deactivate the users below a user.
 
 Every call acts inside the actor's subtree (`accounts.visible`); changing anything needs
 the actor's `acl_admin`, and no actor can switch on an ACL it does not hold itself.
@@ -12,13 +12,12 @@ from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
-from smsaccounts.domain import link_users, tree
+from smsaccounts.domain import subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField
 from smsaccounts.services import accounts, auth
-from smsaccounts.storage.tables import accounts as accounts_table
-from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from smsaccounts.services.ports import Tx, UnitOfWork
 
 T = TypeVar("T")
 
@@ -100,6 +99,7 @@ def create(
     # Hash before the write transaction: argon2 is slow and SQLite holds its lock throughout.
     password_hash = uow.passwords.hash(prepared.password) if prepared.password else None
     with uow.write() as tx:
+        _check_texts(tx, {"name": name, **prepared.values})
         terms = tx.wallets.get(actor.id)
         assert terms is not None  # every account is created with its wallet
         account = accounts.add(
@@ -125,6 +125,7 @@ def update(
     require_admin(actor)
     prepared = _prepare(actor, changes)
     with uow.write() as tx:
+        _check_texts(tx, prepared.values)
         target = accounts.visible(actor, tx.accounts.get(account_id))
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
@@ -167,15 +168,12 @@ def _prepare(actor: Account, changes: Mapping[str, Any]) -> _Prepared:
     values = dict(changes)
     password = values.pop("password", None)
     has_limit = "max_messages" in values
-    limit = _checked(
-        "max_messages", link_users.parse_max_messages, values.pop("max_messages", None)
-    )
+    limit = _checked("max_messages", subusers.parse_max_messages, values.pop("max_messages", None))
     if password is not None:
-        _checked("password", link_users.check_password, password)
+        _checked("password", subusers.check_password, password)
     if "prefixes" in values:
-        values["prefixes"] = _checked("prefixes", link_users.normalize_prefixes, values["prefixes"])
-    _check_texts(values)
-    acl = link_users.ungrantable(actor, values)
+        values["prefixes"] = _checked("prefixes", subusers.normalize_prefixes, values["prefixes"])
+    acl = subusers.ungrantable(actor, values)
     if acl is not None:
         raise AccessDenied(
             f"cannot grant {acl}, which the caller lacks", code=ErrorCode.ACL_NOT_HELD, acl=acl
@@ -191,11 +189,11 @@ def _checked(field: str, rule: Callable[[Any], T], value: Any) -> T:
         raise InvalidField(str(error), field=field) from None
 
 
-def _check_texts(values: Mapping[str, Any]) -> None:
+def _check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
     for field, value in values.items():
         if not isinstance(value, str):
             continue
-        limit = getattr(accounts_table.c[field].type, "length", None)
+        limit = tx.accounts.text_limit(field)
         if limit is not None and len(value) > limit:
             raise InvalidField(f"longer than {limit} characters", field=field)
     if values.get("name") is not None and not values["name"].strip():

@@ -1,0 +1,75 @@
+"""How low a wallet may go: the one rule that storage renders as SQL and a fake evaluates.
+
+Per asset and billing type the rule names a floor: pre-paid never goes below zero; post-paid
+credits have no floor; post-paid money goes down to minus the wallet's credit limit (no
+limit set: no floor); free SMS never go below zero, post-paid too. Only a decrease is
+checked: adding to a wallet always applies.
+
+A change under an idempotency key applies once: the ledger holds at most one entry per
+account, asset and key.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from smsaccounts.domain.models import Asset, BillingType, Wallet
+
+
+class Floor(enum.Enum):
+    """The kinds of floor a wallet's asset can have."""
+
+    ZERO = "zero"  # never below zero
+    CREDIT_LIMIT = "credit_limit"  # down to minus the credit limit (never above zero); none: none
+    NONE = "none"  # no floor
+
+
+FLOORS: Mapping[tuple[Asset, BillingType], Floor] = MappingProxyType(
+    {
+        (Asset.CREDITS, BillingType.PRE_PAID): Floor.ZERO,
+        (Asset.CREDITS, BillingType.POST_PAID): Floor.NONE,
+        (Asset.FREE_SMS, BillingType.PRE_PAID): Floor.ZERO,
+        (Asset.FREE_SMS, BillingType.POST_PAID): Floor.ZERO,
+        (Asset.BALANCE, BillingType.PRE_PAID): Floor.ZERO,
+        (Asset.BALANCE, BillingType.POST_PAID): Floor.CREDIT_LIMIT,
+    }
+)
+
+
+def floor_rule(asset: Asset, billing_type: BillingType) -> Floor:
+    return FLOORS[asset, billing_type]
+
+
+def floor(asset: Asset, billing_type: BillingType, credit_limit: int | None) -> int | None:
+    """The lowest value `asset` may reach in a wallet of these terms; None: no floor."""
+    rule = floor_rule(asset, billing_type)
+    if rule is Floor.ZERO:
+        return 0
+    if rule is Floor.NONE or credit_limit is None:
+        return None
+    return min(0, -credit_limit)
+
+
+def allows(wallet: Wallet, asset: Asset, amount: int) -> bool:
+    """Whether adding the signed `amount` to the wallet's `asset` keeps it at or above its floor."""
+    if amount >= 0:
+        return True
+    lowest = floor(asset, wallet.billing_type, wallet.credit_limit)
+    return lowest is None or getattr(wallet, asset.value) + amount >= lowest
+
+
+class IdempotencyKeyTaken(Exception):
+    """The ledger already holds an entry under this key (a concurrent request wrote it first).
+
+    Raised by the ledger's `record`; the transaction is usable again only once the savepoint
+    around the change has rolled back. Not a DomainError: the wallet service answers it with
+    the earlier entry, and it never reaches a dialect unless that entry cannot be found.
+    """
+
+    def __init__(self, account_id: int, asset: Asset, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} already used for {asset.value} of {account_id}")
+        self.account_id = account_id
+        self.asset = asset
+        self.key = key

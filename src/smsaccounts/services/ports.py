@@ -1,0 +1,209 @@
+"""What services need of storage: a unit of work handing out transactions of repositories.
+
+Services type against these protocols only. The SQLAlchemy implementation lives in
+`smsaccounts.storage.unit_of_work` (what the app, the CLI and the database tests wire in);
+`tests/unit/fakes.py` holds an in-memory one. Every repository speaks in domain records and
+domain outcomes: a unique-constraint race surfaces as AlreadyExists (`Accounts.add`) or
+IdempotencyKeyTaken (`Wallets.record`), never as a driver's error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeAlias, TypeVar
+
+from smsaccounts.config import Settings
+from smsaccounts.domain.clock import Clock
+from smsaccounts.domain.credentials import Passwords
+from smsaccounts.domain.models import (
+    Account,
+    ApiKey,
+    Asset,
+    BillingType,
+    KeySession,
+    LedgerEntry,
+    Pin,
+    Wallet,
+)
+from smsaccounts.domain.outbox import OutboxMessage
+from smsaccounts.domain.throttle import State
+from smsaccounts.domain.tree import Kind
+
+
+class Accounts(Protocol):
+    def add(
+        self, *, kind: Kind, name: str, parent: Account | None, now: dt.datetime, **values: Any
+    ) -> Account:
+        """Insert an account; AlreadyExists when a live one of its kind has the name/msisdn."""
+
+    def get(self, account_id: int) -> Account | None: ...
+    def get_by_object_id(self, object_id: str) -> Account | None: ...
+    def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
+    def get_by_msisdn(self, msisdn: str) -> Account | None: ...
+    def ancestors(self, account: Account) -> list[Account]: ...
+    def list_subtree(
+        self,
+        root: Account,
+        *,
+        after_path: str | None = None,
+        limit: int = 100,
+        include_root: bool = True,
+    ) -> list[Account]: ...
+    def list_subtree_wallets(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[Account, Wallet]]: ...
+    def count_subtree(self, root: Account) -> int: ...
+    def text_limit(self, field: str) -> int | None:
+        """The most characters a text attribute holds (None: unbounded)."""
+
+    def children(self, parent: Account) -> list[Account]: ...
+    def update(self, account_id: int, values: Mapping[str, Any]) -> None: ...
+    def set_route(self, account_id: int, recipient: str, routing: int) -> None: ...
+    def get_route(self, account_id: int, recipient: str) -> int | None: ...
+
+
+class Wallets(Protocol):
+    def add(
+        self,
+        account_id: int,
+        *,
+        currency: str,
+        billing_type: BillingType,
+        credit_limit: int | None = None,
+    ) -> None: ...
+    def get(self, account_id: int) -> Wallet | None: ...
+    def set_terms(self, account_id: int, **values: object) -> None: ...
+    def apply(self, account_id: int, asset: Asset, amount: int) -> int | None:
+        """Add `amount` unless `wallet_rules` forbids it (atomically); the new value or None."""
+
+    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None: ...
+    def record(
+        self,
+        *,
+        account_id: int,
+        asset: Asset,
+        amount: int,
+        resulting: int,
+        reason: str,
+        actor_id: int | None,
+        idempotency_key: str | None,
+        now: dt.datetime,
+    ) -> LedgerEntry:
+        """One ledger entry; IdempotencyKeyTaken when one exists under the same key."""
+
+    def ledger_sum(self, account_id: int, asset: Asset) -> int: ...
+    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]: ...
+
+
+class Credentials(Protocol):
+    def add_token(self, account_id: int, token_hash: str, now: dt.datetime) -> None: ...
+    def account_for_token(self, token_hash: str) -> Account | None: ...
+    def revoke_tokens(self, account_id: int, now: dt.datetime) -> int: ...
+    def add_key(
+        self,
+        *,
+        account_id: int,
+        name: str,
+        purpose: str,
+        key_hash: str,
+        rights: str,
+        allowed_ips: str,
+        now: dt.datetime,
+    ) -> ApiKey: ...
+    def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None: ...
+    def keys_of(self, account_id: int) -> list[ApiKey]: ...
+    def revoke_keys(self, account_id: int, now: dt.datetime) -> int: ...
+    def set_key(self, key_id: int, **values: Any) -> None: ...
+    def put_pin(
+        self, msisdn: str, pin_hash: str, now: dt.datetime, expires_at: dt.datetime
+    ) -> None: ...
+    def get_pin(self, msisdn: str) -> Pin | None: ...
+    def consume_pin(self, msisdn: str, now: dt.datetime) -> bool: ...
+
+
+class Throttles(Protocol):
+    def get(self, key: str) -> State: ...
+    def put(self, key: str, state: State) -> None: ...
+
+
+class Outbox(Protocol):
+    def add(
+        self,
+        *,
+        to_msisdn: str,
+        text: str,
+        purpose: str,
+        account_id: int | None,
+        now: dt.datetime,
+    ) -> int: ...
+    def messages(
+        self, *, to_msisdn: str | None = None, limit: int = 1000
+    ) -> list[OutboxMessage]: ...
+    def due_ids(self, now: dt.datetime, limit: int) -> list[int]: ...
+    def claim(
+        self, message_id: int, now: dt.datetime, lease_until: dt.datetime
+    ) -> OutboxMessage | None: ...
+    def mark(self, message_id: int, **values: Any) -> None: ...
+
+
+class Tx(Protocol):
+    """One open transaction: every repository in it, and the one `now` it runs at."""
+
+    @property
+    def now(self) -> dt.datetime: ...
+    @property
+    def default_currency(self) -> str: ...  # of a wallet opened without one
+    @property
+    def accounts(self) -> Accounts: ...
+    @property
+    def wallets(self) -> Wallets: ...
+    @property
+    def credentials(self) -> Credentials: ...
+    @property
+    def throttles(self) -> Throttles: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    def savepoint(self) -> AbstractContextManager[None]:
+        """What runs inside is undone alone if it raises; the transaction goes on."""
+
+
+TxT_co = TypeVar("TxT_co", bound=Tx, covariant=True)
+
+
+class UnitOfWorkOf(Protocol[TxT_co]):
+    """Transactions, the clock, settings, the password hasher: what every service takes.
+
+    Generic in its transaction type so that a callback a service runs inside one (auth's
+    `find` and `then`) may ask for the caller's own kind of Tx.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def passwords(self) -> Passwords: ...
+    def write(self) -> AbstractContextManager[TxT_co]:
+        """A writing transaction, committed unless it raises."""
+
+    def read(self) -> AbstractContextManager[TxT_co]: ...
+
+
+UnitOfWork: TypeAlias = UnitOfWorkOf[Tx]
+
+
+class KeySessions(Protocol):
+    """The one read of a client-key call: key, owner, token user and wallet."""
+
+    def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None: ...
+    async def read(self, key_hash: str, token_hash: str | None) -> KeySession | None:
+        """`key_session` for a caller on the event loop; the storage chooses how to wait."""
+
+
+class SessionsUnitOfWork(UnitOfWorkOf[Tx], Protocol):
+    """A unit of work that also answers the key-session read (mysms calls)."""
+
+    @property
+    def hot(self) -> KeySessions: ...

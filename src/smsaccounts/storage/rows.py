@@ -1,0 +1,99 @@
+"""Rows into domain records: the one place that reads a result row's columns by name.
+
+Every parser takes a mapping of column name to value (`row._mapping`, or one table's part of
+a joined row cut out by a `splitter`), so no row-like wrapper is needed anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeAlias, TypeVar
+
+from sqlalchemy import RowMapping, Table
+
+from smsaccounts.domain.models import Account, ApiKey, Asset, BillingType, LedgerEntry, Pin, Wallet
+from smsaccounts.domain.outbox import OutboxMessage
+from smsaccounts.domain.tree import Kind
+
+T = TypeVar("T")
+Columns: TypeAlias = Mapping[str, Any] | RowMapping  # a row's `_mapping`, or a `splitter` part
+
+
+def _slot_builder(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
+    """A constructor of the frozen, slotted dataclass `cls` from a mapping of every field.
+
+    It fills each slot directly; the generated `__init__` does the same through one
+    `object.__setattr__` call per field, which for Account's 63 fields costs 32 µs against
+    5 µs here (a LINK page builds 100 accounts). No field has a default or a post-init.
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    assert all(f.default is dataclasses.MISSING for f in fields)
+    assert not hasattr(cls, "__post_init__")
+    setters = tuple((f.name, getattr(cls, f.name).__set__) for f in fields)
+
+    def build(values: Mapping[str, Any]) -> T:
+        if len(values) != len(setters):
+            raise TypeError(f"{cls.__name__} takes {len(setters)} fields, not {len(values)}")
+        obj = object.__new__(cls)
+        for name, set_slot in setters:
+            set_slot(obj, values[name])
+        return obj
+
+    return build
+
+
+_build_account = _slot_builder(Account)
+
+
+def splitter(*tables: Table) -> Callable[[Sequence[Any]], list[dict[str, Any]]]:
+    """A cutter of rows that select `tables`' columns in order: one mapping per table.
+
+    By position, with the names read once: keyed access by Column object costs a lookup
+    per column, and a LINK page cuts 100 rows.
+    """
+    spans, start = [], 0
+    for table in tables:
+        names = tuple(table.c.keys())
+        spans.append((names, start, start + len(names)))
+        start += len(names)
+
+    def split(row: Sequence[Any]) -> list[dict[str, Any]]:
+        return [dict(zip(names, row[low:high], strict=True)) for names, low, high in spans]
+
+    return split
+
+
+def account(values: Columns) -> Account:
+    mutable = dict(values)
+    mutable["kind"] = Kind(mutable["kind"])
+    return _build_account(mutable)
+
+
+def wallet(values: Columns) -> Wallet:
+    return Wallet(**{**values, "billing_type": BillingType(values["billing_type"])})
+
+
+def ledger_entry(values: Columns, *, replayed: bool = False) -> LedgerEntry:
+    return LedgerEntry(**{**values, "asset": Asset(values["asset"])}, replayed=replayed)
+
+
+def api_key(values: Columns) -> ApiKey:
+    return ApiKey(
+        id=values["id"],
+        account_id=values["account_id"],
+        name=values["name"],
+        purpose=values["purpose"],
+        rights=frozenset(values["rights"].split()),
+        allowed_ips=values["allowed_ips"],
+        enabled=values["enabled"],
+        revoked_at=values["revoked_at"],
+    )
+
+
+def outbox_message(values: Columns) -> OutboxMessage:
+    return OutboxMessage(**values)
+
+
+def pin(values: Columns) -> Pin:
+    return Pin(**values)

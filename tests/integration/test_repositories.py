@@ -1,0 +1,57 @@
+"""Repositories answer unique-constraint races with domain outcomes, and the transaction goes on."""
+
+import pytest
+
+from smsaccounts.domain.models import Asset, BillingType
+from smsaccounts.domain.tree import ADMIN_ID, Kind
+from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
+from smsaccounts.errors import AlreadyExists, ErrorCode
+from smsaccounts.services import wallet
+from smsaccounts.storage.unit_of_work import Tx, UnitOfWork
+from tests import factories
+
+
+def _credit_again(tx: Tx, account_id: int, key: str) -> None:
+    """5 more credits and their entry under `key`, inside a savepoint as the service does."""
+    with tx.savepoint():
+        assert tx.wallets.apply(account_id, Asset.CREDITS, 5) == 10
+        tx.wallets.record(
+            account_id=account_id, asset=Asset.CREDITS, amount=5, resulting=10, reason="t",
+            actor_id=None, idempotency_key=key, now=tx.now,
+        )  # fmt: skip
+
+
+def test_a_taken_live_name_or_msisdn_is_already_exists_and_the_transaction_goes_on(
+    uow: UnitOfWork,
+) -> None:
+    factories.reseller(uow, name="taken", msisdn="436761111111")
+    with uow.write() as tx:
+        admin = tx.accounts.get(ADMIN_ID)
+        with pytest.raises(AlreadyExists) as error:
+            tx.accounts.add(kind=Kind.RESELLER, name="taken", parent=admin, now=tx.now)
+        assert (error.value.code, error.value.field) == (ErrorCode.RESELLER_NAME_TAKEN, "name")
+        with pytest.raises(AlreadyExists):
+            tx.accounts.add(
+                kind=Kind.RESELLER, name="other", parent=admin, now=tx.now, msisdn="436761111111"
+            )
+        fresh = tx.accounts.add(kind=Kind.RESELLER, name="fresh", parent=admin, now=tx.now)
+        tx.wallets.add(fresh.id, currency="EUR", billing_type=BillingType.PRE_PAID)
+    with uow.read() as tx:
+        assert tx.accounts.get_by_name(Kind.RESELLER, "fresh") is not None
+
+
+def test_a_used_idempotency_key_is_idempotency_key_taken_and_a_savepoint_undoes_the_change(
+    uow: UnitOfWork,
+) -> None:
+    user = factories.user(uow)
+    first = wallet.credit(
+        uow, account_id=user.id, asset=Asset.CREDITS, amount=5, reason="t", idempotency_key="k"
+    )
+    with uow.write() as tx:
+        with pytest.raises(IdempotencyKeyTaken):
+            _credit_again(tx, user.id, "k")
+        earlier = tx.wallets.find_entry(user.id, Asset.CREDITS, "k")
+        assert earlier is not None
+        assert (earlier.id, earlier.replayed) == (first.id, True)
+        assert tx.wallets.get(user.id).credits == 5  # type: ignore[union-attr]
+    assert wallet.get(uow, account_id=user.id).credits == 5

@@ -1,0 +1,555 @@
+"""An in-memory unit of work: the protocols of `services.ports`, the rules of the domain.
+
+Services run against it unchanged, with no database. It keeps the rules storage keeps:
+the wallet floor (`domain.wallet_rules`, the same function the SQL guard is rendered from),
+one ledger entry per idempotency key (IdempotencyKeyTaken), live names and msisdns unique
+per kind (AlreadyExists), the admin root as account 1. The lockout rules stay where they
+are, in `domain.throttle` applied by the services; the fake only stores their state.
+
+Transactions and savepoints keep an undo log and undo only their own writes when they
+raise, so a transaction that commits in between keeps its writes. `interleave` runs one
+such transaction at a chosen point, as a concurrent request that wins a race would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import itertools
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from smsaccounts.config import Settings
+from smsaccounts.domain import wallet_rules
+from smsaccounts.domain.clock import Clock, FakeClock
+from smsaccounts.domain.credentials import Passwords
+from smsaccounts.domain.models import (
+    ACL_FIELDS,
+    TEXT_FIELDS,
+    Account,
+    ApiKey,
+    Asset,
+    BillingType,
+    LedgerEntry,
+    Pin,
+    Wallet,
+)
+from smsaccounts.domain.outbox import QUEUED, SENDING, OutboxMessage
+from smsaccounts.domain.throttle import State
+from smsaccounts.domain.tree import ADMIN_ID, ADMIN_NAME, Kind, child_path, subtree_bounds
+from smsaccounts.errors import AlreadyExists, name_taken_code
+
+# What the schema's server defaults give an account the insert says nothing about.
+_ACCOUNT_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(TEXT_FIELDS, ""),
+    **dict.fromkeys(ACL_FIELDS, False),
+    "plan": "standard",
+    "language": "en",
+    "enabled": True,
+    "deactivated": None,
+    "password_hash": None,
+    "login_key_hash": None,
+    "msisdn": None,
+    "country": None,
+    "mor_secret": None,
+    "mo_charge": 0,
+    "swapping_source_address_allowed": False,
+    "free_credits": 0,
+    "sms_routing": 2,
+    "a2a_send_enabled": True,
+    "a2a_receive_enabled": True,
+}
+
+_MISSING: Any = object()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Token:
+    account_id: int
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+@dataclasses.dataclass
+class Store:
+    """The committed state every transaction reads and writes in place."""
+
+    accounts: dict[int, Account] = dataclasses.field(default_factory=dict)
+    wallets: dict[int, Wallet] = dataclasses.field(default_factory=dict)
+    ledger: dict[int, LedgerEntry] = dataclasses.field(default_factory=dict)
+    tokens: dict[str, _Token] = dataclasses.field(default_factory=dict)
+    keys: dict[int, ApiKey] = dataclasses.field(default_factory=dict)
+    key_hashes: dict[str, int] = dataclasses.field(default_factory=dict)
+    pins: dict[str, Pin] = dataclasses.field(default_factory=dict)
+    throttles: dict[str, State] = dataclasses.field(default_factory=dict)
+    routes: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
+    outbox: dict[int, OutboxMessage] = dataclasses.field(default_factory=dict)
+    # Like database sequences, ids are never handed out twice, rolled back or not.
+    ids: dict[str, Iterator[int]] = dataclasses.field(default_factory=dict)
+    # Run once, just before the next wallet change (see FakeUnitOfWork.interleave).
+    before_next_change: Callable[[], object] | None = None
+
+    def next_id(self, table: str) -> int:
+        return next(self.ids.setdefault(table, itertools.count(1)))
+
+
+class FakeTx:
+    """One transaction over the store; its writes are logged so that they can be undone."""
+
+    def __init__(self, store: Store, now: dt.datetime, *, default_currency: str) -> None:
+        self.store = store
+        self.now = now
+        self.default_currency = default_currency
+        self._frames: list[list[tuple[dict[Any, Any], Any, Any]]] = []
+        self.accounts = FakeAccounts(self)
+        self.wallets = FakeWallets(self)
+        self.credentials = FakeCredentials(self)
+        self.throttles = FakeThrottles(self)
+        self.outbox = FakeOutbox(self)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo this block's own writes if it raises; otherwise they join the enclosing one."""
+        frame: list[tuple[dict[Any, Any], Any, Any]] = []
+        self._frames.append(frame)
+        try:
+            yield
+        except BaseException:
+            for table, key, previous in reversed(frame):
+                if previous is _MISSING:
+                    table.pop(key, None)
+                else:
+                    table[key] = previous
+            raise
+        finally:
+            self._frames.pop()
+        if self._frames:
+            self._frames[-1].extend(frame)
+
+    def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        self._log(table, key)
+        table[key] = value
+
+    def delete(self, table: dict[Any, Any], key: Any) -> None:
+        self._log(table, key)
+        table.pop(key, None)
+
+    def _log(self, table: dict[Any, Any], key: Any) -> None:
+        assert self._frames, "a write outside any transaction"
+        self._frames[-1].append((table, key, table.get(key, _MISSING)))
+
+
+class FakeAccounts:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+
+    @property
+    def _all(self) -> dict[int, Account]:
+        return self.tx.store.accounts
+
+    def add(
+        self, *, kind: Kind, name: str, parent: Account | None, now: dt.datetime, **values: Any
+    ) -> Account:
+        msisdn = values.get("msisdn")
+        for other in self._all.values():
+            if other.deactivated is None and (
+                (other.kind is kind and other.name == name) or (msisdn and other.msisdn == msisdn)
+            ):
+                raise AlreadyExists(
+                    f"{kind} already exists", code=name_taken_code(kind.value), field="name"
+                )
+        account_id = self.tx.store.next_id("accounts")
+        account = Account(
+            **{
+                **_ACCOUNT_DEFAULTS,
+                **values,
+                "id": account_id,
+                "object_id": secrets.token_hex(12),
+                "kind": kind,
+                "name": name,
+                "parent_id": parent.id if parent else None,
+                "path": child_path(parent.path if parent else None, account_id),
+                "created_at": now,
+            }
+        )
+        self.tx.put(self._all, account_id, account)
+        return account
+
+    def get(self, account_id: int) -> Account | None:
+        return self._all.get(account_id)
+
+    def get_by_object_id(self, object_id: str) -> Account | None:
+        return next((a for a in self._all.values() if a.object_id == object_id), None)
+
+    def get_by_name(self, kind: Kind, name: str) -> Account | None:
+        return next(
+            (
+                a
+                for a in self._all.values()
+                if a.kind is kind and a.name == name and a.deactivated is None
+            ),
+            None,
+        )
+
+    def get_by_msisdn(self, msisdn: str) -> Account | None:
+        return next(
+            (a for a in self._all.values() if a.msisdn == msisdn and a.deactivated is None), None
+        )
+
+    def ancestors(self, account: Account) -> list[Account]:
+        ids = [int(part, 36) for part in account.path.split(".")[:-1]]
+        return [self._all[i] for i in reversed(ids) if i in self._all]
+
+    def list_subtree(
+        self,
+        root: Account,
+        *,
+        after_path: str | None = None,
+        limit: int = 100,
+        include_root: bool = True,
+    ) -> list[Account]:
+        low = root.path if include_root else subtree_bounds(root.path)[0]
+        high = subtree_bounds(root.path)[1]
+        inside = sorted(
+            (a for a in self._all.values() if low <= a.path < high), key=lambda a: a.path
+        )
+        return [a for a in inside if after_path is None or a.path > after_path][:limit]
+
+    def list_subtree_wallets(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[Account, Wallet]]:
+        wallets = self.tx.store.wallets
+        page = self.list_subtree(root, after_path=after_path, limit=len(self._all))
+        return [(a, wallets[a.id]) for a in page if a.id in wallets][:limit]
+
+    def count_subtree(self, root: Account) -> int:
+        return len(self.list_subtree(root, limit=len(self._all)))
+
+    def text_limit(self, field: str) -> int | None:
+        del field  # the fake's text attributes are unbounded
+        return None
+
+    def children(self, parent: Account) -> list[Account]:
+        return sorted(
+            (a for a in self._all.values() if a.parent_id == parent.id), key=lambda a: a.id
+        )
+
+    def update(self, account_id: int, values: Mapping[str, Any]) -> None:
+        account = self._all.get(account_id)
+        if account is not None and values:
+            self.tx.put(self._all, account_id, dataclasses.replace(account, **values))
+
+    def set_route(self, account_id: int, recipient: str, routing: int) -> None:
+        self.tx.put(self.tx.store.routes, (account_id, recipient), routing)
+
+    def get_route(self, account_id: int, recipient: str) -> int | None:
+        return self.tx.store.routes.get((account_id, recipient))
+
+
+class FakeWallets:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+
+    @property
+    def _all(self) -> dict[int, Wallet]:
+        return self.tx.store.wallets
+
+    def add(
+        self,
+        account_id: int,
+        *,
+        currency: str,
+        billing_type: BillingType,
+        credit_limit: int | None = None,
+    ) -> None:
+        assert account_id not in self._all, "one wallet per account"
+        wallet = Wallet(
+            account_id=account_id,
+            credits=0,
+            free_sms=0,
+            balance=0,
+            currency=currency,
+            billing_type=billing_type,
+            credit_limit=credit_limit,
+            use_currency=False,
+            messages_sent=0,
+            max_messages=None,
+        )
+        self.tx.put(self._all, account_id, wallet)
+
+    def get(self, account_id: int) -> Wallet | None:
+        return self._all.get(account_id)
+
+    def set_terms(self, account_id: int, **values: Any) -> None:
+        wallet = self._all.get(account_id)
+        if wallet is not None:
+            self.tx.put(self._all, account_id, dataclasses.replace(wallet, **values))
+
+    def apply(self, account_id: int, asset: Asset, amount: int) -> int | None:
+        race, self.tx.store.before_next_change = self.tx.store.before_next_change, None
+        if race is not None:
+            race()
+        wallet = self._all.get(account_id)
+        if wallet is None or not wallet_rules.allows(wallet, asset, amount):
+            return None
+        resulting: int = getattr(wallet, asset.value) + amount
+        changed: dict[str, Any] = {asset.value: resulting}
+        self.tx.put(self._all, account_id, dataclasses.replace(wallet, **changed))
+        return resulting
+
+    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None:
+        found = next(
+            (
+                e
+                for e in self.tx.store.ledger.values()
+                if (e.account_id, e.asset, e.idempotency_key) == (account_id, asset, key)
+            ),
+            None,
+        )
+        return None if found is None else dataclasses.replace(found, replayed=True)
+
+    def record(
+        self,
+        *,
+        account_id: int,
+        asset: Asset,
+        amount: int,
+        resulting: int,
+        reason: str,
+        actor_id: int | None,
+        idempotency_key: str | None,
+        now: dt.datetime,
+    ) -> LedgerEntry:
+        if idempotency_key is not None and self.find_entry(account_id, asset, idempotency_key):
+            raise wallet_rules.IdempotencyKeyTaken(account_id, asset, idempotency_key)
+        entry = LedgerEntry(
+            id=self.tx.store.next_id("ledger"),
+            account_id=account_id,
+            asset=asset,
+            amount=amount,
+            resulting=resulting,
+            reason=reason,
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+            created_at=now,
+        )
+        self.tx.put(self.tx.store.ledger, entry.id, entry)
+        return entry
+
+    def ledger_sum(self, account_id: int, asset: Asset) -> int:
+        return sum(
+            e.amount
+            for e in self.tx.store.ledger.values()
+            if e.account_id == account_id and e.asset is asset
+        )
+
+    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]:
+        mine = [e for e in self.tx.store.ledger.values() if e.account_id == account_id]
+        return sorted(mine, key=lambda e: e.id, reverse=True)[:limit]
+
+
+class FakeCredentials:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+        self.store = tx.store
+
+    def add_token(self, account_id: int, token_hash: str, now: dt.datetime) -> None:
+        self.tx.put(self.store.tokens, token_hash, _Token(account_id, now, None))
+
+    def account_for_token(self, token_hash: str) -> Account | None:
+        token = self.store.tokens.get(token_hash)
+        if token is None or token.revoked_at is not None:
+            return None
+        return self.store.accounts.get(token.account_id)
+
+    def revoke_tokens(self, account_id: int, now: dt.datetime) -> int:
+        live = [
+            (token_hash, token)
+            for token_hash, token in self.store.tokens.items()
+            if token.account_id == account_id and token.revoked_at is None
+        ]
+        for token_hash, token in live:
+            self.tx.put(self.store.tokens, token_hash, dataclasses.replace(token, revoked_at=now))
+        return len(live)
+
+    def add_key(
+        self,
+        *,
+        account_id: int,
+        name: str,
+        purpose: str,
+        key_hash: str,
+        rights: str,
+        allowed_ips: str,
+        now: dt.datetime,  # noqa: ARG002 - an ApiKey carries no creation time
+    ) -> ApiKey:
+        key = ApiKey(
+            id=self.store.next_id("api_keys"),
+            account_id=account_id,
+            name=name,
+            purpose=purpose,
+            rights=frozenset(rights.split()),
+            allowed_ips=allowed_ips,
+            enabled=True,
+            revoked_at=None,
+        )
+        self.tx.put(self.store.keys, key.id, key)
+        self.tx.put(self.store.key_hashes, key_hash, key.id)
+        return key
+
+    def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None:
+        key = self.store.keys.get(self.store.key_hashes.get(key_hash, -1))
+        owner = self.store.accounts.get(key.account_id) if key else None
+        return None if key is None or owner is None else (key, owner)
+
+    def keys_of(self, account_id: int) -> list[ApiKey]:
+        return sorted(
+            (k for k in self.store.keys.values() if k.account_id == account_id),
+            key=lambda k: k.id,
+        )
+
+    def revoke_keys(self, account_id: int, now: dt.datetime) -> int:
+        live = [k for k in self.keys_of(account_id) if k.revoked_at is None]
+        for key in live:
+            self.tx.put(self.store.keys, key.id, dataclasses.replace(key, revoked_at=now))
+        return len(live)
+
+    def set_key(self, key_id: int, **values: Any) -> None:
+        if isinstance(values.get("rights"), str):
+            values["rights"] = frozenset(values["rights"].split())
+        key = self.store.keys.get(key_id)
+        if key is not None:
+            self.tx.put(self.store.keys, key_id, dataclasses.replace(key, **values))
+
+    def put_pin(
+        self, msisdn: str, pin_hash: str, now: dt.datetime, expires_at: dt.datetime
+    ) -> None:
+        self.tx.put(self.store.pins, msisdn, Pin(msisdn, pin_hash, now, expires_at, None))
+
+    def get_pin(self, msisdn: str) -> Pin | None:
+        return self.store.pins.get(msisdn)
+
+    def consume_pin(self, msisdn: str, now: dt.datetime) -> bool:
+        pin = self.store.pins.get(msisdn)
+        if pin is None or pin.consumed_at is not None:
+            return False
+        self.tx.put(self.store.pins, msisdn, dataclasses.replace(pin, consumed_at=now))
+        return True
+
+
+class FakeThrottles:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+
+    def get(self, key: str) -> State:
+        return self.tx.store.throttles.get(key, State())
+
+    def put(self, key: str, state: State) -> None:
+        self.tx.put(self.tx.store.throttles, key, state)
+
+
+class FakeOutbox:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+
+    @property
+    def _all(self) -> dict[int, OutboxMessage]:
+        return self.tx.store.outbox
+
+    def add(
+        self,
+        *,
+        to_msisdn: str,
+        text: str,
+        purpose: str,
+        account_id: int | None,
+        now: dt.datetime,
+    ) -> int:
+        message = OutboxMessage(
+            id=self.tx.store.next_id("outbox"),
+            account_id=account_id,
+            to_msisdn=to_msisdn,
+            text=text,
+            purpose=purpose,
+            status=QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+            created_at=now,
+            sent_at=None,
+        )
+        self.tx.put(self._all, message.id, message)
+        return message.id
+
+    def messages(self, *, to_msisdn: str | None = None, limit: int = 1000) -> list[OutboxMessage]:
+        ordered = sorted(self._all.values(), key=lambda m: m.id)
+        return [m for m in ordered if to_msisdn is None or m.to_msisdn == to_msisdn][:limit]
+
+    def due_ids(self, now: dt.datetime, limit: int) -> list[int]:
+        due = [m for m in self.messages() if self._due(m, now)]
+        return [m.id for m in due][:limit]
+
+    def claim(
+        self, message_id: int, now: dt.datetime, lease_until: dt.datetime
+    ) -> OutboxMessage | None:
+        message = self._all.get(message_id)
+        if message is None or not self._due(message, now):
+            return None
+        claimed = dataclasses.replace(
+            message, status=SENDING, next_attempt_at=lease_until, attempts=message.attempts + 1
+        )
+        self.tx.put(self._all, message_id, claimed)
+        return claimed
+
+    def mark(self, message_id: int, **values: Any) -> None:
+        message = self._all.get(message_id)
+        if message is not None:
+            self.tx.put(self._all, message_id, dataclasses.replace(message, **values))
+
+    @staticmethod
+    def _due(message: OutboxMessage, now: dt.datetime) -> bool:
+        return message.status in (QUEUED, SENDING) and message.next_attempt_at <= now
+
+
+# Cheap but real argon2id, as the database tests use.
+FAST_PASSWORDS = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+class FakeUnitOfWork:
+    """`services.ports.UnitOfWork` in memory: the admin root exists, as after migrating."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        passwords: Passwords | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.clock = clock or FakeClock()
+        self.passwords = passwords or Passwords(**FAST_PASSWORDS)
+        self.store = Store()
+        with self.write() as tx:
+            root = tx.accounts.add(kind=Kind.ADMIN, name=ADMIN_NAME, parent=None, now=tx.now)
+            assert root.id == ADMIN_ID
+            tx.wallets.add(root.id, currency="EUR", billing_type=BillingType.POST_PAID)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[FakeTx]:
+        """A transaction committed unless it raises (then undone, write by write)."""
+        tx = FakeTx(self.store, self.clock.now(), default_currency=self.settings.default_currency)
+        with tx.savepoint():
+            yield tx
+
+    def read(self) -> contextlib.AbstractContextManager[FakeTx]:
+        return self.write()
+
+    def interleave(self, transaction: Callable[[FakeUnitOfWork], object]) -> None:
+        """Run `transaction(self)` once, just before the next wallet change of any request.
+
+        It commits before that change, as a concurrent request that wins the race would
+        (the row lock of the wallet makes the loser wait for it).
+        """
+        self.store.before_next_change = lambda: transaction(self)
