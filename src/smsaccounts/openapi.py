@@ -66,7 +66,12 @@ class Param:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Operation:
-    """One method on one path, as its dialect serves it."""
+    """One method on one path, as its dialect serves it.
+
+    The Structs a dialect decodes keep every field optional, so that a missing one is
+    answered in the dialect's own words; `required` names the body or query fields the
+    server requires all the same, and `one_of` the groups of which one name is required.
+    """
 
     path: str
     method: str
@@ -77,6 +82,8 @@ class Operation:
     params: tuple[Param, ...] = ()
     query: Any = None  # a Struct whose fields are all query parameters
     security: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    one_of: tuple[tuple[str, ...], ...] = ()
 
     @property
     def types(self) -> list[Any]:
@@ -204,25 +211,35 @@ class _Builder:
         }
         if op.description:
             item["description"] = op.description
-        parameters = [*map(self.parameter, op.params), *self.query(op.query)]
+        parameters = [*map(self.parameter, op.params), *self.query(op.query, op)]
         if parameters:
             item["parameters"] = parameters
         if op.request:
-            item["requestBody"] = {"required": False, "content": self.content(op.request)}
+            content = self.content(op.request, _needs(op))
+            item["requestBody"] = {"required": bool(_needs(op)), "content": content}
         if op.security:
             item["security"] = [{name: []} for name in op.security]
         return item
 
-    def query(self, struct: Any) -> list[dict[str, Any]]:
-        """A Struct's fields as query parameters, each with its property's schema."""
+    def query(self, struct: Any, op: Operation) -> list[dict[str, Any]]:
+        """A Struct's fields as query parameters, each with its property's schema.
+
+        A query parameter is required on its own or not at all: a one-of group is said in
+        the parameter's description instead.
+        """
         if struct is None:
             return []
         component = self.components[_component_name(self.schema(struct))]
-        required = set(component.get("required", []))
-        return [
-            {"name": name, "in": "query", "schema": _not_null(schema), "required": name in required}
-            for name, schema in component["properties"].items()
-        ]
+        required = {*component.get("required", []), *op.required}
+        groups = {name: group for group in op.one_of for name in group}
+        out = []
+        for name, schema in component["properties"].items():
+            param = {"name": name, "in": "query", "schema": _not_null(schema),
+                     "required": name in required}  # fmt: skip
+            if name in groups:
+                param["description"] = "one of " + ", ".join(groups[name]) + " is required"
+            out.append(param)
+        return out
 
     def parameter(self, param: Param) -> dict[str, Any]:
         out: dict[str, Any] = {"name": param.name, "in": param.where}
@@ -245,19 +262,42 @@ class _Builder:
             out["content"] = self.content(body)
         return out
 
-    def content(self, body: Body) -> dict[str, Any]:
-        return {media: {"schema": self.body_schema(body, media)} for media in body.media}
+    def content(self, body: Body, needs: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {media: {"schema": self.body_schema(body, media, needs)} for media in body.media}
 
-    def body_schema(self, body: Body, media: str) -> dict[str, Any]:
+    def body_schema(
+        self, body: Body, media: str, needs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         alternatives = []
         for type_, root in body.variants:
             schema = self.schema(type_)
             if media == FORM:
                 schema = self.form(schema)
+            schema = _with_needs(schema, needs or {})
             if media == XML:
                 schema["xml"] = {"name": root or _component_name(schema)}
             alternatives.append(schema)
         return alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
+
+
+def _needs(op: Operation) -> dict[str, Any]:
+    """JSON Schema keywords for what the server requires of a body (beside the Struct's)."""
+    out: dict[str, Any] = {}
+    if op.required:
+        out["required"] = list(op.required)
+    if len(op.one_of) == 1:
+        out["anyOf"] = [{"required": [name]} for name in op.one_of[0]]
+    elif op.one_of:
+        out["allOf"] = [{"anyOf": [{"required": [name]} for name in g]} for g in op.one_of]
+    return out
+
+
+def _with_needs(schema: dict[str, Any], needs: dict[str, Any]) -> dict[str, Any]:
+    required = [*schema.get("required", []), *needs.get("required", [])]
+    out = {**schema, **needs}
+    if required:
+        out["required"] = list(dict.fromkeys(required))
+    return out
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

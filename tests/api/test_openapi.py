@@ -92,3 +92,29 @@ def test_openapi_json_and_docs_are_served(client: Any) -> None:
     assert "userLoginRequest" in page.text
     assert "http://" not in page.text  # nothing fetched
     assert "https://" not in page.text
+
+
+def _body_schemas(doc: dict[str, Any], path: str, method: str) -> list[dict[str, Any]]:
+    body = doc["paths"][path][method]["requestBody"]
+    assert body["required"] is True
+    return [media["schema"] for media in body["content"].values()]
+
+
+def test_the_reseller_parameters_the_server_requires_are_required_in_the_document() -> None:
+    """Every body form (form, JSON) and a GET's query say what `messages.NEEDS` says, which
+    tests/api/reseller/test_validation.py holds to what the decoders do."""
+    from smsaccounts.dialects.reseller import ENDPOINTS
+    from smsaccounts.dialects.reseller.messages import NEEDS
+
+    doc = openapi.document()
+    for path, (kind, _decoder, _use) in ENDPOINTS.items():
+        needs = NEEDS[kind]
+        for schema in _body_schemas(doc, f"/services/rest/{path}", "post"):
+            assert schema["required"] == list(needs.required), path
+            groups = schema.get("allOf", [schema] if "anyOf" in schema else [])
+            found = [tuple(one["required"][0] for one in g["anyOf"]) for g in groups]
+            assert found == list(needs.one_of), path
+    assert {"integrationId", "name"} <= set(NEEDS[ENDPOINTS["customer/create"][0]].required)
+    query = doc["paths"]["/services/rest/admin/balance"]["get"]["parameters"]
+    assert {p["name"] for p in query if p["required"]} == {"reseller", "password"}
+

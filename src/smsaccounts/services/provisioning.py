@@ -31,6 +31,14 @@ _DISABLED_CODES = {Kind.USER: ErrorCode.USER_DISABLED, Kind.CUSTOMER: ErrorCode.
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class CustomerRef:
+    """A customer of the reseller, named by its name or by its object id (one of the two)."""
+
+    name: str | None = None
+    object_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class NewCustomer:
     name: str
     integration_id: str
@@ -108,7 +116,7 @@ def create_customer(uow: UnitOfWork, *, reseller: Account, new: NewCustomer) -> 
 def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
     password_hash = uow.passwords.hash(new.password)  # slow on purpose: outside the write lock
     with uow.write() as tx:
-        customer = usable_customer(tx, reseller, new.customer_id)
+        customer = usable_customer(tx, reseller, CustomerRef(object_id=new.customer_id))
         return accounts.add(
             tx,
             kind=Kind.USER,
@@ -172,7 +180,7 @@ def create_customer_user(
         return user, customer
 
 
-def add_credits(uow: UnitOfWork, *, reseller: Account, customer_id: str, credits: int) -> int:
+def add_credits(uow: UnitOfWork, *, reseller: Account, customer: CustomerRef, credits: int) -> int:
     """Move credits from the reseller's pool to a pre-paid customer (negative: back).
 
     Both wallets change in one transaction with a ledger entry each. The giving side's
@@ -180,14 +188,14 @@ def add_credits(uow: UnitOfWork, *, reseller: Account, customer_id: str, credits
     and a customer never goes below zero. Answers the customer's credits afterwards.
     """
     with uow.write() as tx:
-        customer = usable_customer(tx, reseller, customer_id)
-        if _billing_type(tx, customer) is BillingType.POST_PAID:
+        target = usable_customer(tx, reseller, customer)
+        if _billing_type(tx, target) is BillingType.POST_PAID:
             raise IncompatibleBillingType(
                 "credits cannot be transferred to a post-paid customer",
                 code=ErrorCode.POST_PAID_TARGET,
             )
         if credits:
-            giver, taker = (reseller.id, customer.id) if credits > 0 else (customer.id, reseller.id)
+            giver, taker = (reseller.id, target.id) if credits > 0 else (target.id, reseller.id)
             wallet.move(
                 tx,
                 from_id=giver,
@@ -197,27 +205,31 @@ def add_credits(uow: UnitOfWork, *, reseller: Account, customer_id: str, credits
                 reason=ADD_CREDITS_REASON,
                 actor_id=reseller.id,
             )
-        return _credits(tx, customer)
+        return _credits(tx, target)
 
 
 def balance(
-    uow: UnitOfWork, *, reseller: Account, customer_id: str, user_id: str | None = None
+    uow: UnitOfWork, *, reseller: Account, customer: CustomerRef, user_id: str | None = None
 ) -> int:
-    """The customer's credits, or with `user_id` the credits of one of its users."""
+    """The customer's credits, or with `user_id` (an object id) those of one of its users."""
     with uow.read() as tx:
-        customer = usable_customer(tx, reseller, customer_id)
+        target = usable_customer(tx, reseller, customer)
         if user_id is None:
-            return _credits(tx, customer)
-        return _credits(tx, _usable(tx, customer, user_id, Kind.USER))
+            return _credits(tx, target)
+        return _credits(tx, _usable(target, tx.accounts.get_by_object_id(user_id), Kind.USER))
 
 
-def usable_customer(tx: Tx, reseller: Account, object_id: str) -> Account:
-    return _usable(tx, reseller, object_id, Kind.CUSTOMER)
+def usable_customer(tx: Tx, reseller: Account, customer: CustomerRef) -> Account:
+    """The reseller's live, enabled customer of that name (or object id)."""
+    if customer.name is not None:
+        found = tx.accounts.get_by_name(Kind.CUSTOMER, customer.name)
+    else:
+        found = tx.accounts.get_by_object_id(customer.object_id or "")
+    return _usable(reseller, found, Kind.CUSTOMER)
 
 
-def _usable(tx: Tx, actor: Account, object_id: str, kind: Kind) -> Account:
-    """An account of `kind` in the actor's subtree, live and enabled."""
-    found = tx.accounts.get_by_object_id(object_id)
+def _usable(actor: Account, found: Account | None, kind: Kind) -> Account:
+    """`found`, if it is an account of `kind` in the actor's subtree, live and enabled."""
     try:
         account = accounts.visible(actor, found)
     except NotFound:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from smsaccounts.dialects.reseller import ENDPOINTS
+from smsaccounts.dialects.reseller.messages import NEEDS, Needs, wire_names
 from smsaccounts.domain.models import Account, BillingType
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -19,7 +21,8 @@ PUSH_URL = '{"type": "URL", "data": {"url": "https://push.example.com/mo"}}'
 
 def _valid(path: str, reseller: Account, customer: Account) -> dict[str, str]:
     login = {"resellerName": reseller.name, "resellerPassword": PASSWORD}
-    admin = {"reseller": reseller.name, "password": PASSWORD, "customerId": customer.object_id}
+    admin = {"reseller": reseller.name, "password": PASSWORD, "customer": customer.name}
+    aliases = {"reseller": reseller.name, "password": PASSWORD, "customerId": customer.object_id}
     return {
         "customer/create": {**login, "name": "new-customer", "integrationId": "int",
                             "rotationAlgorithm": "CONVERSATION", "billingType": "PRE_PAID",
@@ -33,8 +36,10 @@ def _valid(path: str, reseller: Account, customer: Account) -> dict[str, str]:
                                  "username": "cu-user", "password": "pw",
                                  "customer": "cu-customer", "phoneNumber": "1 2",
                                  "applyFreeCredits": "true"},
-        "admin/addCredits": {**admin, "credits": "10"},
+        "admin/addCredits": {**admin, "creditsToAdd": "10"},
         "admin/balance": admin,
+        "admin/addCredits#aliases": {**aliases, "credits": "10"},
+        "admin/balance#aliases": aliases,
     }[path]  # fmt: skip
 
 
@@ -100,15 +105,18 @@ RULES: dict[str, dict[str, list[tuple[Any, int]]]] = {
     "admin/addCredits": {
         "reseller": RESELLER,
         "password": PASS,
-        "customerId": OBJECT_ID,
-        "credits": CREDITS,
+        "customer": NAME,
+        "creditsToAdd": CREDITS,
     },
     "admin/balance": {
         "reseller": RESELLER,
         "password": PASS,
-        "customerId": OBJECT_ID,
+        "customer": NAME,
         "userId": OBJECT_ID[1:],
     },
+    # The accepted aliases: customerId (an object id) for customer, credits for creditsToAdd.
+    "admin/addCredits#aliases": {"customerId": OBJECT_ID[1:], "credits": CREDITS[2:]},
+    "admin/balance#aliases": {"customerId": OBJECT_ID[1:]},
 }
 
 CASES = [
@@ -128,7 +136,11 @@ def setup(uow: UnitOfWork) -> tuple[Account, Account]:
 def test_every_valid_base_call_succeeds(api: Api, setup: tuple[Account, Account]) -> None:
     """The base parameters the broken cases start from are valid: each breakage is the cause."""
     for path in RULES:
-        assert api.post(path, **_valid(path, *setup))["status"] == 0, path
+        assert api.post(_endpoint(path), **_valid(path, *setup))["status"] == 0, path
+
+
+def _endpoint(path: str) -> str:
+    return path.partition("#")[0]
 
 
 @pytest.mark.parametrize(("path", "field", "value", "status"), CASES)
@@ -147,7 +159,7 @@ def test_a_broken_parameter_is_named_and_nothing_is_created(
     else:
         params[field] = value
     before = counts(uow)
-    answer = api.post(path, **params)
+    answer = api.post(_endpoint(path), **params)
     assert answer == {"status": status, "message": answer["message"], "field": field}
     assert answer["message"]
     assert counts(uow) == before
@@ -157,7 +169,61 @@ def test_parameters_are_checked_before_the_password_so_no_failure_is_counted(
     api: Api, uow: UnitOfWork, setup: tuple[Account, Account]
 ) -> None:
     reseller, _ = setup
-    params = {**_valid("admin/addCredits", *setup), "password": "wrong", "credits": "x"}
-    assert api.post("admin/addCredits", **params)["field"] == "credits"
+    params = {**_valid("admin/addCredits", *setup), "password": "wrong", "creditsToAdd": "x"}
+    assert api.post("admin/addCredits", **params)["field"] == "creditsToAdd"
     with uow.read() as tx:
         assert tx.throttles.get(f"login:reseller:{reseller.name}").failures == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "alias", "documented"),
+    [("admin/addCredits", "customerId", "customer"),
+     ("admin/addCredits", "credits", "creditsToAdd"),
+     ("admin/balance", "customerId", "customer")],
+)  # fmt: skip
+def test_a_documented_parameter_and_its_alias_together_are_refused_naming_the_alias(
+    api: Api,
+    uow: UnitOfWork,
+    setup: tuple[Account, Account],
+    path: str,
+    alias: str,
+    documented: str,
+) -> None:
+    """Both could name different things (another customer, another amount): status 2."""
+    params = {**_valid(path, *setup), alias: _valid(f"{path}#aliases", *setup)[alias]}
+    before = counts(uow)
+    answer = api.post(path, **params)
+    assert (answer["status"], answer["field"]) == (2, alias)
+    assert documented in answer["message"]
+    assert counts(uow) == before
+
+
+def _needs(path: str) -> Needs:
+    return NEEDS[ENDPOINTS[path][0]]
+
+
+NEEDS_CASES = [
+    pytest.param(path, name, id=f"{path}:{name}")
+    for path, (kind, _decoder, _use) in ENDPOINTS.items()
+    for name in sorted(wire_names(kind))
+]
+
+
+@pytest.mark.parametrize(("path", "name"), NEEDS_CASES)
+def test_what_needs_declares_required_is_what_the_endpoint_requires(
+    api: Api, setup: tuple[Account, Account], path: str, name: str
+) -> None:
+    """`messages.NEEDS` (which feeds the OpenAPI document and docs/) matches the decoders:
+    leaving out a required parameter, or every name of a one-of group, is status 1 naming
+    it; leaving out anything else is never status 1 (a default applies)."""
+    needs = _needs(path)
+    params = _valid(path, *setup)
+    group = next((g for g in needs.one_of if name in g), None)
+    for left_out in group or (name,):
+        params.pop(left_out, None)
+    answer = api.post(path, **params)
+    if name in needs.required or group is not None:
+        expected = name if group is None else group[0]
+        assert (answer["status"], answer.get("field")) == (1, expected)
+    else:
+        assert answer["status"] != 1, answer

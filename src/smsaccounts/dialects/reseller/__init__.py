@@ -20,6 +20,7 @@ from smsaccounts.dialects.reseller import messages as m
 from smsaccounts.dialects.reseller.decode import Login
 from smsaccounts.errors import DomainError
 from smsaccounts.services import provisioning
+from smsaccounts.services.provisioning import CustomerRef
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 PREFIX = "/services/rest"
@@ -42,17 +43,15 @@ def customer_user_create(uow: UnitOfWork, reseller: Any, new: Any) -> msgspec.St
     return m.CustomerUserCreated(id=user.object_id, customer_id=customer.object_id)
 
 
-def add_credits(uow: UnitOfWork, reseller: Any, args: tuple[str, int]) -> msgspec.Struct:
-    customer_id, credits = args
-    after = provisioning.add_credits(
-        uow, reseller=reseller, customer_id=customer_id, credits=credits
-    )
+def add_credits(uow: UnitOfWork, reseller: Any, args: tuple[CustomerRef, int]) -> msgspec.Struct:
+    customer, credits = args
+    after = provisioning.add_credits(uow, reseller=reseller, customer=customer, credits=credits)
     return m.Credits(credits=after)
 
 
-def balance(uow: UnitOfWork, reseller: Any, args: tuple[str, str | None]) -> msgspec.Struct:
-    customer_id, user_id = args
-    credits = provisioning.balance(uow, reseller=reseller, customer_id=customer_id, user_id=user_id)
+def balance(uow: UnitOfWork, reseller: Any, args: tuple[CustomerRef, str | None]) -> msgspec.Struct:
+    customer, user_id = args
+    credits = provisioning.balance(uow, reseller=reseller, customer=customer, user_id=user_id)
     return m.Credits(credits=credits)
 
 
@@ -65,6 +64,8 @@ ENDPOINTS: dict[str, tuple[type[Any], Callable[[Any], Command], Callable[..., An
     "admin/addCredits": (m.AddCredits, decode.add_credits, add_credits),
     "admin/balance": (m.Balance, decode.balance, balance),
 }  # fmt: skip
+# The methods each endpoint answers: balance was documented as GET first, POST later.
+METHODS: dict[str, tuple[str, ...]] = {"admin/balance": ("GET", "POST")}
 
 
 def _operation(
@@ -99,6 +100,9 @@ def _fail(call: Call, error: DomainError, _operation: str | None) -> Reply:
 DIALECT = pipeline.Dialect(
     name="reseller",
     mounts=(PREFIX,),
-    routes={f"/{path}": {"POST": _operation(path, *parts)} for path, parts in ENDPOINTS.items()},
+    routes={
+        f"/{path}": dict.fromkeys(METHODS.get(path, ("POST",)), _operation(path, *parts))
+        for path, parts in ENDPOINTS.items()
+    },
     fail=_fail,
 )

@@ -17,7 +17,7 @@ from smsaccounts.dialects.reseller import messages as m
 from smsaccounts.domain import validation as v
 from smsaccounts.domain.models import BillingType
 from smsaccounts.errors import InvalidField
-from smsaccounts.services.provisioning import NewCustomer, NewCustomerUser, NewUser
+from smsaccounts.services.provisioning import CustomerRef, NewCustomer, NewCustomerUser, NewUser
 
 P = TypeVar("P", bound=msgspec.Struct)
 
@@ -126,15 +126,42 @@ def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUse
     )
 
 
-def add_credits(p: m.AddCredits) -> tuple[Login, tuple[str, int]]:
+def add_credits(p: m.AddCredits) -> tuple[Login, tuple[CustomerRef, int]]:
     login = _login(p.reseller, p.password, ("reseller", "password"))
-    return login, (v.object_id("customerId", p.customer_id), v.credits("credits", p.credits))
+    customer = _customer(p.customer, p.customer_id)
+    field, amount = _either(("creditsToAdd", p.credits_to_add), ("credits", p.credits))
+    return login, (customer, v.credits(field, amount))
 
 
-def balance(p: m.Balance) -> tuple[Login, tuple[str, str | None]]:
+def balance(p: m.Balance) -> tuple[Login, tuple[CustomerRef, str | None]]:
     login = _login(p.reseller, p.password, ("reseller", "password"))
-    customer_id = v.object_id("customerId", p.customer_id)
-    return login, (customer_id, _opt(p.user_id, v.object_id, "userId", None))
+    customer = _customer(p.customer, p.customer_id)
+    return login, (customer, _opt(p.user_id, v.object_id, "userId", None))
+
+
+def _customer(name: str | None, object_id: str | None) -> CustomerRef:
+    """The documented `customer` (a name), or its alias `customerId` (an object id)."""
+    field, value = _either(("customer", name), ("customerId", object_id))
+    if field == "customer":
+        return CustomerRef(name=v.name(field, value))
+    return CustomerRef(object_id=v.object_id(field, value))
+
+
+def _either(
+    documented: tuple[str, str | None], alias: tuple[str, str | None]
+) -> tuple[str, str | None]:
+    """The parameter to read: the documented one, or its alias when only the alias is given.
+
+    Neither given leaves the documented one (reported missing by its rule); both given is
+    refused, since the two could name different things.
+    """
+    if v.optional(alias[1]) is None:
+        return documented
+    if v.optional(documented[1]) is not None:
+        raise InvalidField(
+            f"{alias[0]}: give {documented[0]} or {alias[0]}, not both", field=alias[0]
+        )
+    return alias
 
 
 def _rotation(field: str, value: str) -> str:

@@ -3,10 +3,14 @@
 Parameters arrive as text (query string, form or JSON body) and are all optional here:
 the rules of `smsaccounts.domain.validation` decide what is required and valid, so that
 a missing or broken value is answered with status 1 or 2 naming it, never a decode error.
-Field names are the wire names (camelCase); they are case sensitive.
+`NEEDS` says, for the OpenAPI document and the docs, which of them the decoders require
+(a test holds the two together). Field names are the wire names (camelCase); they are case
+sensitive.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import msgspec
 
@@ -60,19 +64,30 @@ class CustomerUserCreate(_Params):
 
 
 class AddCredits(_Params):
-    """POST /services/rest/admin/addCredits: move credits to (or, negative, from) a customer."""
+    """POST /services/rest/admin/addCredits: move credits to (or, negative, from) a customer.
+
+    `customer` is the customer's name and `creditsToAdd` the signed amount, as documented;
+    `customerId` (the customer's object id) and `credits` are accepted in their place.
+    """
 
     reseller: str | None = None
     password: str | None = None
+    customer: str | None = None
+    credits_to_add: str | None = None
     customer_id: str | None = None
     credits: str | None = None
 
 
 class Balance(_Params):
-    """POST /services/rest/admin/balance: a customer's credits, or one of its users' (userId)."""
+    """GET or POST /services/rest/admin/balance: a customer's credits.
+
+    `customer` is the customer's name (or `customerId` its object id); with `userId` (an
+    object id) the answer is the credits of that user of the customer.
+    """
 
     reseller: str | None = None
     password: str | None = None
+    customer: str | None = None
     customer_id: str | None = None
     user_id: str | None = None
 
@@ -102,6 +117,27 @@ class Error(msgspec.Struct, omit_defaults=True):
     status: int
     message: str
     field: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Needs:
+    """What an endpoint requires: every name of `required`, and one name of each `one_of`."""
+
+    required: tuple[str, ...]
+    one_of: tuple[tuple[str, ...], ...] = ()
+
+
+_CREATE_LOGIN = ("resellerName", "resellerPassword")
+NEEDS: dict[type[_Params], Needs] = {
+    CustomerCreate: Needs(("name", *_CREATE_LOGIN, "integrationId")),
+    UserCreate: Needs(("username", "password", *_CREATE_LOGIN, "customerId", "email",
+                       "phoneNumber")),
+    CustomerUserCreate: Needs(("username", "password", "customer", *_CREATE_LOGIN,
+                               "applyFreeCredits")),
+    AddCredits: Needs(("reseller", "password"),
+                      (("customer", "customerId"), ("creditsToAdd", "credits"))),
+    Balance: Needs(("reseller", "password"), (("customer", "customerId"),)),
+}  # fmt: skip
 
 
 # Parameters that may arrive as a JSON object inside a JSON body, not only as text.

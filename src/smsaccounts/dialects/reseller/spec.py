@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsaccounts.dialects.reseller import ENDPOINTS, PREFIX
+from smsaccounts.dialects.reseller import ENDPOINTS, METHODS, PREFIX
 from smsaccounts.dialects.reseller import messages as m
 from smsaccounts.openapi import FORM, JSON, Body, BodyTooLarge, Operation
 
@@ -25,14 +25,20 @@ _DESCRIPTION = (
 )
 
 
-def _operation(path: str) -> Operation:
+def _operation(path: str, method: str) -> Operation:
     params, success = _SHAPES[path]
+    needs = m.NEEDS[params]
+    body: dict[str, Any] = (
+        {"query": params} if method == "GET" else {"request": Body.of(params, FORM, JSON)}
+    )
     return Operation(
         path=f"{PREFIX}/{path}",
-        method="POST",
-        summary=(params.__doc__ or path).strip().partition(": ")[2] or path,
+        method=method,
+        summary=(params.__doc__ or path).strip().partition(": ")[2].split("\n")[0] or path,
         description=_DESCRIPTION,
-        request=Body.of(params, FORM, JSON),
+        required=needs.required,
+        one_of=needs.one_of,
+        **body,
         responses={
             200: (
                 "status 0 and the result, or a non-zero status",
@@ -44,4 +50,6 @@ def _operation(path: str) -> Operation:
     )
 
 
-OPERATIONS = tuple(_operation(path) for path in ENDPOINTS)
+OPERATIONS = tuple(
+    _operation(path, method) for path in ENDPOINTS for method in METHODS.get(path, ("POST",))
+)
