@@ -122,7 +122,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("link_users", SERVICE, "LINK /v2/users.json first page, 10k below",
              '"status"%s*:%s*200', _link_users),
     Scenario("mor_user_details", SERVICE, "MOR /billing/api/user_details_get",
-             "<page>", _mor_details),
+             "<pagename>", _mor_details),  # errors come inside <page> too
     Scenario("reseller_balance", SERVICE, "reseller /services/rest/admin/balance",
              '"status"%s*:%s*0[,}%s]', _reseller_balance, min_seconds=6),
     Scenario("mysms_login", SERVICE, "mysms /json/user/login (argon2id)",

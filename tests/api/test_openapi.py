@@ -118,3 +118,13 @@ def test_the_reseller_parameters_the_server_requires_are_required_in_the_documen
     query = doc["paths"]["/services/rest/admin/balance"]["get"]["parameters"]
     assert {p["name"] for p in query if p["required"]} == {"reseller", "password"}
 
+
+def test_the_mor_parameters_the_server_requires_are_required_in_the_document() -> None:
+    doc = openapi.document()
+    for function in ("user_balance_update", "user_balance_change"):
+        for schema in _body_schemas(doc, f"/billing/api/{function}", "post"):
+            assert schema["required"] == ["u", "user_id", "balance", "hash"]
+    for function in ("user_details_get", "user_details"):
+        for schema in _body_schemas(doc, f"/billing/api/{function}", "post"):
+            assert schema["required"] == ["u", "hash"]
+            assert schema["anyOf"] == [{"required": ["user_id"]}, {"required": ["username"]}]

@@ -44,8 +44,8 @@ def _shape(dialect: str, response: Any) -> Any:
         return body["status"]
     assert kind.startswith("application/xml")
     root = etree.fromstring(response.content)
-    assert root.tag == "error"
-    return root.text
+    assert root.tag == "page"  # MOR's error documents: <page><error>...</error></page>
+    return root.findtext("error")
 
 
 @pytest.fixture

@@ -166,8 +166,8 @@ def _status(style: str, response: Any) -> tuple[int, str]:
         tag, fields = _xml(response)
         assert tag == "response"
         return response.status_code, fields["status"]
-    tag, fields = _xml(response)  # mor: an <error> with its text, or a document
-    return response.status_code, f"error: {fields['']}" if tag == "error" else tag
+    tag, fields = _xml(response)  # mor: a document, or an <error> with its text inside one
+    return response.status_code, f"error: {fields['error']}" if "error" in fields else tag
 
 
 UNAVAILABLE = {

@@ -79,7 +79,9 @@ def _reseller_ignored(answer: Any) -> bool:
 
 
 def _mor_ignored(answer: Any) -> bool:
-    return bool(answer.status_code == 200 and etree.fromstring(answer.content).tag == "error")
+    return bool(
+        answer.status_code == 200 and etree.fromstring(answer.content).find("error") is not None
+    )
 
 
 def targets(tree: Tree) -> list[Target]:

@@ -108,8 +108,9 @@ def update_balance(
     user_id: str | None,
     balance: str | None,
     idempotency_key: str | None = None,
-) -> LedgerEntry:
-    """Add the signed decimal `balance` to the account's money as one ledger entry.
+) -> tuple[Account, LedgerEntry]:
+    """Add the signed decimal `balance` to the account's money as one ledger entry; answers
+    the account and the entry (its `resulting` is the new balance).
 
     Only the admin or a reseller, and only below itself; lookup and change share one
     transaction, so the target cannot be deleted between the check and the entry. With an
@@ -127,7 +128,7 @@ def update_balance(
         if not tree.may_change_balance(caller, target):
             raise AccessDenied("a balance may only be changed below the caller")
         units = _units(balance)
-        return wallet.apply(
+        entry = wallet.apply(
             tx,
             account_id=target.id,
             asset=Asset.BALANCE,
@@ -136,6 +137,7 @@ def update_balance(
             actor_id=caller.id,
             idempotency_key=idempotency_key,
         )
+        return target, entry
 
 
 def _check_key(key: str | None) -> None:

@@ -55,11 +55,19 @@ class MorClient:
 
 
 def error_of(response: Any) -> str | None:
-    """The text of an `<error>` answer (None for any other document), after shape checks."""
+    """The text of the `<error>` a document carries below its root, as MOR clients look for
+    it (None for a document without one), after shape checks: an error document is its
+    root (`<page>`, or `<status>` for a balance update's incorrect hash) and that `<error>`.
+    """
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     root = etree.fromstring(response.content)
-    return root.text if root.tag == "error" else None
+    error = root.find("error")
+    if error is None:
+        return None
+    assert root.tag in ("page", "status")
+    assert [child.tag for child in root] == ["error"]
+    return error.text
 
 
 @pytest.fixture
@@ -88,3 +96,16 @@ def app_with() -> Iterator[Any]:
     yield build
     for http in clients:
         http.__exit__(None, None, None)
+
+
+def updated(response: Any) -> dict[str, str] | None:
+    """The `<user>` of a balance update's success document (username, id, new balance), or
+    None for any other answer. The document is the wiki's: `<page><page><status>User
+    balance updated</status><user>...</user></page></page>`."""
+    assert response.status_code == 200
+    root = etree.fromstring(response.content)
+    if root.tag != "page" or root.findtext("page/status") != "User balance updated":
+        return None
+    user = root.find("page/user")
+    assert user is not None
+    return {child.tag: child.text or "" for child in user}

@@ -12,9 +12,7 @@ from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import auth, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.api.mor.conftest import MorClient, error_of, sha1_hash
-
-UPDATED = b"<status>User balance updated</status>"
+from tests.api.mor.conftest import MorClient, error_of, sha1_hash, updated
 
 
 def _units(text: str) -> int:
@@ -42,7 +40,7 @@ def test_the_admin_adds_exactly_the_amount_once_as_one_ledger_entry(
     user = factories.user(uow, billing_type=BillingType.PRE_PAID)
     response = _update(mor, "admin", user.id, "12.3456789")
     assert error_of(response) is None
-    assert response.content.endswith(UPDATED)
+    assert updated(response) is not None
     assert _state(uow, user.id) == (_units("12.3456789"), _units("12.3456789"), 1)
     with uow.read() as tx:
         (entry,) = tx.wallets.entries(user.id)
@@ -59,7 +57,7 @@ def test_the_old_name_and_a_negative_amount_within_the_balance_work(
                   reason="test")  # fmt: skip
     response = mor.call("user_balance_change", u="admin",
                         hashed={"user_id": str(user.id), "balance": "-2.5"})  # fmt: skip
-    assert response.content.endswith(UPDATED)
+    assert updated(response) is not None
     assert _state(uow, user.id) == (_units("7.5"), _units("7.5"), 2)
 
 
@@ -70,7 +68,7 @@ def test_a_reseller_updates_an_account_below_it_with_its_own_secret(
     auth.set_mor_secret(uow, account_id=reseller.id, secret="R")
     customer = factories.customer(uow, parent=reseller)
     response = _update(mor, reseller.name, customer.id, "5", secret="R")
-    assert response.content.endswith(UPDATED)
+    assert updated(response) is not None
     assert _state(uow, customer.id) == (_units("5"), _units("5"), 1)
 
 
@@ -140,7 +138,7 @@ def test_an_unhashed_username_cannot_pick_the_target(uow: UnitOfWork, mor: MorCl
     user = factories.user(uow)
     other = factories.user(uow)
     response = _update(mor, "admin", user.id, "5", extra={"username": other.name})
-    assert response.content.endswith(UPDATED)
+    assert updated(response) is not None
     assert _state(uow, user.id)[0] == _units("5")
     assert _state(uow, other.id) == (0, 0, 0)
 

@@ -2,8 +2,9 @@
 
 `/billing/api/user_details_get` (old name `user_details`) and
 `/billing/api/user_balance_update` (old name `user_balance_change`): parameters from the
-query string or a form body, POST (GET only when `SMSACCOUNTS_MOR_ALLOW_GET` is on), every
-answer `application/xml`, every failure an `<error>` from `errors.TABLE`.
+query string, a form or a JSON body, POST (GET only when `SMSACCOUNTS_MOR_ALLOW_GET` is
+on), every answer `application/xml`, every failure an `<error>` from `errors.TABLE` inside
+the root `errors.root_for` names.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any, TypeVar
 from smsaccounts.config import Settings
 from smsaccounts.dialects import pipeline, wire
 from smsaccounts.dialects.mor import errors, render
-from smsaccounts.dialects.mor.messages import Authenticated, UserBalanceUpdate, UserDetailsGet
+from smsaccounts.dialects.mor.messages import (
+    Authenticated,
+    ErrorDocument,
+    UserBalanceUpdate,
+    UserDetailsGet,
+)
 from smsaccounts.dialects.pipeline import Call, Operation, Reply
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode, InvalidField
 from smsaccounts.services import balances
@@ -41,14 +47,14 @@ def _user_details(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
 
 
 def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, call: Call) -> bytes:
-    balances.update_balance(
+    account, entry = balances.update_balance(
         uow,
         _credentials(params, call),
         user_id=params.user_id,
         balance=params.balance,
         idempotency_key=call.header(IDEMPOTENCY_HEADER.encode()),
     )
-    return wire.to_xml("status", render.BALANCE_UPDATED)
+    return wire.to_xml("page", render.balance_updated(account, entry))
 
 
 def _credentials(params: Authenticated, call: Call) -> balances.Credentials:
@@ -84,13 +90,22 @@ def _operation(
 
 
 def _strings(raw: dict[str, Any]) -> dict[str, str]:
-    """Form values are strings already; a JSON body's integers are taken as their digits."""
+    """Every parameter as the text it was sent as, the text the hash was computed over.
+
+    Form values are text already. In a JSON body a number is its text on the wire (`5`,
+    `2.5`: `wire.read_params` keeps a fraction as sent), a boolean `true` or `false`, and
+    `null` is a parameter not sent at all, as a client leaving it out of its hash means.
+    """
     out: dict[str, str] = {}
     for name, value in raw.items():
-        if isinstance(value, int) and not isinstance(value, bool):
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int):
             value = str(value)
         if not isinstance(value, str):
-            raise wire.WireError(f"{name} must be a string")
+            raise wire.WireError(f"{name} must be a string or a number")
         out[name] = value
     return out
 
@@ -104,13 +119,14 @@ def _encode(_call: Call, body: bytes) -> Reply:
     return Reply(200, MEDIA_TYPE.encode(), body)
 
 
-def _fail(call: Call, error: DomainError, _operation: str | None) -> Reply:
+def _fail(call: Call, error: DomainError, operation: str | None) -> Reply:
     text = errors.TABLE[error.code]
     status = _HTTP.get(error.code, 200)
     headers = pipeline.allow_header(call, error) + pipeline.retry_after_header(error)
     if error.code is ErrorCode.METHOD_NOT_ALLOWED and call.method != "GET":
         text, status = errors.METHOD_NOT_ALLOWED, 405
-    return Reply(status, MEDIA_TYPE.encode(), wire.to_xml("error", text), headers, text)
+    body = wire.to_xml(errors.root_for(operation, text), ErrorDocument(error=text))
+    return Reply(status, MEDIA_TYPE.encode(), body, headers, text)
 
 
 def dialect(settings: Settings) -> pipeline.Dialect:

@@ -1,9 +1,14 @@
-"""THE table from the error vocabulary to MOR's `<error>` texts (CONTRACT section 5).
+"""THE table from the error vocabulary to MOR's `<error>` texts (CONTRACT section 5), and
+the root element the `<error>` sits in.
 
 Every answer is HTTP 200 but a rate-limited one (HTTP 429 with `Retry-After`), an unknown
 function (404) and a method other than POST and GET (405): the seed names none of those.
 Parameters that cannot be read cannot have been hashed correctly either, so an unreadable
 request is an incorrect hash.
+
+The error is a child of the document's root, as the Kolmisoft wiki shows and as clients
+test it (`isset($response->error)`): `<page><error>User was not found</error></page>`,
+but `<status><error>Incorrect hash</error></status>` from a balance update.
 """
 
 from __future__ import annotations
@@ -70,3 +75,13 @@ TABLE: dict[E, str] = {
     E.UNAVAILABLE: UNAVAILABLE,
     E.INTERNAL: INTERNAL_ERROR,
 }
+
+
+ROOT = "page"
+# (function, text) -> the root element, where it is not `<page>`.
+_ROOTS = {("user_balance_update", INCORRECT_HASH): "status"}
+
+
+def root_for(function: str | None, text: str) -> str:
+    """The root element of an error document from `function` (None: no function matched)."""
+    return _ROOTS.get((function or "", text), ROOT)

@@ -1,5 +1,6 @@
-"""The MOR API's messages, declared once: each function's parameters and the `<page>`
-document, in the seed's element order (msgspec keeps field order; the XML follows it).
+"""The MOR API's messages, declared once: each function's parameters and documents, in
+the order the seed and the wiki show their elements (msgspec keeps field order; the XML
+follows it).
 
 Every parameter is an optional string: MOR clients send form values, a missing one is
 not the same as an empty one (a present value takes part in the hash even when empty).
@@ -78,3 +79,26 @@ class Page(msgspec.Struct, kw_only=True):
     language: str
     userid: str
     details: Details
+
+
+class UpdatedUser(msgspec.Struct, kw_only=True):
+    username: str
+    id: str
+    balance: str  # the new money balance, as user_details_get shows balances
+
+
+class BalanceUpdate(msgspec.Struct, kw_only=True):
+    status: str  # "User balance updated"
+    user: UpdatedUser
+
+
+class BalanceUpdated(msgspec.Struct, kw_only=True):
+    """What user_balance_update answers: `<page><page><status>...</status><user>...`."""
+
+    page: BalanceUpdate
+
+
+class ErrorDocument(msgspec.Struct, kw_only=True):
+    """Every failure: `<page><error>text</error></page>` (some inside `<status>`)."""
+
+    error: str

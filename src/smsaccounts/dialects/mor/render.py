@@ -5,14 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from smsaccounts.dialects.mor.messages import (
+    BalanceUpdate,
+    BalanceUpdated,
     Details,
     MainDetail,
     OtherDetails,
     Page,
     Registration,
+    UpdatedUser,
 )
 from smsaccounts.domain import money
-from smsaccounts.domain.models import Account, BillingType, Wallet
+from smsaccounts.domain.models import Account, BillingType, LedgerEntry, Wallet
 
 PAGENAME = "Personal_details"
 DEFAULT_LANGUAGE = "en"
@@ -44,6 +47,13 @@ def page(account: Account, wallet: Wallet) -> Page:
             registration=_registration(account),
         ),
     )
+
+
+def balance_updated(account: Account, entry: LedgerEntry) -> BalanceUpdated:
+    """The user_balance_update document: the status, and the user with its new balance."""
+    user = UpdatedUser(username=account.name, id=str(account.id),
+                       balance=format_money(entry.resulting))  # fmt: skip
+    return BalanceUpdated(page=BalanceUpdate(status=BALANCE_UPDATED, user=user))
 
 
 def _main_detail(wallet: Wallet) -> MainDetail:
