@@ -274,6 +274,7 @@ def account_show(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    """FIELD=VALUE attributes; `password=P` gives any account (the admin too) a password."""
     account = _resolve(uow, args.account)
     changes: dict[str, Any] = {}
     for assignment in args.assignments:
@@ -281,8 +282,12 @@ def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         if not sep:
             raise InvalidField(f"expected FIELD=VALUE, got {assignment!r}", field=assignment)
         changes[field] = _typed(field, value)
+    password = changes.pop("password", None)
     admin = _resolve(uow, str(ADMIN_ID))
-    return _describe(uow, accounts.update(uow, actor=admin, account_id=account.id, changes=changes))
+    updated = accounts.update(
+        uow, actor=admin, account_id=account.id, changes=changes, password=password
+    )
+    return {**_describe(uow, updated), **({"password": "set"} if password is not None else {})}
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:

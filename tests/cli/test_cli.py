@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
@@ -101,6 +102,37 @@ def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:
     assert run(db_url, "account", "set", "reseller:acme", "credits=5", ok=False)["field"] == (
         "credits"
     )
+
+
+def test_any_account_the_admin_included_can_be_given_a_password(
+    db_url: str, uow: UnitOfWork
+) -> None:
+    """MOR clients always send `p`; with this the admin's client logs in."""
+    shown = run(db_url, "account", "set", "admin", "password=admin-pw-1")
+    assert (shown["kind"], shown["password"]) == ("admin", "set")
+    run(db_url, "reseller", "create", "acme", "--password", "old-pw")
+    both = run(db_url, "account", "set", "reseller:acme", "password=new-pw-2", "company=Acme")
+    assert both["password"] == "set"
+    with uow.read() as tx:
+        admin, acme = tx.accounts.get(ADMIN_ID), tx.accounts.get_by_name(Kind.RESELLER, "acme")
+    assert admin is not None
+    assert uow.passwords.verify(admin.password_hash, "admin-pw-1")
+    assert acme is not None
+    assert uow.passwords.verify(acme.password_hash, "new-pw-2")
+    assert acme.company == "Acme"
+
+
+def test_a_password_outside_the_rule_is_refused_and_changes_nothing(
+    db_url: str, uow: UnitOfWork
+) -> None:
+    run(db_url, "reseller", "create", "acme", "--password", "old-pw")
+    refused = run(db_url, "account", "set", "reseller:acme", "password=abc", "company=X", ok=False)
+    assert (refused["error"], refused["field"]) == ("invalid_field", "password")
+    with uow.read() as tx:
+        acme = tx.accounts.get_by_name(Kind.RESELLER, "acme")
+    assert acme is not None
+    assert uow.passwords.verify(acme.password_hash, "old-pw")
+    assert acme.company == ""
 
 
 def test_outbox_list_prints_one_json_line_per_message(db_url: str, uow: UnitOfWork) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from smsaccounts.domain import tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
+from smsaccounts.domain.subusers import check_password
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AlreadyExists,
@@ -129,11 +130,30 @@ def list_subtree(
 
 
 def update(
-    uow: UnitOfWork, *, actor: Account, account_id: int, changes: Mapping[str, Any]
+    uow: UnitOfWork,
+    *,
+    actor: Account,
+    account_id: int,
+    changes: Mapping[str, Any],
+    password: str | None = None,
 ) -> Account:
+    """Set attributes of an account in the actor's subtree, and with `password` (4 to 128
+    characters) its password, which revokes every auth token of the account; any account,
+    the admin included, may be given one. All of it or nothing."""
+    password_hash = None
+    if password is not None:
+        try:
+            check_password(password)
+        except ValueError as error:
+            raise InvalidField(str(error), field="password") from None
+        password_hash = uow.passwords.hash(password)  # slow on purpose: outside the write
     with uow.write() as tx:
         account = visible(actor, tx.accounts.get(account_id))
-        return apply_changes(tx, account, changes)
+        updated = apply_changes(tx, account, changes)
+        if password_hash is not None:
+            tx.accounts.update(account.id, {"password_hash": password_hash})
+            tx.credentials.revoke_tokens(account.id, tx.now)
+        return updated
 
 
 def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Account:
