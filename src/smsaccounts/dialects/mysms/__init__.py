@@ -44,8 +44,23 @@ def _decode(call: Call) -> Request:
     requested = negotiation.request_format(content_type)
     if requested is None:
         raise BadRequest("unsupported media type", code=ErrorCode.MEDIA_TYPE_UNSUPPORTED)
-    fields = negotiation.decode(call.body, requested)
+    fields = _tolerant(negotiation.decode(call.body, requested))
     return Request(fields, _answer_format(call.path, accept, requested))
+
+
+def _tolerant(fields: dict[str, Any]) -> dict[str, Any]:
+    """What real clients send in JSON, read as they mean it.
+
+    A device `key` sent as a JSON number (`"key": 1`) is its digits. An `authToken` that is
+    not a string (the Python wrapper sends `false` before it has logged in) is no token at
+    all: an authenticated method answers it as an invalid token (100), not a broken field.
+    """
+    key, token = fields.get("key"), fields.get("authToken")
+    if isinstance(key, int | float) and not isinstance(key, bool):
+        fields["key"] = str(key)
+    if token is not None and not isinstance(token, str):
+        del fields["authToken"]
+    return fields
 
 
 def _credential(request: Request) -> str | None:
