@@ -84,6 +84,7 @@ class Operation:
     security: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     one_of: tuple[tuple[str, ...], ...] = ()
+    body_required: bool = False  # the server refuses a request without a body
 
     @property
     def types(self) -> list[Any]:
@@ -216,7 +217,8 @@ class _Builder:
             item["parameters"] = parameters
         if op.request:
             content = self.content(op.request, _needs(op))
-            item["requestBody"] = {"required": bool(_needs(op)), "content": content}
+            required = op.body_required or bool(_needs(op))
+            item["requestBody"] = {"required": required, "content": content}
         if op.security:
             item["security"] = [{name: []} for name in op.security]
         return item

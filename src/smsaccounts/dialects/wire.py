@@ -102,24 +102,27 @@ def _local(tag: str) -> str:
 # -- XML out -----------------------------------------------------------------------------
 
 
-def to_xml(root: str, value: Any, *, declaration: bool = True) -> bytes:
+def to_xml(root: str, value: Any, *, declaration: bool = True, nulls: bool = False) -> bytes:
     """Encode a Struct (or mapping) as `<root>` with one child per field.
 
-    Lists repeat their element, nested Structs nest, None is left out, booleans are
-    `true`/`false`; text is escaped by lxml, so `<&>` in a name round-trips.
+    Lists repeat their element, nested Structs nest, None is left out (with `nulls`: an
+    empty element, so that every field is there), booleans are `true`/`false`; text is
+    escaped by lxml, so `<&>` in a name round-trips.
     """
     element = etree.Element(root)
-    _fill(element, msgspec.to_builtins(value, str_keys=True))
+    _fill(element, msgspec.to_builtins(value, str_keys=True), nulls)
     return etree.tostring(element, xml_declaration=declaration, encoding="UTF-8")
 
 
-def _fill(element: Any, value: Any) -> None:
+def _fill(element: Any, value: Any, nulls: bool) -> None:
     """`value` as built by msgspec.to_builtins: dicts, lists and scalars."""
     if type(value) is dict:
         for name, item in value.items():
             for one in item if type(item) is list else (item,):
                 if one is not None:
-                    _fill(etree.SubElement(element, name), one)
+                    _fill(etree.SubElement(element, name), one, nulls)
+                elif nulls:
+                    etree.SubElement(element, name)
     elif value is not None:
         element.text = _text(value)
 

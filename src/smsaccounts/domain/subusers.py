@@ -55,9 +55,16 @@ def check_password(password: str) -> None:
         raise ValueError(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
 
 
-def ungrantable(actor: Account, changes: Mapping[str, object]) -> str | None:
-    """The first ACL `changes` would switch on that `actor` does not hold itself, or None."""
+def ungrantable(
+    actor: Account, changes: Mapping[str, object], current: Account | None = None
+) -> str | None:
+    """The first ACL `changes` would switch on that `actor` does not hold itself, or None.
+
+    An ACL the edited account (`current`) holds already is not switched on by repeating it:
+    a client may send back the user it read.
+    """
     for acl in ACL_FIELDS:
-        if changes.get(acl) is True and not getattr(actor, acl):
+        held = current is not None and getattr(current, acl)
+        if changes.get(acl) is True and not getattr(actor, acl) and not held:
             return acl
     return None

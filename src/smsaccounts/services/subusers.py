@@ -92,7 +92,8 @@ def create(
 ) -> tuple[UserRecord, str]:
     """A sub-user directly below the actor, with its own API key (returned once)."""
     require_admin(actor)
-    prepared = _prepare(actor, changes)
+    prepared = _prepare(changes)
+    _check_grants(actor, prepared.values)
     name = prepared.values.pop("name", "")
     if not name:
         raise MissingField("username is required", field="name")
@@ -119,14 +120,26 @@ def create(
 
 
 def update(
-    uow: UnitOfWork, *, actor: Account, account_id: int, changes: Mapping[str, Any]
+    uow: UnitOfWork,
+    *,
+    actor: Account,
+    account_id: int,
+    changes: Mapping[str, Any],
+    check: Callable[[UserRecord], None] | None = None,
 ) -> UserRecord:
-    """Edit a user in the actor's subtree; a new password or `enabled` false revoke tokens."""
+    """Edit a user in the actor's subtree; a new password or `enabled` false revoke tokens.
+
+    `check` sees the user as it is before the edit, in the edit's transaction, and may
+    refuse it: a dialect comparing what a client sent back with what it was shown.
+    """
     require_admin(actor)
-    prepared = _prepare(actor, changes)
+    prepared = _prepare(changes)
     with uow.write() as tx:
         _check_texts(tx, prepared.values)
         target = accounts.visible(actor, tx.accounts.get(account_id))
+        if check is not None:
+            check(_record(tx, target))
+        _check_grants(actor, prepared.values, target)
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
@@ -163,7 +176,7 @@ def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:
     return account.path
 
 
-def _prepare(actor: Account, changes: Mapping[str, Any]) -> _Prepared:
+def _prepare(changes: Mapping[str, Any]) -> _Prepared:
     """Validate what LINK lets a client set; wallet and password parts are split off."""
     values = dict(changes)
     password = values.pop("password", None)
@@ -173,12 +186,17 @@ def _prepare(actor: Account, changes: Mapping[str, Any]) -> _Prepared:
         _checked("password", subusers.check_password, password)
     if "prefixes" in values:
         values["prefixes"] = _checked("prefixes", subusers.normalize_prefixes, values["prefixes"])
-    acl = subusers.ungrantable(actor, values)
+    return _Prepared(values, password, has_limit, limit)
+
+
+def _check_grants(
+    actor: Account, values: Mapping[str, Any], current: Account | None = None
+) -> None:
+    acl = subusers.ungrantable(actor, values, current)
     if acl is not None:
         raise AccessDenied(
             f"cannot grant {acl}, which the caller lacks", code=ErrorCode.ACL_NOT_HELD, acl=acl
         )
-    return _Prepared(values, password, has_limit, limit)
 
 
 def _checked(field: str, rule: Callable[[Any], T], value: Any) -> T:

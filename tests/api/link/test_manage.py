@@ -86,8 +86,10 @@ def test_null_clears_a_text_field(client: Any, root_key: str, kid: Node) -> None
 def test_read_only_fields_are_refused_with_400_naming_them_and_nothing_changes(
     client: Any, root_key: str, kid: Node, field: str
 ) -> None:
+    """Any value but the one the caller is shown: no field of this user reads 999999."""
     before = _read(client, kid.id, root_key)
-    body = {"user": {"company": "Changed", field: "5"}}
+    assert "999999" not in {str(value) for value in before.values()}
+    body = {"user": {"company": "Changed", field: "999999"}}
     answer = client.put(_url(kid.id, root_key), json=body)
     assert answer.status_code == 400
     assert answer.json() == {"status": 400, "message": f"{field} cannot be set through this API"}
@@ -203,3 +205,18 @@ def test_disabling_a_user_makes_its_key_answer_401(client: Any, root_key: str, k
     assert client.get(f"/v2/ping.json?apikey={kid.key}").status_code == 401
     assert client.put(_url(kid.id, root_key), json={"user": {"enabled": True}}).status_code == 200
     assert client.get(f"/v2/ping.json?apikey={kid.key}").status_code == 200
+
+
+def test_creating_without_a_username_is_a_400_naming_it_as_the_document_requires(
+    client: Any, root_key: str
+) -> None:
+    from smsaccounts import openapi
+
+    body = openapi.document()["paths"]["/v2/user.{fmt}"]["post"]["requestBody"]
+    assert body["required"] is True
+    variants = body["content"]["application/json"]["schema"]["anyOf"]
+    assert [v["$ref"].rpartition("/")[2] for v in variants] == ["NewUserBody", "NewUserInput"]
+    schemas = openapi.document()["components"]["schemas"]
+    assert "username" in schemas["NewUserInput"]["required"]
+    answer = client.post(f"/v2/user.json?apikey={root_key}", json={"user": {"company": "c"}})
+    assert answer.json() == {"status": 400, "message": "username is required"}

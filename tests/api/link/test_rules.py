@@ -71,3 +71,10 @@ def test_only_acls_the_actor_lacks_and_switches_on_are_ungrantable() -> None:
     assert ungrantable(actor, {"acl_hlr": True, "acl_admin": True}) is None
     assert ungrantable(actor, {"acl_billing": False}) is None
     assert ungrantable(actor, {"acl_hlr": True, "acl_charity": True}) == "acl_charity"
+
+
+def test_an_acl_the_edited_account_already_holds_is_not_switched_on_by_repeating_it() -> None:
+    actor = _account("1.2.3.a", parent_id=3, acl_admin=True)
+    holder = _account("1.2.3.a.b", parent_id=10, acl_charity=True)
+    assert ungrantable(actor, {"acl_charity": True}, holder) is None
+    assert ungrantable(actor, {"acl_charity": True, "acl_hlr": True}, holder) == "acl_hlr"

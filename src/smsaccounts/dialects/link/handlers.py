@@ -65,11 +65,18 @@ def get_user(uow: UnitOfWork, call: Call) -> UserResponse:
 
 
 def update_user(uow: UnitOfWork, call: Call) -> UserResponse:
+    """Fields left out stay as they are; read-only ones may be sent back unchanged."""
     caller = authenticate(uow, call)
     subusers.require_admin(caller.account)
     target = _target(call)
-    changes = views.user_changes(views.body_fields(call.body))
-    record = subusers.update(uow, actor=caller.account, account_id=target, changes=changes)
+    shown, rest = views.split_read_only(views.body_fields(call.body))
+    changes = views.user_changes(rest)
+
+    def unchanged(current: UserRecord) -> None:
+        views.check_unchanged(shown, _user(current, caller))
+
+    record = subusers.update(uow, actor=caller.account, account_id=target, changes=changes,
+                             check=unchanged)  # fmt: skip
     return UserResponse(user=_user(record, caller))
 
 

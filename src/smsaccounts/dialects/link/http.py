@@ -98,8 +98,10 @@ def fail(call: pipeline.Call, error: DomainError, _operation: str | None) -> Rep
 
 
 def render(fmt: str, status: int, reply: msgspec.Struct) -> Reply:
+    """JSON, or XML with every field the JSON has: a null is an empty element."""
     if fmt == "xml":
-        return Reply(status, MEDIA_TYPES[fmt], wire.to_xml("response", _xml_shape(reply)))
+        body = wire.to_xml("response", _xml_shape(reply), nulls=True)
+        return Reply(status, MEDIA_TYPES[fmt], body)
     return Reply(status, MEDIA_TYPES["json"], msgspec.json.encode(reply))
 
 

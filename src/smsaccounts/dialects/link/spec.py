@@ -49,9 +49,24 @@ class UsersQuery(Legacy, kw_only=True):
 
 
 class UserBody(msgspec.Struct):
-    """`POST`/`PUT` body: `{"user": {...}}` in JSON, `<user>...</user>` in XML."""
+    """`PUT` body: `{"user": {...}}` in JSON, `<user>...</user>` in XML; fields left out stay
+    as they are, and the read-only ones (balance, credits, id, ...) may be sent back as GET
+    showed them (any other value is a 400 naming the field)."""
 
     user: UserInput
+
+
+class NewUserInput(UserInput, kw_only=True):
+    """What `POST` requires inside `user`: a `username` (the handler decodes `UserInput` and
+    answers a 400 `username is required` without one)."""
+
+    username: str
+
+
+class NewUserBody(msgspec.Struct):
+    """`POST` body: `{"user": {...}}` in JSON, `<user>...</user>` in XML."""
+
+    user: NewUserInput
 
 
 FMT = Param("fmt", "path", Literal["json", "xml"], description="answer format")
@@ -92,6 +107,7 @@ def _op(method: str, path: str, summary: str, success: type[Any], **extra: Any) 
 
 
 _USER_BODY = Body(((UserBody, None), (UserInput, "user")), (JSON, XML))
+_NEW_USER_BODY = Body(((NewUserBody, None), (NewUserInput, "user")), (JSON, XML))
 OPERATIONS = (
     _op("GET", "/v2/ping.{fmt}", "who am I: id, name, iprange and key", PingResponse, query=Legacy),
     _op(
@@ -106,7 +122,8 @@ OPERATIONS = (
         "/v2/user.{fmt}",
         "create a user under the caller (aclAdmin)",
         UserResponse,
-        request=_USER_BODY,
+        request=_NEW_USER_BODY,
+        body_required=True,
         query=Legacy,
     ),
     _op(
@@ -119,9 +136,10 @@ OPERATIONS = (
     _op(
         "PUT",
         "/v2/user/{id}.{fmt}",
-        "edit a user; fields left out are unchanged (aclAdmin)",
+        "edit a user; fields left out are unchanged, read-only ones may be sent back (aclAdmin)",
         UserResponse,
         request=_USER_BODY,
+        body_required=True,
         query=Legacy,
     ),
     _op(

@@ -69,12 +69,13 @@ def _time(value: dt.datetime | None) -> str | None:
 
 
 def body_fields(body: bytes) -> dict[str, Any]:
-    """The `user` object of a JSON `{"user": {...}}` or an XML `<user>` / `<request><user>`."""
+    """The `user` object of a JSON `{"user": {...}}` or an XML `<user>`, `<request><user>`
+    or `<response><user>` (an answer sent back as it was read)."""
     if not body.strip():
         raise wire.WireError('a body is required: {"user": {...}} or <user>...</user>')
     if body.lstrip()[:1] == b"<":
         root, data = wire.parse_xml(body)
-        inner = data if root == "user" else data.get("user") if root == "request" else None
+        inner = data if root == "user" else data.get("user") if root in _WRAPPERS else None
         if inner == "":  # <request><user/></request>
             inner = {}
         if not isinstance(inner, dict):
@@ -84,6 +85,37 @@ def body_fields(body: bytes) -> dict[str, Any]:
     if not isinstance(inner, dict):
         raise wire.WireError('the JSON body must be {"user": {...}}')
     return inner
+
+
+_WRAPPERS = ("request", "response")
+
+
+def split_read_only(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the read-only fields of a `user` object, the rest)."""
+    shown = {name: value for name, value in raw.items() if name in READ_ONLY}
+    return shown, {name: value for name, value in raw.items() if name not in READ_ONLY}
+
+
+def check_unchanged(sent: dict[str, Any], shown: User) -> None:
+    """Read-only fields sent back exactly as the caller is shown them now pass; any other
+    value is refused by name (a client that reads a user, changes a field and PUTs the
+    whole object back repeats them all).
+
+    Values compare as their XML text (null and an empty element alike, `true`, digits),
+    so that an object read as XML can be sent back as XML.
+    """
+    current = msgspec.to_builtins(shown)
+    for name, value in sent.items():
+        if _as_text(value) != _as_text(current[name]):
+            raise ForbiddenField(f"{name} cannot be set", field=name)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def user_changes(raw: dict[str, Any]) -> dict[str, Any]:
