@@ -7,7 +7,7 @@ XML, /rest either (by `Accept`); every mount reads a JSON or an XML body.
 from __future__ import annotations
 
 from smsaccounts.dialects.mysms import MOUNTS
-from smsaccounts.dialects.mysms.messages import METHODS
+from smsaccounts.dialects.mysms.messages import METHODS, REQUIRED
 from smsaccounts.openapi import JSON, XML, Body, BodyTooLarge, Operation
 
 _ANSWERS = {"json": (JSON,), "xml": (XML,), "rest": (JSON, XML)}
@@ -26,6 +26,7 @@ def _operation(mount: str, path: str) -> Operation:
         summary=f"{request_type.__name__} -> {response_type.__name__}",
         description=_DESCRIPTION,
         request=Body.of(request_type, JSON, XML),
+        required=REQUIRED[path],
         responses={
             200: ("the answer; errorCode 0 is success, any other an error", answer),
             400: ("the body cannot be parsed (errorCode 2)", answer),
