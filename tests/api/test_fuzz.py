@@ -41,7 +41,7 @@ MOR_SECRET = "fuzz-secret"
 MSISDN = "436761234567"
 
 # mysms, reseller and MOR answer every refusal with HTTP 200 and an error code in the body
-# (CONTRACT 2, 3, 5): for them, "rejected" negative data is a 200 as well.
+# (docs/mysms.md, reseller.md, mor.md): for them, "rejected" negative data is a 200 as well.
 _IN_BODY = ["200", "400", "413", "415"]
 _LINK_OK = ["2xx", "400", "401", "403", "404", "429"]
 CONFIG = SchemathesisConfig.from_dict(

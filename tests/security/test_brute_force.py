@@ -1,6 +1,6 @@
 """Brute force: a hypothesis state machine drives mysms logins, PIN requests and checks,
 registrations and password resets in any order with clock jumps, and every errorCode must
-be the one a model of the contract's rules (CONTRACT section 2) predicts.
+be the one a model of the contract's rules (docs/mysms.md) predicts.
 
 The model's lockout window opens at the first failure of a series (a fixed window, as
 `domain.throttle` keeps it): 5 failures before it closes block for 15 minutes.

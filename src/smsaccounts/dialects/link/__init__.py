@@ -1,4 +1,4 @@
-"""The LINK v2 users API (seed 002, CONTRACT section 4).
+"""The LINK v2 users API (reference: docs/link.md).
 
 `{fmt}` is `json` or `xml`; any other format is a 404 in JSON. Authentication is the
 user's own `?apikey=` (or the legacy `apikey=legacy&username=&password=&type=plain`).

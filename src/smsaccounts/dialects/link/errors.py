@@ -1,4 +1,4 @@
-"""THE table from the error vocabulary to LINK's `{"status", "message"}` (CONTRACT section 4).
+"""THE table from the error vocabulary to LINK's `{"status", "message"}` (docs/link.md).
 
 Every failure to authenticate is a 401 whose message shows only the request id, so that a
 caller learns nothing about why (an unknown key, a blocked login, an IP outside the

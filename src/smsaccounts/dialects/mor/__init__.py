@@ -1,4 +1,4 @@
-"""The MOR billing API (seed 003, CONTRACT section 5).
+"""The MOR billing API (reference: docs/mor.md).
 
 `/billing/api/user_details_get` (old name `user_details`) and
 `/billing/api/user_balance_update` (old name `user_balance_change`): parameters from the

@@ -1,4 +1,4 @@
-"""THE table from the error vocabulary to MOR's `<error>` texts (CONTRACT section 5), and
+"""THE table from the error vocabulary to MOR's `<error>` texts (docs/mor.md), and
 the root element the `<error>` sits in.
 
 Every answer is HTTP 200 but a rate-limited one (HTTP 429 with `Retry-After`), an unknown

@@ -1,4 +1,4 @@
-"""The mysms-compatible user endpoint API (seed 000, CONTRACT section 2).
+"""The mysms-compatible user endpoint API (reference: docs/mysms.md).
 
 Twelve POST methods under three mounts (/rest, /json, /xml), served by the pipeline: the
 body decoded by its Content-Type, the client key authenticated, the method's use case run,

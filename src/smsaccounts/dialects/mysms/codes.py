@@ -1,4 +1,4 @@
-"""The one table from the error vocabulary to the seed's errorCodes (CONTRACT section 2).
+"""The one table from the error vocabulary to the seed's errorCodes (docs/mysms.md).
 
 Each code maps to (errorCode, HTTP status). Errors answer HTTP 200: real clients read only
 the body. Only what is wrong with the request as HTTP (unreadable, unsupported media type,

@@ -1,4 +1,4 @@
-"""The reseller provisioning API (seeds 001 and 004, CONTRACT section 3).
+"""The reseller provisioning API (reference: docs/reseller.md).
 
 Each endpoint, through the pipeline: read the parameters and check every one of them
 (status 1/2, nothing done), then (rate limited per IP and per reseller name) authenticate

@@ -1,5 +1,5 @@
 """The reseller API's status codes: THE table from the error vocabulary to
-`{"status", "message"}` (CONTRACT section 3).
+`{"status", "message"}` (docs/reseller.md).
 
 Every answer to an endpoint is HTTP 200 but a rate-limited one: the seeds name no status
 for that, so it is HTTP 429 with `Retry-After` and `{"status": 429, "message": "too many
