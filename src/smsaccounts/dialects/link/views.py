@@ -72,7 +72,7 @@ def body_fields(body: bytes) -> dict[str, Any]:
     """The `user` object of a JSON `{"user": {...}}` or an XML `<user>` / `<request><user>`."""
     if not body.strip():
         raise wire.WireError('a body is required: {"user": {...}} or <user>...</user>')
-    if body.lstrip()[:1] == b"<":
+    if wire.looks_like_xml(body):
         root, data = wire.parse_xml(body)
         inner = data if root == "user" else data.get("user") if root == "request" else None
         if inner == "":  # <request><user/></request>
