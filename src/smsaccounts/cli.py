@@ -14,7 +14,6 @@ from smsaccounts import logs
 from smsaccounts.config import Settings
 from smsaccounts.domain import money
 from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
-from smsaccounts.domain.phone import PhoneError, parse_msisdn
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import DomainError, InvalidField, NotFound
 from smsaccounts.services import accounts, auth, outbox, wallet
@@ -201,11 +200,7 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidField(f"unknown ACL {acl!r}", field="acl")
         attributes[f"acl_{acl}"] = True
     if args.msisdn:
-        try:
-            number = parse_msisdn(args.msisdn)
-        except PhoneError as error:
-            raise InvalidField(str(error), field="msisdn") from None
-        attributes.update(msisdn=number.digits, country=number.country)
+        attributes["msisdn"] = args.msisdn  # stored canonical by the service, or refused
     account = accounts.create(
         uow,
         kind=Kind.USER,
@@ -286,7 +281,7 @@ def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
-    to = args.to.removeprefix("+") if args.to else None
+    to = args.to or None  # canonical (or refused) by the service
     return [
         {
             "id": m.id,

@@ -103,6 +103,30 @@ def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:
     )
 
 
+def test_the_cli_stores_msisdns_canonical_and_refuses_other_digits(
+    db_url: str, uow: UnitOfWork
+) -> None:
+    run(db_url, "reseller", "create", "acme", "--password", "pw")
+    run(db_url, "customer", "create", "shop", "--reseller", "acme")
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in "436761234567")
+    refused = run(db_url, "user", "create", "al", "--password", "pw", "--customer", "shop",
+                  "--msisdn", fullwidth, ok=False)  # fmt: skip
+    assert (refused["error"], refused["field"]) == ("invalid_field", "msisdn")
+    alice = run(db_url, "user", "create", "alice", "--password", "pw", "--customer", "shop",
+                "--msisdn", "+4306761234567")  # fmt: skip
+    assert alice["msisdn"] == "436761234567"
+    bob = run(db_url, "user", "create", "bob", "--password", "pw", "--customer", "shop")
+    taken = run(db_url, "account", "set", "user:bob", "msisdn=436761234567", ok=False)
+    assert (taken["error"], taken["code"]) == ("already_exists", "msisdn_taken")
+    moved = run(db_url, "account", "set", "user:bob", "msisdn=+4306761234568")
+    assert (moved["id"], moved["msisdn"]) == (bob["id"], "436761234568")
+    with uow.write() as tx:
+        outbox.queue(tx, to_msisdn="436761234568", text="hi", purpose="pin", account_id=None)
+    assert [m["to"] for m in run(db_url, "outbox", "list", "--to", "+4306761234568")] == [
+        "436761234568"
+    ]
+
+
 def test_outbox_list_prints_one_json_line_per_message(db_url: str, uow: UnitOfWork) -> None:
     for to in ("436761234567", "436761234568"):
         with uow.write() as tx:

@@ -17,6 +17,7 @@ from smsaccounts.errors import (
     NotFound,
     name_taken_code,
 )
+from smsaccounts.services import msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
@@ -89,11 +90,8 @@ def add(
         raise AlreadyExists(
             f"{kind} name already taken", code=name_taken_code(kind.value), field="name"
         )
-    msisdn = values.get("msisdn")
-    if msisdn and tx.accounts.get_by_msisdn(msisdn) is not None:
-        raise AlreadyExists(
-            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
-        )
+    if values.get("msisdn"):
+        _refuse_taken_msisdn(tx, values["msisdn"])
     # A concurrent create may still take the name or msisdn between the checks above and
     # this insert: the repository answers that with AlreadyExists too.
     account = tx.accounts.add(
@@ -145,6 +143,9 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
         if other is not None:
             code = name_taken_code(account.kind.value)
             raise AlreadyExists("name already taken", code=code, field="name")
+    new_msisdn = values.get("msisdn")
+    if new_msisdn and new_msisdn != account.msisdn:
+        _refuse_taken_msisdn(tx, new_msisdn)
     tx.accounts.update(account.id, values)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
@@ -179,6 +180,13 @@ def deactivate(tx: Tx, account: Account) -> Account:
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
+def _refuse_taken_msisdn(tx: Tx, msisdn: str) -> None:
+    if tx.accounts.get_by_msisdn(msisdn) is not None:
+        raise AlreadyExists(
+            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
+        )
+
+
 def _check_settable(values: Mapping[str, Any]) -> None:
     for field in values:
         if field not in SETTABLE:
@@ -195,4 +203,9 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidField(str(error), field=field) from None
     if "sms_routing" in cleaned and cleaned["sms_routing"] not in (0, 1, 2):
         raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing")
+    if cleaned.get("msisdn") is not None:
+        # Stored canonical whatever door it came through, with the country it names.
+        number = msisdns.parse_number(cleaned["msisdn"])
+        cleaned["msisdn"] = number.digits
+        cleaned.setdefault("country", number.country)
     return cleaned

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import structlog
 
 from smsaccounts.domain.outbox import FAILED, QUEUED, SENT, OutboxMessage
+from smsaccounts.services import msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
 from smsaccounts.transports import Transport
 
@@ -21,9 +23,11 @@ def queue(tx: Tx, *, to_msisdn: str, text: str, purpose: str, account_id: int | 
     )
 
 
-def list_messages(uow: UnitOfWork, *, to_msisdn: str | None = None) -> list[OutboxMessage]:
+def list_messages(uow: UnitOfWork, *, to_msisdn: Any = None) -> list[OutboxMessage]:
+    """Every message, or those to one number (in any spelling `parse_number` accepts)."""
+    to = None if to_msisdn is None else msisdns.parse_number(to_msisdn, field="to").digits
     with uow.read() as tx:
-        return tx.outbox.messages(to_msisdn=to_msisdn)
+        return tx.outbox.messages(to_msisdn=to)
 
 
 def deliver_due(uow: UnitOfWork, transport: Transport, *, limit: int = 50) -> int:
