@@ -12,10 +12,10 @@ from typing import Any
 
 from smsaccounts import logs
 from smsaccounts.config import Settings
-from smsaccounts.domain import money
+from smsaccounts.domain import bounds, money
 from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import DomainError, InvalidField, NotFound
+from smsaccounts.errors import DomainError, ErrorCode, InvalidField, NotFound
 from smsaccounts.services import accounts, auth, outbox, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 **_jsonable(error.fields),
             }
         )
+        return 1
+    except Exception as error:  # noqa: BLE001 - an operator gets JSON, never a traceback
+        # Type only: a driver's message may quote SQL parameters or secrets.
+        _emit({"error": "internal", "code": "internal", "message": type(error).__name__})
         return 1
     finally:
         uow.db.dispose()
@@ -94,8 +98,8 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     r.add_argument("--password", required=True)
     r.add_argument("--billing-type", choices=billing, default="PRE_PAID")
     r.add_argument("--default-customer-billing-type", choices=billing, default="POST_PAID")
-    r.add_argument("--free-credits", type=int, default=0)
-    r.add_argument("--credits", type=int, default=0)
+    r.add_argument("--free-credits", default="0")
+    r.add_argument("--credits", default="0")
     r.set_defaults(handler=reseller_create)
 
     c = _group(sub, "customer").add_parser("create", help="create a customer")
@@ -123,7 +127,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
 
     cr = _group(sub, "credits").add_parser("add", help="add (or with -N remove) credits")
     cr.add_argument("account")
-    cr.add_argument("amount", type=int)
+    cr.add_argument("amount")
     cr.set_defaults(handler=credits_add)
 
     b = _group(sub, "balance").add_parser("add", help="add money (a signed decimal)")
@@ -163,6 +167,8 @@ def db_upgrade(uow: UnitOfWork, _args: argparse.Namespace) -> dict[str, Any]:
 
 
 def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    credits = _whole("credits", args.credits)
+    free_credits = _whole("free_credits", args.free_credits)
     account = accounts.create(
         uow,
         kind=Kind.RESELLER,
@@ -171,11 +177,11 @@ def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]
         password=args.password,
         billing_type=BillingType(args.billing_type),
         default_customer_billing_type=args.default_customer_billing_type,
-        free_credits=args.free_credits,
+        free_credits=free_credits,
     )
-    if args.credits:
-        wallet.credit(
-            uow, account_id=account.id, asset=Asset.CREDITS, amount=args.credits, reason="operator"
+    if credits:
+        wallet.change(
+            uow, account_id=account.id, asset=Asset.CREDITS, amount=credits, reason="operator"
         )
     return _describe(uow, account)
 
@@ -236,8 +242,9 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
     account = _resolve(uow, args.account)
+    amount = _whole("amount", args.amount)
     entry = wallet.change(
-        uow, account_id=account.id, asset=Asset.CREDITS, amount=args.amount, reason="operator"
+        uow, account_id=account.id, asset=Asset.CREDITS, amount=amount, reason="operator"
     )
     return {"id": account.id, "credits": entry.resulting, "ledger_id": entry.id}
 
@@ -302,8 +309,9 @@ def _resolve(uow: UnitOfWork, ref: str) -> Account:
     with uow.read() as tx:
         if ref == "admin":
             found = tx.accounts.get(ADMIN_ID)
-        elif ref.isdigit():
-            found = tx.accounts.get(int(ref))
+        elif ref.isascii() and ref.isdigit():
+            account_id = bounds.parse_id(ref)  # beyond the id column: no such account
+            found = tx.accounts.get(account_id) if account_id is not None else None
         else:
             kind, sep, name = ref.partition(":")
             if not sep or kind not in Kind.__members__.values():
@@ -327,11 +335,19 @@ def _typed(field: str, value: str) -> Any:
     if field in booleans:
         return value.lower() in {"1", "true", "yes", "on"}
     if field in {"mo_charge", "free_credits", "sms_routing"}:
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidField(f"{field} must be an integer", field=field) from None
+        return _whole(field, value)  # each column's own range is the service's rule
     return value
+
+
+def _whole(field: str, text: str) -> int:
+    """An ASCII whole number (argparse's int() would take '1_000', ' 5' and Arabic-Indic digits)."""
+    try:
+        return bounds.parse_int(text)
+    except bounds.OutOfRange as error:
+        code = ErrorCode.VALUE_OUT_OF_RANGE
+        raise InvalidField(f"{field} {error}", field=field, code=code) from None
+    except ValueError as error:
+        raise InvalidField(f"{field} {error}", field=field) from None
 
 
 def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:

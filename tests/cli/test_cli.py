@@ -127,6 +127,28 @@ def test_the_cli_stores_msisdns_canonical_and_refuses_other_digits(
     ]
 
 
+def test_values_beyond_their_column_are_json_errors_never_tracebacks(db_url: str) -> None:
+    """A wallet at its limit refuses one more unit with the same error as every dialect;
+    an id beyond the id column is not found; a count beyond its column is out of range."""
+    run(db_url, "reseller", "create", "acme", "--password", "pw")
+    full = run(db_url, "credits", "add", "reseller:acme", str(2**63 - 1))
+    assert full["credits"] == 2**63 - 1
+    for amount in ("1", str(10**30)):
+        refused = run(db_url, "credits", "add", "reseller:acme", amount, ok=False)
+        assert (refused["error"], refused["code"]) == ("invalid_field", "value_out_of_range")
+    assert run(db_url, "account", "show", "reseller:acme")["credits"] == 2**63 - 1
+    for huge in (2**31, 2**63, 10**30):
+        missing = run(db_url, "account", "show", str(huge), ok=False)
+        assert missing["error"] == "not_found", huge
+    for args in (("reseller", "create", "big", "--password", "pw", "--free-credits", str(10**30)),
+                 ("account", "set", "reseller:acme", f"mo_charge={2**31}")):  # fmt: skip
+        out = run(db_url, *args, ok=False)
+        assert (out["error"], out["code"]) == ("invalid_field", "value_out_of_range"), args
+    for amount in ("1_000", "\u0665", " 5"):  # argparse's int() would have read these
+        out = run(db_url, "credits", "add", "reseller:acme", amount, ok=False)
+        assert (out["error"], out["field"]) == ("invalid_field", "amount"), amount
+
+
 def test_outbox_list_prints_one_json_line_per_message(db_url: str, uow: UnitOfWork) -> None:
     for to in ("436761234567", "436761234568"):
         with uow.write() as tx:

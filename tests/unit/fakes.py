@@ -294,6 +294,8 @@ class FakeWallets:
         wallet = self._all.get(account_id)
         if wallet is None or not wallet_rules.allows(wallet, asset, amount):
             return None
+        if not wallet_rules.fits(getattr(wallet, asset.value), amount):
+            return None
         resulting: int = getattr(wallet, asset.value) + amount
         changed: dict[str, Any] = {asset.value: resulting}
         self.tx.put(self._all, account_id, dataclasses.replace(wallet, **changed))

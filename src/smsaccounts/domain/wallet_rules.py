@@ -3,7 +3,11 @@
 Per asset and billing type the rule names a floor: pre-paid never goes below zero; post-paid
 credits have no floor; post-paid money goes down to minus the wallet's credit limit (no
 limit set: no floor); free SMS never go below zero, post-paid too. Only a decrease is
-checked: adding to a wallet always applies.
+checked.
+
+Whatever the floor, every value stays within what its 64-bit column holds (VALUE_MIN to
+VALUE_MAX): a change that would take it past either end is refused, increases included,
+before the database would overflow.
 
 A change under an idempotency key applies once: the ledger holds at most one entry per
 account, asset and key.
@@ -15,7 +19,13 @@ import enum
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from smsaccounts.domain.bounds import INT64_MAX, INT64_MIN
 from smsaccounts.domain.models import Asset, BillingType, Wallet
+
+VALUE_MIN, VALUE_MAX = INT64_MIN, INT64_MAX  # a wallet value's column (BIGINT)
+# The largest change one ledger entry may carry: its negation fits the column too, so every
+# bound the UPDATE compares against (VALUE_MAX - amount, VALUE_MIN - amount) is computable.
+AMOUNT_MAX = INT64_MAX
 
 
 class Floor(enum.Enum):
@@ -58,6 +68,16 @@ def allows(wallet: Wallet, asset: Asset, amount: int) -> bool:
         return True
     lowest = floor(asset, wallet.billing_type, wallet.credit_limit)
     return lowest is None or getattr(wallet, asset.value) + amount >= lowest
+
+
+def amount_fits(amount: int) -> bool:
+    """Whether one change may carry `amount` at all (a ledger entry holds it, negated too)."""
+    return -AMOUNT_MAX <= amount <= AMOUNT_MAX
+
+
+def fits(value: int, amount: int) -> bool:
+    """Whether `value + amount` stays within what a wallet's column holds."""
+    return VALUE_MIN <= value + amount <= VALUE_MAX
 
 
 class IdempotencyKeyTaken(Exception):

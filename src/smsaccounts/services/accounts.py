@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smsaccounts.domain import tree
+from smsaccounts.domain import bounds, tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.tree import Kind
@@ -180,6 +180,25 @@ def deactivate(tx: Tx, account: Account) -> Account:
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
+# Whole-number attributes and what their columns hold (mo_charge INTEGER, free_credits a
+# grant of credits: BIGINT, never negative).
+_WHOLE_NUMBERS = {
+    "mo_charge": (bounds.INT32_MIN, bounds.INT32_MAX),
+    "free_credits": (0, bounds.INT64_MAX),
+}
+
+
+def _check_whole(field: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField(f"{field} must be a whole number", field=field)
+    try:
+        bounds.check_int(value, low=low, high=high)
+    except bounds.OutOfRange as error:
+        raise InvalidField(
+            f"{field} {error}", field=field, code=ErrorCode.VALUE_OUT_OF_RANGE
+        ) from None
+
+
 def _refuse_taken_msisdn(tx: Tx, msisdn: str) -> None:
     if tx.accounts.get_by_msisdn(msisdn) is not None:
         raise AlreadyExists(
@@ -203,6 +222,9 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidField(str(error), field=field) from None
     if "sms_routing" in cleaned and cleaned["sms_routing"] not in (0, 1, 2):
         raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing")
+    for field, (low, high) in _WHOLE_NUMBERS.items():
+        if field in cleaned:
+            _check_whole(field, cleaned[field], low, high)
     if cleaned.get("msisdn") is not None:
         # Stored canonical whatever door it came through, with the country it names.
         number = msisdns.parse_number(cleaned["msisdn"])

@@ -11,6 +11,7 @@ the wallet) and answers the winner's entry.
 
 from __future__ import annotations
 
+from smsaccounts.domain import wallet_rules
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
@@ -192,10 +193,15 @@ def _apply(
     actor_id: int | None,
     idempotency_key: str | None,
 ) -> LedgerEntry:
+    if not wallet_rules.amount_fits(amount):
+        raise _out_of_range(asset)
     resulting = tx.wallets.apply(account_id, asset, amount)
     if resulting is None:
-        if tx.wallets.get(account_id) is None:
+        found = tx.wallets.get(account_id)
+        if found is None:
             raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
+        if not wallet_rules.fits(getattr(found, asset.value), amount):
+            raise _out_of_range(asset)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
     return tx.wallets.record(
         account_id=account_id,
@@ -213,6 +219,16 @@ def _replay(earlier: LedgerEntry, amount: int) -> LedgerEntry:
     if earlier.amount != amount:
         raise InvalidField("idempotency key reused with another amount", field="idempotency_key")
     return earlier
+
+
+def _out_of_range(asset: Asset) -> InvalidField:
+    """A change the wallet cannot hold: the same refusal in every dialect and the CLI."""
+    return InvalidField(
+        f"{asset.value} would leave the range a wallet holds "
+        f"({wallet_rules.VALUE_MIN} to {wallet_rules.VALUE_MAX} units)",
+        code=ErrorCode.VALUE_OUT_OF_RANGE,
+        field=asset.value,
+    )
 
 
 def _positive(amount: int) -> None:

@@ -9,7 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from smsaccounts.domain.models import Asset, BillingType, LedgerEntry, Wallet
-from smsaccounts.domain.wallet_rules import Floor, IdempotencyKeyTaken, floor_rule
+from smsaccounts.domain.wallet_rules import (
+    VALUE_MAX,
+    VALUE_MIN,
+    Floor,
+    IdempotencyKeyTaken,
+    floor_rule,
+)
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import ledger, wallets
 
@@ -48,13 +54,16 @@ class WalletsRepository:
         )
 
     def apply(self, account_id: int, asset: Asset, amount: int) -> int | None:
-        """Add `amount` if the wallet's floor allows it; the resulting value, or None if not.
+        """Add `amount` if the wallet's floor and its column allow it; the resulting value, or
+        None if not.
 
-        One conditional UPDATE (the floor checked in its WHERE), so concurrent changes never
-        read a value and write back a stale one.
+        One conditional UPDATE (floor and range checked in its WHERE), so concurrent changes
+        never read a value and write back a stale one. The WHERE compares the stored value
+        with bounds computed here, never `value + amount`: that sum is what could overflow
+        (PostgreSQL raises, SQLite silently turns it into a float).
         """
         column = wallets.c[asset.value]
-        query = update(wallets).where(wallets.c.account_id == account_id)
+        query = update(wallets).where(wallets.c.account_id == account_id, _room(column, amount))
         if amount < 0:
             query = query.where(_guard(asset, column, amount))
         row = self.conn.execute(query.values({column: column + amount}).returning(column)).first()
@@ -128,29 +137,39 @@ class WalletsRepository:
         return [rows.ledger_entry(row._mapping) for row in found]
 
 
+def _room(column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
+    """`VALUE_MIN <= value + amount <= VALUE_MAX` (`wallet_rules.fits`), without the sum."""
+    if amount > 0:
+        return column <= VALUE_MAX - amount
+    if amount < 0:
+        return column >= VALUE_MIN - amount
+    return true()
+
+
 def _guard(asset: Asset, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
     """The domain's floor for `asset` (`wallet_rules.FLOORS`) as the UPDATE's predicate.
 
     `value + amount >= floor`, the floor taken per billing type from the wallet's own row:
     for money post-paid, minus its credit limit and never above zero, none without a limit.
     """
-    after = column + amount
     by_type = {billing_type: floor_rule(asset, billing_type) for billing_type in BillingType}
     if len(set(by_type.values())) == 1:
-        return _at_or_above(by_type[BillingType.PRE_PAID], after)
+        return _at_or_above(by_type[BillingType.PRE_PAID], column, amount)
     return or_(
         *(
-            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, after))
+            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, column, amount))
             for billing_type, rule in by_type.items()
         )
     )
 
 
-def _at_or_above(rule: Floor, after: ColumnElement[int]) -> ColumnElement[bool]:
-    """`after >= floor` for a floor of kind `rule`."""
+def _at_or_above(rule: Floor, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
+    """`value + amount >= floor` for a floor of kind `rule` and a negative `amount`, written
+    as `value >= floor - amount`: with 0 <= -amount <= VALUE_MAX and -VALUE_MAX <= floor <= 0
+    the right side cannot overflow."""
     if rule is Floor.ZERO:
-        return after >= 0
+        return column >= -amount
     if rule is Floor.NONE:
         return true()
     limit = wallets.c.credit_limit  # floor = min(0, -limit); no limit, no floor
-    return or_(limit.is_(None), after >= 0, after >= -limit)
+    return or_(limit.is_(None), column >= -amount, column >= -limit - amount)

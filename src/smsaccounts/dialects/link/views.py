@@ -11,7 +11,7 @@ import msgspec
 
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.link.messages import READ_ONLY, User, UserInput
-from smsaccounts.domain import money
+from smsaccounts.domain import bounds, money
 from smsaccounts.domain.subusers import link_parent, link_path
 from smsaccounts.errors import ForbiddenField
 from smsaccounts.services.subusers import UserRecord
@@ -111,7 +111,7 @@ def encode_cursor(page: int, after_id: int) -> str:
 def decode_cursor(text: str) -> tuple[int, int]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        page, after_id = (int(part) for part in raw.split(":"))
+        page, after_id = (bounds.parse_int(part) for part in raw.split(":"))
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise wire.WireError("after: not a paging cursor this API gave out") from None
     if page < 1:

@@ -1,0 +1,87 @@
+"""The Alembic history builds exactly the schema `storage/tables.py` declares, on SQLite and
+PostgreSQL, and revision 0003 carries data written under 0001 over.
+
+Migration tests start from an empty database of their own (a file, or a PostgreSQL schema),
+migrate it to 0001, write rows as 0001 allowed them, and migrate to the head.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, insert, select, text
+
+from smsaccounts.config import Settings
+from smsaccounts.domain.bounds import ID_MAX
+from smsaccounts.storage.database import make_engine
+from smsaccounts.storage.migrate import upgrade
+from smsaccounts.storage.tables import accounts, metadata, wallets
+from smsaccounts.storage.unit_of_work import UnitOfWork
+from tests.conftest import PG_URL, Backend
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def blank(backend: Backend, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database (no tables at all) of the session's kind."""
+    if backend.kind == "sqlite":
+        engine = make_engine(Settings(), url=f"sqlite:///{tmp_path / 'blank.db'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"m_{secrets.token_hex(6)}"
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    engine = make_engine(Settings(), url=f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_the_migrated_schema_is_exactly_what_tables_py_declares(blank: Engine) -> None:
+    """Types included: on PostgreSQL every id column is BIGINT, as on SQLite."""
+    upgrade(blank)
+    with blank.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def _account_with_id(account_id: int) -> dict[str, object]:
+    return {"id": account_id, "object_id": secrets.token_hex(12), "kind": "reseller",
+            "name": f"r{account_id}", "parent_id": 1, "path": f"1.{account_id}",
+            "created_at": NOW}  # fmt: skip
+
+
+@pytest.mark.parametrize("account_id", [2**31, ID_MAX], ids=["2^31", "2^63-1"])
+def test_ids_up_to_2_63_minus_1_are_stored_and_found(uow: UnitOfWork, account_id: int) -> None:
+    with uow.write() as tx:
+        tx.conn.execute(insert(accounts).values(_account_with_id(account_id)))
+        tx.conn.execute(insert(wallets).values(account_id=account_id, currency="EUR"))
+    with uow.read() as tx:
+        found = tx.accounts.get(account_id)
+        assert found is not None
+        assert found.id == account_id
+        assert tx.wallets.get(account_id) is not None
+
+
+@pytest.mark.only_backend("postgresql")
+def test_postgresql_hands_out_ids_beyond_2_31(uow: UnitOfWork) -> None:
+    from tests import factories
+
+    with uow.write() as tx:
+        tx.conn.execute(text("SELECT setval(pg_get_serial_sequence('accounts', 'id'), 2147483648)"))
+    reseller = factories.reseller(uow)
+    assert reseller.id == 2**31 + 1
+    with uow.read() as tx:
+        assert tx.conn.execute(select(accounts.c.id).where(accounts.c.id > 2**31)).all()
