@@ -13,17 +13,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    column,
+    create_engine,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 
 from smsaccounts.config import Settings
 from smsaccounts.domain.bounds import ID_MAX
+from smsaccounts.domain.clock import FakeClock
+from smsaccounts.domain.models import Asset
+from smsaccounts.services import wallet
 from smsaccounts.storage.database import make_engine
-from smsaccounts.storage.migrate import upgrade
-from smsaccounts.storage.tables import accounts, metadata, wallets
+from smsaccounts.storage.migrate import alembic_config, upgrade
+from smsaccounts.storage.tables import accounts, ledger, metadata, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests.conftest import PG_URL, Backend
+from tests.conftest import FAST_ARGON2, PG_URL, Backend, make_uow
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -85,3 +100,73 @@ def test_postgresql_hands_out_ids_beyond_2_31(uow: UnitOfWork) -> None:
     assert reseller.id == 2**31 + 1
     with uow.read() as tx:
         assert tx.conn.execute(select(accounts.c.id).where(accounts.c.id > 2**31)).all()
+
+
+# -- data written under 0001 -------------------------------------------------------------
+
+NAIVE_NOW = NOW.replace(tzinfo=None)  # 0001's columns hold naive UTC
+
+
+def _old_account(conn: Connection, account_id: int, **values: object) -> None:
+    row = {"id": account_id, "object_id": secrets.token_hex(12), "kind": "user",
+           "name": f"u{account_id}", "parent_id": 1, "path": f"1.{account_id}",
+           "created_at": NAIVE_NOW, **values}  # fmt: skip
+    conn.execute(insert(table("accounts", *(column(name) for name in row))).values(row))
+    conn.execute(
+        insert(table("wallets", column("account_id"), column("currency"))).values(
+            account_id=account_id, currency="EUR"
+        )
+    )
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def test_keyed_ledger_entries_written_before_0003_keep_replaying_for_their_caller(
+    blank: Engine,
+) -> None:
+    upgrade(blank, "0001")
+    names = ("account_id", "asset", "amount", "resulting", "reason", "actor_id",
+             "idempotency_key", "created_at")  # fmt: skip
+    with blank.begin() as conn:
+        _old_account(conn, 2)
+        conn.execute(
+            insert(table("ledger", *(column(name) for name in names))),
+            [{"account_id": 2, "asset": "balance", "amount": 5, "resulting": 5,
+              "reason": "mor_balance_update", "actor_id": 1, "idempotency_key": "order-1",
+              "created_at": NAIVE_NOW},
+             {"account_id": 2, "asset": "credits", "amount": 7, "resulting": 7,
+              "reason": "operator", "actor_id": None, "idempotency_key": "op-1",
+              "created_at": NAIVE_NOW}],
+        )  # fmt: skip
+        conn.execute(update(table("wallets", column("account_id"), column("balance"),
+                                  column("credits"))).values(balance=5, credits=7))  # fmt: skip
+    upgrade(blank)
+    with blank.connect() as conn:
+        scopes = conn.execute(select(ledger.c.idempotency_scope).order_by(ledger.c.id)).scalars()
+        assert list(scopes) == ["1:mor_balance_update", "-:operator"]
+    uow = make_uow(Settings(**FAST_ARGON2), blank, FakeClock())  # type: ignore[arg-type]
+    replay = wallet.change(uow, account_id=2, asset=Asset.BALANCE, amount=5,
+                           reason="mor_balance_update", actor_id=1,
+                           idempotency_key="order-1")  # fmt: skip
+    assert replay.replayed
+    other_caller = wallet.change(uow, account_id=2, asset=Asset.BALANCE, amount=5,
+                                 reason="mor_balance_update", actor_id=2,
+                                 idempotency_key="order-1")  # fmt: skip
+    assert not other_caller.replayed
+    with uow.write() as tx, pytest.raises(DBAPIError):
+        # Still append-only: the migration gave the triggers back.
+        tx.conn.execute(update(ledger).values(amount=0))
+
+
+def test_0003_downgrades_to_0001_and_upgrades_again(blank: Engine) -> None:
+    upgrade(blank)
+    _downgrade(blank, "0001")
+    upgrade(blank)
+    with blank.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []

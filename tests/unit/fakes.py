@@ -301,12 +301,13 @@ class FakeWallets:
         self.tx.put(self._all, account_id, dataclasses.replace(wallet, **changed))
         return resulting
 
-    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None:
+    def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
         found = next(
             (
                 e
                 for e in self.tx.store.ledger.values()
                 if (e.account_id, e.asset, e.idempotency_key) == (account_id, asset, key)
+                and wallet_rules.idempotency_scope(e.actor_id, e.reason) == scope
             ),
             None,
         )
@@ -324,8 +325,10 @@ class FakeWallets:
         idempotency_key: str | None,
         now: dt.datetime,
     ) -> LedgerEntry:
-        if idempotency_key is not None and self.find_entry(account_id, asset, idempotency_key):
-            raise wallet_rules.IdempotencyKeyTaken(account_id, asset, idempotency_key)
+        if idempotency_key is not None:
+            scope = wallet_rules.idempotency_scope(actor_id, reason)
+            if self.find_entry(account_id, asset, scope, idempotency_key):
+                raise wallet_rules.IdempotencyKeyTaken(account_id, asset, scope, idempotency_key)
         entry = LedgerEntry(
             id=self.tx.store.next_id("ledger"),
             account_id=account_id,

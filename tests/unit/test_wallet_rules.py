@@ -252,3 +252,23 @@ def test_no_change_takes_a_value_past_what_its_column_holds(
     assert_wallet_equals_ledger(uow, account)
     assert wallet_rules.fits(wallet_rules.VALUE_MIN, 0)
     assert not wallet_rules.fits(wallet_rules.VALUE_MIN, -1)
+
+
+def test_an_idempotency_key_belongs_to_its_caller_and_operation(uow: FakeUnitOfWork) -> None:
+    """The same key from another actor, or for another operation, is another change; the
+    same caller's resend is the first entry."""
+    pool = reseller(uow, PRE)
+    shop = customer(uow, pool, PRE)
+
+    def credit_as(actor: int | None, reason: str = "t") -> LedgerEntry:
+        return wallet.credit(uow, account_id=shop.id, asset=Asset.CREDITS, amount=5,
+                             reason=reason, actor_id=actor, idempotency_key="order-1")  # fmt: skip
+
+    first = credit_as(ADMIN_ID)
+    assert not credit_as(pool.id).replayed
+    assert not credit_as(None).replayed
+    assert not credit_as(ADMIN_ID, reason="other").replayed
+    again = credit_as(ADMIN_ID)
+    assert (again.id, again.replayed) == (first.id, True)
+    assert value(uow, shop, Asset.CREDITS) == 20
+    assert_wallet_equals_ledger(uow, shop)

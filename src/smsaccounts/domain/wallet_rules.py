@@ -10,7 +10,9 @@ VALUE_MAX): a change that would take it past either end is refused, increases in
 before the database would overflow.
 
 A change under an idempotency key applies once: the ledger holds at most one entry per
-account, asset and key.
+account, asset, scope and key. The scope is the caller and the operation (Stripe scopes its
+keys per account the same way): two callers that happen to pick the same key make two
+changes, and one caller reusing a key for another amount is refused.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ FLOORS: Mapping[tuple[Asset, BillingType], Floor] = MappingProxyType(
         (Asset.BALANCE, BillingType.POST_PAID): Floor.CREDIT_LIMIT,
     }
 )
+
+
+def idempotency_scope(actor_id: int | None, reason: str) -> str:
+    """Whose key it is and for what: the calling account ('-' for the operator or the
+    system) and the operation (the ledger reason), as stored next to the key."""
+    return f"{'-' if actor_id is None else actor_id}:{reason}"
 
 
 def floor_rule(asset: Asset, billing_type: BillingType) -> Floor:
@@ -88,8 +96,11 @@ class IdempotencyKeyTaken(Exception):
     the earlier entry, and it never reaches a dialect unless that entry cannot be found.
     """
 
-    def __init__(self, account_id: int, asset: Asset, key: str) -> None:
-        super().__init__(f"idempotency key {key!r} already used for {asset.value} of {account_id}")
+    def __init__(self, account_id: int, asset: Asset, scope: str, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} of {scope} already used for {asset.value} of {account_id}"
+        )
         self.account_id = account_id
         self.asset = asset
+        self.scope = scope
         self.key = key

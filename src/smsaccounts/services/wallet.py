@@ -3,10 +3,11 @@
 How low a wallet may go is `domain.wallet_rules`; the repository applies it in the same
 statement that changes the value.
 
-An idempotency key makes a change apply once: a repeat answers the first entry. Two
-concurrent requests with the same key are settled by the ledger's unique index: the loser's
-`record` raises IdempotencyKeyTaken, it rolls back to its savepoint (undoing its change of
-the wallet) and answers the winner's entry.
+An idempotency key makes a change apply once: a repeat answers the first entry. A key
+belongs to its caller (`actor_id`) and operation (`reason`), so the same key from two
+callers is two changes. Two concurrent requests with the same key are settled by the
+ledger's unique index: the loser's `record` raises IdempotencyKeyTaken, it rolls back to its
+savepoint (undoing its change of the wallet) and answers the winner's entry.
 """
 
 from __future__ import annotations
@@ -171,14 +172,15 @@ def apply(
     """One wallet change and its ledger row in the caller's transaction."""
     if idempotency_key is None:
         return _apply(tx, account_id, asset, amount, reason, actor_id, None)
-    earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
+    scope = wallet_rules.idempotency_scope(actor_id, reason)
+    earlier = tx.wallets.find_entry(account_id, asset, scope, idempotency_key)
     if earlier is not None:
         return _replay(earlier, amount)
     try:
         with tx.savepoint():
             return _apply(tx, account_id, asset, amount, reason, actor_id, idempotency_key)
     except IdempotencyKeyTaken:
-        earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
+        earlier = tx.wallets.find_entry(account_id, asset, scope, idempotency_key)
         if earlier is None:
             raise
         return _replay(earlier, amount)

@@ -187,9 +187,18 @@ ledger = Table(
     Column("reason", String(64), nullable=False),
     Column("actor_id", Id, ForeignKey("accounts.id"), nullable=True),
     Column("idempotency_key", String(128), nullable=True),
+    # Whose key and for what (`wallet_rules.idempotency_scope`); set when the key is.
+    Column("idempotency_scope", String(96), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_ledger_account_id_id", "account_id", "id"),
-    Index("uq_ledger_idempotency", "account_id", "asset", "idempotency_key", unique=True),
+    Index(
+        "uq_ledger_idempotency",
+        "account_id",
+        "asset",
+        "idempotency_scope",
+        "idempotency_key",
+        unique=True,
+    ),
 )
 
 auth_tokens = Table(

@@ -15,6 +15,7 @@ from smsaccounts.domain.wallet_rules import (
     Floor,
     IdempotencyKeyTaken,
     floor_rule,
+    idempotency_scope,
 )
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import ledger, wallets
@@ -69,11 +70,12 @@ class WalletsRepository:
         row = self.conn.execute(query.values({column: column + amount}).returning(column)).first()
         return None if row is None else int(row[0])
 
-    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None:
+    def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
         row = self.conn.execute(
             select(ledger).where(
                 ledger.c.account_id == account_id,
                 ledger.c.asset == asset.value,
+                ledger.c.idempotency_scope == scope,
                 ledger.c.idempotency_key == key,
             )
         ).first()
@@ -93,10 +95,11 @@ class WalletsRepository:
     ) -> LedgerEntry:
         """Write one ledger entry.
 
-        IdempotencyKeyTaken when an entry under the same account, asset and key exists (the
-        ledger's unique index): the transaction is then usable again only after rolling back
-        to a savepoint taken before the change (`Tx.savepoint`).
+        IdempotencyKeyTaken when an entry under the same account, asset, scope (the actor and
+        the reason) and key exists (the ledger's unique index): the transaction is then usable
+        again only after rolling back to a savepoint taken before the change (`Tx.savepoint`).
         """
+        scope = None if idempotency_key is None else idempotency_scope(actor_id, reason)
         statement = (
             insert(ledger)
             .values(
@@ -107,6 +110,7 @@ class WalletsRepository:
                 reason=reason,
                 actor_id=actor_id,
                 idempotency_key=idempotency_key,
+                idempotency_scope=scope,
                 created_at=now,
             )
             .returning(*ledger.c)
@@ -114,9 +118,9 @@ class WalletsRepository:
         try:
             row = self.conn.execute(statement).one()
         except IntegrityError as error:
-            if idempotency_key is None:
+            if idempotency_key is None or scope is None:
                 raise
-            raise IdempotencyKeyTaken(account_id, asset, idempotency_key) from error
+            raise IdempotencyKeyTaken(account_id, asset, scope, idempotency_key) from error
         return rows.ledger_entry(row._mapping)
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int:

@@ -1,4 +1,4 @@
-"""64-bit ids on PostgreSQL
+"""64-bit ids on PostgreSQL; idempotency keys scoped per caller
 
 Revision ID: 0003
 Revises: 0001
@@ -6,9 +6,15 @@ Create Date: 2026-12-02
 
 - PostgreSQL: every id column and its sequence become BIGINT, as SQLite's INTEGER already
   is, so that both databases hold the same ids (`domain.bounds.ID_MAX`).
+- The ledger's idempotency keys get a scope (the caller and the operation,
+  `wallet_rules.idempotency_scope`), filled in for the keyed entries already written, and
+  the unique index takes it in: the same key from two callers is two changes.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from alembic import op
@@ -33,9 +39,11 @@ _SERIAL_TABLES = ("accounts", "ledger", "auth_tokens", "api_keys", "outbox")
 
 def upgrade() -> None:
     _id_types("BIGINT")
+    _scope_idempotency_keys()
 
 
 def downgrade() -> None:
+    _unscope_idempotency_keys()  # fails if two callers have used the same key, as it must
     _id_types("INTEGER")  # fails if an id has grown past 2^31 - 1, as it must
 
 
@@ -56,3 +64,63 @@ def _id_types(sql_type: str) -> None:
             sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table}
         ).scalar_one()
         op.execute(f"ALTER SEQUENCE {sequence} AS {sql_type}")
+
+
+# -- the ledger: idempotency keys scoped per caller and operation -------------------------
+
+_LEDGER = sa.table(
+    "ledger",
+    sa.column("actor_id", sa.BigInteger),
+    sa.column("reason", sa.String),
+    sa.column("idempotency_key", sa.String),
+    sa.column("idempotency_scope", sa.String),
+)
+
+
+def _scope_idempotency_keys() -> None:
+    op.add_column("ledger", sa.Column("idempotency_scope", sa.String(length=96), nullable=True))
+    # `wallet_rules.idempotency_scope(actor_id, reason)` for the keyed entries, in SQL.
+    actor = sa.case(
+        (_LEDGER.c.actor_id.is_(None), "-"), else_=sa.cast(_LEDGER.c.actor_id, sa.String)
+    )
+    scope = actor + ":" + _LEDGER.c.reason
+    with _ledger_writable():
+        op.execute(
+            sa.update(_LEDGER)
+            .where(_LEDGER.c.idempotency_key.is_not(None))
+            .values(idempotency_scope=scope)
+        )
+    op.drop_index("uq_ledger_idempotency", table_name="ledger")
+    op.create_index(
+        "uq_ledger_idempotency",
+        "ledger",
+        ["account_id", "asset", "idempotency_scope", "idempotency_key"],
+        unique=True,
+    )
+
+
+def _unscope_idempotency_keys() -> None:
+    op.drop_index("uq_ledger_idempotency", table_name="ledger")
+    op.create_index(
+        "uq_ledger_idempotency", "ledger", ["account_id", "asset", "idempotency_key"], unique=True
+    )
+    with _ledger_writable(), op.batch_alter_table("ledger") as batch:
+        batch.drop_column("idempotency_scope")
+
+
+@contextlib.contextmanager
+def _ledger_writable() -> Iterator[None]:
+    """The ledger is append-only (0001's triggers); a migration may rewrite it, nothing else."""
+    if _is_postgresql():
+        op.execute("ALTER TABLE ledger DISABLE TRIGGER ledger_append_only")
+        yield
+        op.execute("ALTER TABLE ledger ENABLE TRIGGER ledger_append_only")
+        return
+    for action in ("UPDATE", "DELETE"):
+        op.execute(f"DROP TRIGGER ledger_no_{action.lower()}")
+    yield
+    for action in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER ledger_no_{action.lower()} BEFORE {action} ON ledger "
+            "BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END"
+        )
