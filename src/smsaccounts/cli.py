@@ -149,7 +149,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     aset.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
     aset.set_defaults(handler=account_set)
 
-    o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, with their text")
+    o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, secrets masked")
     o.add_argument("--to")
     o.set_defaults(handler=outbox_list)
     return p
@@ -288,7 +288,10 @@ def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every message as kept: a PIN or password is masked in `text` (it goes to the
+    transport only); what has expired is shown so, its body already dropped."""
     to = args.to or None  # canonical (or refused) by the service
+    outbox.expire(uow)
     return [
         {
             "id": m.id,
@@ -298,6 +301,7 @@ def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any
             "status": m.status,
             "attempts": m.attempts,
             "created_at": m.created_at.isoformat(),
+            "expires_at": m.expires_at.isoformat() if m.expires_at else None,
             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
         }
         for m in outbox.list_messages(uow, to_msisdn=to)

@@ -1,5 +1,6 @@
 """The real `smsaccounts` command: each prints JSON that carries what the next one needs."""
 
+import datetime as dt
 import json
 import os
 import socket
@@ -157,6 +158,24 @@ def test_outbox_list_prints_one_json_line_per_message(db_url: str, uow: UnitOfWo
     assert [m["to"] for m in everything] == ["436761234567", "436761234568"]
     [one] = run(db_url, "outbox", "list", "--to", "+436761234568")
     assert (one["text"], one["status"]) == ("PIN for 436761234568", "queued")
+
+
+def test_outbox_list_masks_secrets_and_drops_what_has_expired(db_url: str, uow: UnitOfWork) -> None:
+    """The operator reads the masked text only; an SMS past its end is shown expired."""
+    now = dt.datetime.now(dt.UTC)  # the CLI runs on the system clock
+    with uow.write() as tx:
+        for to, lifetime in (("436761234567", 600), ("436761234568", -1)):
+            outbox.queue(tx, to_msisdn=to, text="Your verification PIN is 428571.",
+                         purpose="pin", account_id=None, secret="428571",
+                         expires_at=now + dt.timedelta(seconds=lifetime))  # fmt: skip
+    listed = run(db_url, "outbox", "list")
+    assert [(m["text"], m["status"]) for m in listed] == [
+        ("Your verification PIN is ******.", "queued"),
+        ("Your verification PIN is ******.", "expired"),
+    ]
+    assert "428571" not in json.dumps(listed)
+    [expired] = [m for m in outbox.list_messages(uow) if m.status == "expired"]
+    assert expired.body is None
 
 
 def _free_port() -> int:

@@ -36,7 +36,7 @@ from smsaccounts.domain.models import Asset
 from smsaccounts.services import wallet
 from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.migrate import alembic_config, upgrade
-from smsaccounts.storage.tables import accounts, ledger, metadata, wallets
+from smsaccounts.storage.tables import accounts, ledger, metadata, outbox, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests.conftest import FAST_ARGON2, PG_URL, Backend, make_uow
 
@@ -170,3 +170,35 @@ def test_0003_downgrades_to_0001_and_upgrades_again(blank: Engine) -> None:
     with blank.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def test_outbox_secrets_written_before_0003_are_masked_and_kept_only_while_pending(
+    blank: Engine,
+) -> None:
+    upgrade(blank, "0001")
+    names = ("to_msisdn", "text", "purpose", "status", "attempts", "next_attempt_at",
+             "created_at")  # fmt: skip
+    old = [
+        ("Your verification PIN is 111111. It is valid for 10 minutes.", "pin", "sent"),
+        ("Your verification PIN is 222222. It is valid for 10 minutes.", "pin", "queued"),
+        ("Your new password is Pw3333333x", "password", "failed"),
+        ("Your new password is Pw4444444x", "password", "sending"),
+        ("Welcome aboard", "notice", "sent"),
+    ]
+    with blank.begin() as conn:
+        conn.execute(
+            insert(table("outbox", *(column(name) for name in names))),
+            [{"to_msisdn": "436761234567", "text": text, "purpose": purpose, "status": status,
+              "attempts": 0, "next_attempt_at": NAIVE_NOW, "created_at": NAIVE_NOW}
+             for text, purpose, status in old],
+        )  # fmt: skip
+    upgrade(blank)
+    with blank.connect() as conn:
+        found = conn.execute(select(outbox.c.text, outbox.c.body).order_by(outbox.c.id)).all()
+    assert [tuple(row) for row in found] == [
+        ("Your verification PIN is ******. It is valid for 10 minutes.", None),
+        ("Your verification PIN is ******. It is valid for 10 minutes.", old[1][0]),
+        ("Your new password is ******", None),
+        ("Your new password is ******", old[3][0]),
+        ("Welcome aboard", None),
+    ]

@@ -137,10 +137,14 @@ class Outbox(Protocol):
         *,
         to_msisdn: str,
         text: str,
+        body: str,
         purpose: str,
         account_id: int | None,
         now: dt.datetime,
-    ) -> int: ...
+        expires_at: dt.datetime | None = None,
+    ) -> int:
+        """Queue `body` to send; `text` is what is kept for reading (secrets masked)."""
+
     def messages(
         self, *, to_msisdn: str | None = None, limit: int = 1000
     ) -> list[OutboxMessage]: ...
@@ -149,6 +153,8 @@ class Outbox(Protocol):
         self, message_id: int, now: dt.datetime, lease_until: dt.datetime
     ) -> OutboxMessage | None: ...
     def mark(self, message_id: int, **values: Any) -> None: ...
+    def expire(self, now: dt.datetime) -> int:
+        """Pending messages past their `expires_at` become expired, their body dropped."""
 
 
 class Tx(Protocol):

@@ -260,11 +260,13 @@ outbox = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=True),
     Column("to_msisdn", String(20), nullable=False),
-    Column("text", Text, nullable=False),
+    Column("text", Text, nullable=False),  # as shown: a PIN or password masked
+    Column("body", Text, nullable=True),  # what is sent; NULL once sent, failed or expired
     Column("purpose", String(16), nullable=False),  # pin | password | ...
     Column("status", String(16), nullable=False, server_default="queued"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # dropped unsent after it
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),

@@ -1,4 +1,4 @@
-"""64-bit ids on PostgreSQL; idempotency keys scoped per caller
+"""64-bit ids on PostgreSQL; idempotency keys scoped per caller; no secrets kept in the outbox
 
 Revision ID: 0003
 Revises: 0001
@@ -9,11 +9,15 @@ Create Date: 2026-12-02
 - The ledger's idempotency keys get a scope (the caller and the operation,
   `wallet_rules.idempotency_scope`), filled in for the keyed entries already written, and
   the unique index takes it in: the same key from two callers is two changes.
+- The outbox keeps the text to send (`body`) only while a message is pending, and the text
+  shown (`text`) with its PIN or password masked; `expires_at` drops a PIN SMS unsent once
+  the PIN is over. Rows already there are masked, and delivered or failed ones keep no body.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -40,9 +44,11 @@ _SERIAL_TABLES = ("accounts", "ledger", "auth_tokens", "api_keys", "outbox")
 def upgrade() -> None:
     _id_types("BIGINT")
     _scope_idempotency_keys()
+    _mask_outbox_secrets()
 
 
 def downgrade() -> None:
+    _unmask_outbox()
     _unscope_idempotency_keys()  # fails if two callers have used the same key, as it must
     _id_types("INTEGER")  # fails if an id has grown past 2^31 - 1, as it must
 
@@ -124,3 +130,45 @@ def _ledger_writable() -> Iterator[None]:
             f"CREATE TRIGGER ledger_no_{action.lower()} BEFORE {action} ON ledger "
             "BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END"
         )
+
+
+# -- the outbox: secrets kept only while a message is pending ---------------------------
+
+MASK = "******"  # `domain.outbox.MASK`
+PENDING = ("queued", "sending")
+# The secret in each text 0001-era code wrote (registration and passwords), by purpose.
+_SECRETS = {
+    "pin": re.compile(r"(?<=PIN is )[0-9]+"),
+    "password": re.compile(r"(?<=password is )\S+"),
+}
+_OUTBOX = sa.table(
+    "outbox",
+    sa.column("id", sa.BigInteger),
+    sa.column("purpose", sa.String),
+    sa.column("status", sa.String),
+    sa.column("text", sa.Text),
+    sa.column("body", sa.Text),
+)
+
+
+def _mask_outbox_secrets() -> None:
+    op.add_column("outbox", sa.Column("body", sa.Text(), nullable=True))
+    op.add_column("outbox", sa.Column("expires_at", sa.DateTime(), nullable=True))
+    conn = op.get_bind()
+    found = conn.execute(sa.select(_OUTBOX.c.id, _OUTBOX.c.purpose, _OUTBOX.c.status,
+                                   _OUTBOX.c.text))  # fmt: skip
+    for message_id, purpose, status, text in found.all():
+        pattern = _SECRETS.get(purpose)
+        shown = pattern.sub(MASK, text) if pattern else text
+        body = text if status in PENDING else None  # delivered or given up: nothing to send
+        conn.execute(
+            sa.update(_OUTBOX).where(_OUTBOX.c.id == message_id).values(text=shown, body=body)
+        )
+
+
+def _unmask_outbox() -> None:
+    """0001 sends `text`: a pending message's body goes back there; the rest stay masked."""
+    op.execute(sa.update(_OUTBOX).where(_OUTBOX.c.body.is_not(None)).values(text=_OUTBOX.c.body))
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("expires_at")
+        batch.drop_column("body")
