@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from smsaccounts import logs
 from smsaccounts.config import Settings
 from smsaccounts.domain import bounds, money
@@ -32,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     uow = build(settings)
     try:
-        upgrade(uow.db.engine)
+        args.migration_reports = upgrade(uow.db.engine)
+        for report in args.migration_reports:  # on stderr: stdout is the command's JSON
+            sys.stderr.write(json.dumps({"warning": "migration", **report}) + "\n")
         result = handler(uow, args)
     except DomainError as error:
         _emit(
@@ -64,9 +68,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from smsaccounts.storage.database import make_engine
 
     engine = make_engine(settings)
-    upgrade(engine)
+    reports = upgrade(engine)
     engine.dispose()
     logs.configure(settings)  # uvicorn's own lines too, in SMSACCOUNTS_LOG_FORMAT
+    for report in reports:
+        structlog.get_logger(__name__).warning("migration report", **report)
     uvicorn.run(
         "smsaccounts.app:create_app",
         factory=True,
@@ -162,8 +168,11 @@ def _group(sub: Any, name: str) -> Any:
 _ACL_NAMES = [name.removeprefix("acl_") for name in ACL_FIELDS]
 
 
-def db_upgrade(uow: UnitOfWork, _args: argparse.Namespace) -> dict[str, Any]:
-    return {"status": "ok", "database": uow.db.engine.url.render_as_string(hide_password=True)}
+def db_upgrade(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    """`reports`: what the migrations just applied could not carry over as it was (msisdn
+    collisions, unreadable numbers), for the operator to resolve."""
+    database = uow.db.engine.url.render_as_string(hide_password=True)
+    return {"status": "ok", "database": database, "reports": args.migration_reports}
 
 
 def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:

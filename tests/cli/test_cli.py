@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from smsaccounts.config import Settings
 from smsaccounts.services import outbox
+from smsaccounts.storage.database import make_engine
+from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 COMMAND = str(Path(sys.executable).with_name("smsaccounts"))
@@ -88,6 +92,31 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
     assert run(db_url, "secret", "set", "admin", "s3cret")["secret"] == "set"
     shown = run(db_url, "account", "set", "user:alice", "first_name=Al", "reg_city=Graz")
     assert shown["name"] == "alice"
+
+
+def test_db_upgrade_reports_msisdns_it_could_not_make_canonical(tmp_path: Path) -> None:
+    """Two live accounts hold one number in two spellings: 0003 merges nothing, keeps the
+    canonical one, and `db upgrade` prints the collision for the operator to resolve."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(Settings(), url=url)
+    upgrade(engine, "0001")
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in "436761234567")
+    with engine.begin() as conn:
+        for account_id, msisdn in ((2, "436761234567"), (3, fullwidth)):
+            conn.execute(text(
+                "INSERT INTO accounts (id, object_id, kind, name, parent_id, path, created_at, "
+                "msisdn) VALUES (:id, :oid, 'reseller', :name, 1, :path, '2026-01-01', :msisdn)"
+            ), {"id": account_id, "oid": f"{account_id:024x}", "name": f"r{account_id}",
+                "path": f"1.{account_id}", "msisdn": msisdn})  # fmt: skip
+    engine.dispose()
+    env = {**os.environ, "SMSACCOUNTS_DATABASE_URL": url}
+    done = subprocess.run([COMMAND, "db", "upgrade"], capture_output=True, text=True, env=env,
+                          timeout=60, check=True)  # fmt: skip
+    [report] = json.loads(done.stdout)["reports"]
+    assert (report["problem"], report["msisdn"], report["kept"]) == (
+        "msisdn_collision", "436761234567", 2)  # fmt: skip
+    assert report["left_as_is"] == [{"key": 3, "msisdn": fullwidth}]
+    assert json.loads(done.stderr.splitlines()[0])["warning"] == "migration"
 
 
 def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:

@@ -202,3 +202,74 @@ def test_outbox_secrets_written_before_0003_are_masked_and_kept_only_while_pendi
         ("Your new password is ******", old[3][0]),
         ("Welcome aboard", None),
     ]
+
+
+def _fullwidth(digits: str) -> str:
+    return "".join(chr(0xFF10 + int(d)) for d in digits)
+
+
+def _arabic_indic(digits: str) -> str:
+    return "".join(chr(0x0660 + int(d)) for d in digits)
+
+
+def test_stored_msisdns_become_canonical_and_collisions_are_reported_not_merged(
+    blank: Engine,
+) -> None:
+    upgrade(blank, "0001")
+    deleted = NAIVE_NOW
+    with blank.begin() as conn:
+        _old_account(conn, 2, msisdn="436761234567")  # canonical already
+        _old_account(conn, 3, msisdn=_fullwidth("436761234567"))  # the same number again
+        _old_account(conn, 4, msisdn="+4306761234568")  # one number, another spelling
+        _old_account(conn, 5, msisdn=_arabic_indic("436761234569"))  # twice, neither
+        _old_account(conn, 6, msisdn=_fullwidth("436761234569"))  # canonical
+        _old_account(conn, 7, msisdn=_fullwidth("436761234567"), deactivated=deleted)
+        _old_account(conn, 8, msisdn="not a number")
+        conn.execute(
+            insert(table("pins", *(column(n) for n in ("msisdn", "pin_hash", "created_at",
+                                                       "expires_at")))),
+            [{"msisdn": _fullwidth("436761234570"), "pin_hash": "h", "created_at": NAIVE_NOW,
+              "expires_at": NAIVE_NOW}],
+        )  # fmt: skip
+        conn.execute(
+            insert(table("sms_routes", column("account_id"), column("recipient"),
+                         column("sms_routing"))),
+            [{"account_id": 2, "recipient": _fullwidth("4915112345678"), "sms_routing": 1},
+             {"account_id": 2, "recipient": "4915112345678", "sms_routing": 0},
+             {"account_id": 3, "recipient": "+4906912345678", "sms_routing": 1}],
+        )  # fmt: skip
+    reports = upgrade(blank)
+    with blank.connect() as conn:
+        stored = {row.id: row.msisdn for row in conn.execute(select(accounts))}
+        pins = conn.execute(select(text("msisdn")).select_from(table("pins"))).scalars().all()
+        routes = conn.execute(text("SELECT account_id, recipient, sms_routing FROM sms_routes "
+                                   "ORDER BY account_id, sms_routing")).all()  # fmt: skip
+    assert stored == {
+        1: None,
+        2: "436761234567",
+        3: _fullwidth("436761234567"),  # left as it was: reported, not merged into 2
+        4: "436761234568",
+        5: "436761234569",  # the older of two spellings of one number keeps it
+        6: _fullwidth("436761234569"),
+        7: "436761234567",  # deleted: its number is free, so it may be canonical too
+        8: "not a number",
+    }
+    assert pins == ["436761234570"]
+    assert [tuple(r) for r in routes] == [
+        (2, "4915112345678", 0),  # the canonical route wins; the other is reported
+        (2, _fullwidth("4915112345678"), 1),
+        (3, "496912345678", 1),
+    ]
+    problems = {(r["problem"], r["table"], r.get("msisdn")) for r in reports}
+    assert ("msisdn_collision", "account", "436761234567") in problems
+    assert ("msisdn_collision", "account", "436761234569") in problems
+    assert ("msisdn_unreadable", "account", "not a number") in problems
+    assert ("msisdn_collision", "sms_route", "4915112345678") in problems
+    [collision] = [r for r in reports if r.get("msisdn") == "436761234567"]
+    assert (collision["kept"], collision["left_as_is"]) == (
+        2, [{"key": 3, "msisdn": _fullwidth("436761234567")}]
+    )  # fmt: skip
+    # Both accounts still exist, each with its own wallet: nothing was merged.
+    with blank.connect() as conn:
+        assert conn.execute(select(wallets.c.account_id).order_by(wallets.c.account_id)).scalars(
+        ).all() == [1, 2, 3, 4, 5, 6, 7, 8]  # fmt: skip

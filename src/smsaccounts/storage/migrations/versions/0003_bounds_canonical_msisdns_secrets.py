@@ -1,4 +1,5 @@
-"""64-bit ids on PostgreSQL; idempotency keys scoped per caller; no secrets kept in the outbox
+"""64-bit ids on PostgreSQL; canonical msisdns; idempotency keys scoped per caller; no
+secrets kept in the outbox
 
 Revision ID: 0003
 Revises: 0001
@@ -6,6 +7,12 @@ Create Date: 2026-12-02
 
 - PostgreSQL: every id column and its sequence become BIGINT, as SQLite's INTEGER already
   is, so that both databases hold the same ids (`domain.bounds.ID_MAX`).
+- Every stored msisdn (accounts, PINs, per-recipient routes, the outbox) becomes its
+  canonical E.164 digits (`domain.phone.canonical_digits`). Two live accounts whose numbers
+  turn out to be the same are NOT merged: the one already spelled canonically (else the
+  oldest) keeps the number, every other keeps its stored spelling, and each such collision
+  (and each number libphonenumber cannot read) is reported: `smsaccounts db upgrade`
+  prints the reports, `serve` logs them. An operator resolves them by hand.
 - The ledger's idempotency keys get a scope (the caller and the operation,
   `wallet_rules.idempotency_scope`), filled in for the keyed entries already written, and
   the unique index takes it in: the same key from two callers is two changes.
@@ -19,9 +26,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+
+from smsaccounts.domain.phone import canonical_digits
 
 revision = "0003"
 down_revision = "0001"
@@ -43,6 +53,7 @@ _SERIAL_TABLES = ("accounts", "ledger", "auth_tokens", "api_keys", "outbox")
 
 def upgrade() -> None:
     _id_types("BIGINT")
+    _canonical_msisdns()
     _scope_idempotency_keys()
     _mask_outbox_secrets()
 
@@ -51,6 +62,12 @@ def downgrade() -> None:
     _unmask_outbox()
     _unscope_idempotency_keys()  # fails if two callers have used the same key, as it must
     _id_types("INTEGER")  # fails if an id has grown past 2^31 - 1, as it must
+
+
+def _report(**entry: Any) -> None:
+    """Hand an operator-facing finding to whoever runs the migration (`migrate.upgrade`)."""
+    reports: list[dict[str, Any]] = context.config.attributes.setdefault("reports", [])
+    reports.append({"revision": revision, **entry})
 
 
 def _is_postgresql() -> bool:
@@ -172,3 +189,94 @@ def _unmask_outbox() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("expires_at")
         batch.drop_column("body")
+
+
+# -- msisdns: one canonical spelling ----------------------------------------------------
+
+
+def _canonical_msisdns() -> None:
+    conn = op.get_bind()
+    accounts = sa.table(
+        "accounts", sa.column("id", sa.BigInteger), sa.column("msisdn", sa.String),
+        sa.column("deactivated", sa.DateTime),
+    )  # fmt: skip
+    found = conn.execute(
+        sa.select(accounts.c.id, accounts.c.msisdn, accounts.c.deactivated)
+        .where(accounts.c.msisdn.is_not(None))
+        .order_by(accounts.c.id)
+    ).all()
+    # Live accounts share one unique index; a deleted one frees its number.
+    live = [(row.id, row.msisdn) for row in found if row.deactivated is None]
+    gone = [(row.id, row.msisdn) for row in found if row.deactivated is not None]
+    _rewrite(conn, accounts, "id", "msisdn", live, unique=True, what="account")
+    _rewrite(conn, accounts, "id", "msisdn", gone, unique=False, what="account")
+    for name, key, column in (("pins", "msisdn", "msisdn"), ("outbox", "id", "to_msisdn")):
+        table = sa.table(name, sa.column(key), sa.column(column, sa.String))
+        rows = conn.execute(sa.select(table.c[key], table.c[column])).all()
+        unique = key == column  # a PIN's number is its key
+        _rewrite(conn, table, key, column, [tuple(r) for r in rows], unique=unique, what=name)
+    _canonical_routes(conn)
+
+
+def _canonical_routes(conn: sa.Connection) -> None:
+    """sms_routes: (account, recipient) is the key, so numbers collide per account."""
+    routes = sa.table(
+        "sms_routes", sa.column("account_id", sa.BigInteger), sa.column("recipient", sa.String)
+    )
+    by_account: dict[int, list[tuple[Any, str]]] = {}
+    for account_id, recipient in conn.execute(sa.select(routes.c.account_id, routes.c.recipient)):
+        by_account.setdefault(account_id, []).append(((account_id, recipient), recipient))
+    for rows in by_account.values():
+        _rewrite(conn, routes, ("account_id", "recipient"), "recipient", rows, unique=True,
+                 what="sms_route")  # fmt: skip
+
+
+def _rewrite(
+    conn: sa.Connection,
+    table: sa.TableClause,
+    key: str | tuple[str, ...],
+    column: str,
+    rows: list[tuple[Any, str]],
+    *,
+    unique: bool,
+    what: str,
+) -> None:
+    """Store each row's `column` canonical; with `unique`, one row per canonical number.
+
+    Rows are (key value, stored number). Among rows that turn out to hold one number the
+    row already spelled canonically keeps it, else the first; the others stay as they are
+    and are reported, never merged.
+    """
+    groups: dict[str, list[tuple[Any, str]]] = {}
+    for row_key, stored in rows:
+        canonical = canonical_digits(stored)
+        if canonical is None:
+            _report(problem="msisdn_unreadable", table=what, key=_plain(row_key), msisdn=stored)
+        else:
+            groups.setdefault(canonical, []).append((row_key, stored))
+    for canonical, group in groups.items():
+        keepers = group
+        if unique:
+            keepers = [next((r for r in group if r[1] == canonical), group[0])]
+            others = [r for r in group if r not in keepers]
+            if others:
+                left = [{"key": _plain(k), "msisdn": s} for k, s in others]
+                _report(problem="msisdn_collision", table=what, msisdn=canonical,
+                        kept=_plain(keepers[0][0]), left_as_is=left)  # fmt: skip
+        for row_key, stored in keepers:
+            if stored != canonical:
+                _set(conn, table, key, row_key, column, canonical)
+
+
+def _set(
+    conn: sa.Connection, table: sa.TableClause, key: str | tuple[str, ...], row_key: Any,
+    column: str, value: str,
+) -> None:  # fmt: skip
+    names = (key,) if isinstance(key, str) else key
+    values = (row_key,) if isinstance(key, str) else row_key
+    match = [table.c[name] == part for name, part in zip(names, values, strict=True)]
+    conn.execute(sa.update(table).where(*match).values({column: value}))
+
+
+def _plain(row_key: Any) -> Any:
+    return list(row_key) if isinstance(row_key, tuple) else row_key
