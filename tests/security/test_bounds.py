@@ -159,6 +159,24 @@ def test_mysms_counts_beyond_their_column_are_2(http: TestClient, uow: UnitOfWor
     assert snapshot(uow) == before
 
 
+@pytest.mark.parametrize(
+    "value", [str(10**30), str(2**63), "\u0665", "1_000"],
+    ids=["10^30", "2^63", "arabic-indic", "underscore"],
+)  # fmt: skip
+def test_reseller_credits_beyond_what_a_transfer_takes_or_not_ascii_are_status_2(
+    http: TestClient, uow: UnitOfWork, value: str
+) -> None:
+    """(The reseller API checked these before this change; kept here with the others.)"""
+    reseller = factories.reseller(uow, credits=10, billing_type=BillingType.PRE_PAID)
+    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
+    before = snapshot(uow)
+    params = {"reseller": reseller.name, "password": PASSWORD,
+              "customerId": customer.object_id, "credits": value}  # fmt: skip
+    answer = http.post("/services/rest/admin/addCredits", data=params).json()
+    assert (answer["status"], answer["field"]) == (2, "credits")
+    assert snapshot(uow) == before
+
+
 # -- a wallet at its limit ---------------------------------------------------------------
 
 
