@@ -19,6 +19,7 @@ ID_MIN, ID_MAX = 1, INT64_MAX  # account and row ids (BIGINT on PostgreSQL, INTE
 # `int()` underscores ('1_0') and surrounding blanks.
 _UNSIGNED = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"[+-]?[0-9]+")
+_MAX_DIGITS = 40  # more than any column holds, far below what int() refuses to read
 
 
 class OutOfRange(ValueError):
@@ -32,10 +33,10 @@ def is_id(value: int) -> bool:
 
 def parse_id(text: str) -> int | None:
     """The id written as ASCII digits in `text`, or None when it cannot name a row."""
-    if len(text) > 20 or not _UNSIGNED.fullmatch(text):
+    try:
+        return parse_int(text, low=ID_MIN, high=ID_MAX, signed=False)
+    except ValueError:  # OutOfRange included
         return None
-    value = int(text)
-    return value if is_id(value) else None
 
 
 def parse_int(
@@ -45,6 +46,8 @@ def parse_int(
     `text` is no such integer, OutOfRange (a ValueError) when it is one outside the range."""
     if not (_SIGNED if signed else _UNSIGNED).fullmatch(text):
         raise ValueError(f"must be a whole number from {low} to {high}")
+    if len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:  # int() refuses 4,300 digits
+        raise OutOfRange(f"must be a whole number from {low} to {high}")
     return check_int(int(text), low=low, high=high)
 
 
