@@ -10,13 +10,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from smsaccounts import logs
 from smsaccounts.config import Settings
-from smsaccounts.domain import money
+from smsaccounts.domain import bounds, money
 from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
-from smsaccounts.domain.phone import PhoneError, parse_msisdn
 from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import DomainError, InvalidField, NotFound
+from smsaccounts.errors import DomainError, ErrorCode, InvalidField, NotFound
 from smsaccounts.services import accounts, auth, outbox, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
@@ -33,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     uow = build(settings)
     try:
-        upgrade(uow.db.engine)
+        args.migration_reports = upgrade(uow.db.engine)
+        for report in args.migration_reports:  # on stderr: stdout is the command's JSON
+            sys.stderr.write(json.dumps({"warning": "migration", **report}) + "\n")
         result = handler(uow, args)
     except DomainError as error:
         _emit(
@@ -44,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 **_jsonable(error.fields),
             }
         )
+        return 1
+    except Exception as error:  # noqa: BLE001 - an operator gets JSON, never a traceback
+        # Type only: a driver's message may quote SQL parameters or secrets.
+        _emit({"error": "internal", "code": "internal", "message": type(error).__name__})
         return 1
     finally:
         uow.db.dispose()
@@ -61,9 +68,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from smsaccounts.storage.database import make_engine
 
     engine = make_engine(settings)
-    upgrade(engine)
+    reports = upgrade(engine)
     engine.dispose()
     logs.configure(settings)  # uvicorn's own lines too, in SMSACCOUNTS_LOG_FORMAT
+    for report in reports:
+        structlog.get_logger(__name__).warning("migration report", **report)
     uvicorn.run(
         "smsaccounts.app:create_app",
         factory=True,
@@ -95,8 +104,8 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     r.add_argument("--password", required=True)
     r.add_argument("--billing-type", choices=billing, default="PRE_PAID")
     r.add_argument("--default-customer-billing-type", choices=billing, default="POST_PAID")
-    r.add_argument("--free-credits", type=int, default=0)
-    r.add_argument("--credits", type=int, default=0)
+    r.add_argument("--free-credits", default="0")
+    r.add_argument("--credits", default="0")
     r.set_defaults(handler=reseller_create)
 
     c = _group(sub, "customer").add_parser("create", help="create a customer")
@@ -124,7 +133,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
 
     cr = _group(sub, "credits").add_parser("add", help="add (or with -N remove) credits")
     cr.add_argument("account")
-    cr.add_argument("amount", type=int)
+    cr.add_argument("amount")
     cr.set_defaults(handler=credits_add)
 
     b = _group(sub, "balance").add_parser("add", help="add money (a signed decimal)")
@@ -146,7 +155,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     aset.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
     aset.set_defaults(handler=account_set)
 
-    o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, with their text")
+    o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, secrets masked")
     o.add_argument("--to")
     o.set_defaults(handler=outbox_list)
     return p
@@ -159,11 +168,16 @@ def _group(sub: Any, name: str) -> Any:
 _ACL_NAMES = [name.removeprefix("acl_") for name in ACL_FIELDS]
 
 
-def db_upgrade(uow: UnitOfWork, _args: argparse.Namespace) -> dict[str, Any]:
-    return {"status": "ok", "database": uow.db.engine.url.render_as_string(hide_password=True)}
+def db_upgrade(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    """`reports`: what the migrations just applied could not carry over as it was (msisdn
+    collisions, unreadable numbers), for the operator to resolve."""
+    database = uow.db.engine.url.render_as_string(hide_password=True)
+    return {"status": "ok", "database": database, "reports": args.migration_reports}
 
 
 def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    credits = _whole("credits", args.credits)
+    free_credits = _whole("free_credits", args.free_credits)
     account = accounts.create(
         uow,
         kind=Kind.RESELLER,
@@ -172,11 +186,11 @@ def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]
         password=args.password,
         billing_type=BillingType(args.billing_type),
         default_customer_billing_type=args.default_customer_billing_type,
-        free_credits=args.free_credits,
+        free_credits=free_credits,
     )
-    if args.credits:
-        wallet.credit(
-            uow, account_id=account.id, asset=Asset.CREDITS, amount=args.credits, reason="operator"
+    if credits:
+        wallet.change(
+            uow, account_id=account.id, asset=Asset.CREDITS, amount=credits, reason="operator"
         )
     return _describe(uow, account)
 
@@ -201,11 +215,7 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidField(f"unknown ACL {acl!r}", field="acl")
         attributes[f"acl_{acl}"] = True
     if args.msisdn:
-        try:
-            number = parse_msisdn(args.msisdn)
-        except PhoneError as error:
-            raise InvalidField(str(error), field="msisdn") from None
-        attributes.update(msisdn=number.digits, country=number.country)
+        attributes["msisdn"] = args.msisdn  # stored canonical by the service, or refused
     account = accounts.create(
         uow,
         kind=Kind.USER,
@@ -241,8 +251,9 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
     account = _resolve(uow, args.account)
+    amount = _whole("amount", args.amount)
     entry = wallet.change(
-        uow, account_id=account.id, asset=Asset.CREDITS, amount=args.amount, reason="operator"
+        uow, account_id=account.id, asset=Asset.CREDITS, amount=amount, reason="operator"
     )
     return {"id": account.id, "credits": entry.resulting, "ledger_id": entry.id}
 
@@ -291,7 +302,10 @@ def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
-    to = args.to.removeprefix("+") if args.to else None
+    """Every message as kept: a PIN or password is masked in `text` (it goes to the
+    transport only); what has expired is shown so, its body already dropped."""
+    to = args.to or None  # canonical (or refused) by the service
+    outbox.expire(uow)
     return [
         {
             "id": m.id,
@@ -301,6 +315,7 @@ def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any
             "status": m.status,
             "attempts": m.attempts,
             "created_at": m.created_at.isoformat(),
+            "expires_at": m.expires_at.isoformat() if m.expires_at else None,
             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
         }
         for m in outbox.list_messages(uow, to_msisdn=to)
@@ -312,8 +327,9 @@ def _resolve(uow: UnitOfWork, ref: str) -> Account:
     with uow.read() as tx:
         if ref == "admin":
             found = tx.accounts.get(ADMIN_ID)
-        elif ref.isdigit():
-            found = tx.accounts.get(int(ref))
+        elif ref.isascii() and ref.isdigit():
+            account_id = bounds.parse_id(ref)  # beyond the id column: no such account
+            found = tx.accounts.get(account_id) if account_id is not None else None
         else:
             kind, sep, name = ref.partition(":")
             if not sep or kind not in Kind.__members__.values():
@@ -337,11 +353,19 @@ def _typed(field: str, value: str) -> Any:
     if field in booleans:
         return value.lower() in {"1", "true", "yes", "on"}
     if field in {"mo_charge", "free_credits", "sms_routing"}:
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidField(f"{field} must be an integer", field=field) from None
+        return _whole(field, value)  # each column's own range is the service's rule
     return value
+
+
+def _whole(field: str, text: str) -> int:
+    """An ASCII whole number (argparse's int() would take '1_000', ' 5' and Arabic-Indic digits)."""
+    try:
+        return bounds.parse_int(text)
+    except bounds.OutOfRange as error:
+        code = ErrorCode.VALUE_OUT_OF_RANGE
+        raise InvalidField(f"{field} {error}", field=field, code=code) from None
+    except ValueError as error:
+        raise InvalidField(f"{field} {error}", field=field) from None
 
 
 def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:

@@ -27,6 +27,9 @@ class ErrorCode(enum.StrEnum):
     FIELD_MISSING = "field_missing"
     FIELD_INVALID = "field_invalid"
     FIELD_FORBIDDEN = "field_forbidden"  # the caller may not set it
+    # A count or amount beyond what its column holds, or a wallet change that would take a
+    # value past what the wallet holds: refused the same way in every dialect.
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
     PASSWORD_FORMAT = "password_format"  # noqa: S105 - an error code, not a password
     MSISDN_INVALID = "msisdn_invalid"  # not a valid number for its country
     COUNTRY_NOT_ALLOWED = "country_not_allowed"

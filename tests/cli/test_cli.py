@@ -1,5 +1,6 @@
 """The real `smsaccounts` command: each prints JSON that carries what the next one needs."""
 
+import datetime as dt
 import json
 import os
 import socket
@@ -11,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from smsaccounts.config import Settings
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.services import outbox
+from smsaccounts.storage.database import make_engine
+from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 COMMAND = str(Path(sys.executable).with_name("smsaccounts"))
@@ -90,6 +95,31 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
     assert shown["name"] == "alice"
 
 
+def test_db_upgrade_reports_msisdns_it_could_not_make_canonical(tmp_path: Path) -> None:
+    """Two live accounts hold one number in two spellings: 0003 merges nothing, keeps the
+    canonical one, and `db upgrade` prints the collision for the operator to resolve."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(Settings(), url=url)
+    upgrade(engine, "0001")
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in "436761234567")
+    with engine.begin() as conn:
+        for account_id, msisdn in ((2, "436761234567"), (3, fullwidth)):
+            conn.execute(text(
+                "INSERT INTO accounts (id, object_id, kind, name, parent_id, path, created_at, "
+                "msisdn) VALUES (:id, :oid, 'reseller', :name, 1, :path, '2026-01-01', :msisdn)"
+            ), {"id": account_id, "oid": f"{account_id:024x}", "name": f"r{account_id}",
+                "path": f"1.{account_id}", "msisdn": msisdn})  # fmt: skip
+    engine.dispose()
+    env = {**os.environ, "SMSACCOUNTS_DATABASE_URL": url}
+    done = subprocess.run([COMMAND, "db", "upgrade"], capture_output=True, text=True, env=env,
+                          timeout=60, check=True)  # fmt: skip
+    [report] = json.loads(done.stdout)["reports"]
+    assert (report["problem"], report["msisdn"], report["kept"]) == (
+        "msisdn_collision", "436761234567", 2)  # fmt: skip
+    assert report["left_as_is"] == [{"key": 3, "msisdn": fullwidth}]
+    assert json.loads(done.stderr.splitlines()[0])["warning"] == "migration"
+
+
 def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:
     error = run(db_url, "customer", "create", "shop", "--reseller", "missing", ok=False)
     assert (error["error"], error["code"]) == ("not_found", "account_not_found")
@@ -135,6 +165,52 @@ def test_a_password_outside_the_rule_is_refused_and_changes_nothing(
     assert acme.company == ""
 
 
+def test_the_cli_stores_msisdns_canonical_and_refuses_other_digits(
+    db_url: str, uow: UnitOfWork
+) -> None:
+    run(db_url, "reseller", "create", "acme", "--password", "pw")
+    run(db_url, "customer", "create", "shop", "--reseller", "acme")
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in "436761234567")
+    refused = run(db_url, "user", "create", "al", "--password", "pw", "--customer", "shop",
+                  "--msisdn", fullwidth, ok=False)  # fmt: skip
+    assert (refused["error"], refused["field"]) == ("invalid_field", "msisdn")
+    alice = run(db_url, "user", "create", "alice", "--password", "pw", "--customer", "shop",
+                "--msisdn", "+4306761234567")  # fmt: skip
+    assert alice["msisdn"] == "436761234567"
+    bob = run(db_url, "user", "create", "bob", "--password", "pw", "--customer", "shop")
+    taken = run(db_url, "account", "set", "user:bob", "msisdn=436761234567", ok=False)
+    assert (taken["error"], taken["code"]) == ("already_exists", "msisdn_taken")
+    moved = run(db_url, "account", "set", "user:bob", "msisdn=+4306761234568")
+    assert (moved["id"], moved["msisdn"]) == (bob["id"], "436761234568")
+    with uow.write() as tx:
+        outbox.queue(tx, to_msisdn="436761234568", text="hi", purpose="pin", account_id=None)
+    assert [m["to"] for m in run(db_url, "outbox", "list", "--to", "+4306761234568")] == [
+        "436761234568"
+    ]
+
+
+def test_values_beyond_their_column_are_json_errors_never_tracebacks(db_url: str) -> None:
+    """A wallet at its limit refuses one more unit with the same error as every dialect;
+    an id beyond the id column is not found; a count beyond its column is out of range."""
+    run(db_url, "reseller", "create", "acme", "--password", "pw")
+    full = run(db_url, "credits", "add", "reseller:acme", str(2**63 - 1))
+    assert full["credits"] == 2**63 - 1
+    for amount in ("1", str(10**30)):
+        refused = run(db_url, "credits", "add", "reseller:acme", amount, ok=False)
+        assert (refused["error"], refused["code"]) == ("invalid_field", "value_out_of_range")
+    assert run(db_url, "account", "show", "reseller:acme")["credits"] == 2**63 - 1
+    for huge in (2**31, 2**63, 10**30):
+        missing = run(db_url, "account", "show", str(huge), ok=False)
+        assert missing["error"] == "not_found", huge
+    for args in (("reseller", "create", "big", "--password", "pw", "--free-credits", str(10**30)),
+                 ("account", "set", "reseller:acme", f"mo_charge={2**31}")):  # fmt: skip
+        out = run(db_url, *args, ok=False)
+        assert (out["error"], out["code"]) == ("invalid_field", "value_out_of_range"), args
+    for amount in ("1_000", "\u0665", " 5"):  # argparse's int() would have read these
+        out = run(db_url, "credits", "add", "reseller:acme", amount, ok=False)
+        assert (out["error"], out["field"]) == ("invalid_field", "amount"), amount
+
+
 def test_outbox_list_prints_one_json_line_per_message(db_url: str, uow: UnitOfWork) -> None:
     for to in ("436761234567", "436761234568"):
         with uow.write() as tx:
@@ -143,6 +219,24 @@ def test_outbox_list_prints_one_json_line_per_message(db_url: str, uow: UnitOfWo
     assert [m["to"] for m in everything] == ["436761234567", "436761234568"]
     [one] = run(db_url, "outbox", "list", "--to", "+436761234568")
     assert (one["text"], one["status"]) == ("PIN for 436761234568", "queued")
+
+
+def test_outbox_list_masks_secrets_and_drops_what_has_expired(db_url: str, uow: UnitOfWork) -> None:
+    """The operator reads the masked text only; an SMS past its end is shown expired."""
+    now = dt.datetime.now(dt.UTC)  # the CLI runs on the system clock
+    with uow.write() as tx:
+        for to, lifetime in (("436761234567", 600), ("436761234568", -1)):
+            outbox.queue(tx, to_msisdn=to, text="Your verification PIN is 428571.",
+                         purpose="pin", account_id=None, secret="428571",
+                         expires_at=now + dt.timedelta(seconds=lifetime))  # fmt: skip
+    listed = run(db_url, "outbox", "list")
+    assert [(m["text"], m["status"]) for m in listed] == [
+        ("Your verification PIN is ******.", "queued"),
+        ("Your verification PIN is ******.", "expired"),
+    ]
+    assert "428571" not in json.dumps(listed)
+    [expired] = [m for m in outbox.list_messages(uow) if m.status == "expired"]
+    assert expired.body is None
 
 
 def _free_port() -> int:

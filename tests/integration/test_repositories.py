@@ -50,7 +50,7 @@ def test_a_used_idempotency_key_is_idempotency_key_taken_and_a_savepoint_undoes_
     with uow.write() as tx:
         with pytest.raises(IdempotencyKeyTaken):
             _credit_again(tx, user.id, "k")
-        earlier = tx.wallets.find_entry(user.id, Asset.CREDITS, "k")
+        earlier = tx.wallets.find_entry(user.id, Asset.CREDITS, "-:t", "k")
         assert earlier is not None
         assert (earlier.id, earlier.replayed) == (first.id, True)
         assert tx.wallets.get(user.id).credits == 5  # type: ignore[union-attr]

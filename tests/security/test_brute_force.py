@@ -198,7 +198,7 @@ class LoginMachine(RuleBasedStateMachine):
 
 def _last_sms_match(uow: UnitOfWork, msisdn: str, pattern: str) -> str:
     messages = outbox.list_messages(uow, to_msisdn=msisdn)
-    found = re.search(pattern, str(messages[-1].text))
+    found = re.search(pattern, str(messages[-1].body))  # the text to send, while pending
     assert found
     return found.group(1)
 

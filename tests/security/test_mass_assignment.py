@@ -19,7 +19,7 @@ from .conftest import Tree, mor_hash, snapshot
 
 LINK_FORBIDDEN = {
     "balance": "100.0000000", "credits": 5000, "forbrug": "7", "parent": 0, "id": 1,
-    "apikey": "sak_mine", "created": "01-01-2020 00:00:00", "deactivated": None,
+    "apikey": "sak_mine", "created": "01-01-2020 00:00:00", "deactivated": "02-01-2020 00:00:00",
     "materialized_path": "1", "use_currency": 1, "role": "admin", "kind": "reseller",
 }  # fmt: skip
 RESELLER_FORBIDDEN = ["balance", "credits", "parent", "parentId", "kind", "role", "id",

@@ -54,7 +54,7 @@ def _mysms(http: TestClient, path: str, **fields: Any) -> dict[str, Any]:
 
 def _mysms_session(http: TestClient, uow: UnitOfWork, key: str) -> list[str]:
     assert _mysms(http, "msisdn/verify", apiKey=key, msisdn=MSISDN)["errorCode"] == 0
-    pin = re.findall(r"\b\d{6}\b", outbox.list_messages(uow, to_msisdn=MSISDN)[-1].text)[0]
+    pin = re.findall(r"\b\d{6}\b", str(outbox.list_messages(uow, to_msisdn=MSISDN)[-1].body))[0]
     _mysms(http, "msisdn/verify", apiKey=key, msisdn=MSISDN, pin="000000" if pin != "000000"
            else "111111")  # fmt: skip
     created = _mysms(http, "create", apiKey=key, msisdn=MSISDN, password="mysms-pw-1", pin=pin)
@@ -65,7 +65,9 @@ def _mysms_session(http: TestClient, uow: UnitOfWork, key: str) -> list[str]:
     _mysms(http, "password/change", apiKey=key, authToken=token, password="mysms-pw-2")
     _mysms(http, "login", apiKey=key, msisdn=MSISDN, password="mysms-wrong-9")
     _mysms(http, "password/reset", apiKey=key, msisdn=MSISDN)
-    generated = re.findall(r"is (\S+)", outbox.list_messages(uow, to_msisdn=MSISDN)[-1].text)[0]
+    generated = re.findall(r"is (\S+)", str(outbox.list_messages(uow, to_msisdn=MSISDN)[-1].body))[
+        0
+    ]
     again = _mysms(http, "login", apiKey=key, msisdn=MSISDN, password=generated)
     _mysms(http, "balance/get", apiKey=key, authToken="sat_not-a-real-token-xyz123")
     assert outbox.deliver_due(uow, LogTransport()) >= 2

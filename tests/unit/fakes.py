@@ -36,7 +36,7 @@ from smsaccounts.domain.models import (
     Pin,
     Wallet,
 )
-from smsaccounts.domain.outbox import QUEUED, SENDING, OutboxMessage
+from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import ADMIN_ID, ADMIN_NAME, Kind, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
@@ -294,17 +294,20 @@ class FakeWallets:
         wallet = self._all.get(account_id)
         if wallet is None or not wallet_rules.allows(wallet, asset, amount):
             return None
+        if not wallet_rules.fits(getattr(wallet, asset.value), amount):
+            return None
         resulting: int = getattr(wallet, asset.value) + amount
         changed: dict[str, Any] = {asset.value: resulting}
         self.tx.put(self._all, account_id, dataclasses.replace(wallet, **changed))
         return resulting
 
-    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None:
+    def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
         found = next(
             (
                 e
                 for e in self.tx.store.ledger.values()
                 if (e.account_id, e.asset, e.idempotency_key) == (account_id, asset, key)
+                and wallet_rules.idempotency_scope(e.actor_id, e.reason) == scope
             ),
             None,
         )
@@ -322,8 +325,10 @@ class FakeWallets:
         idempotency_key: str | None,
         now: dt.datetime,
     ) -> LedgerEntry:
-        if idempotency_key is not None and self.find_entry(account_id, asset, idempotency_key):
-            raise wallet_rules.IdempotencyKeyTaken(account_id, asset, idempotency_key)
+        if idempotency_key is not None:
+            scope = wallet_rules.idempotency_scope(actor_id, reason)
+            if self.find_entry(account_id, asset, scope, idempotency_key):
+                raise wallet_rules.IdempotencyKeyTaken(account_id, asset, scope, idempotency_key)
         entry = LedgerEntry(
             id=self.tx.store.next_id("ledger"),
             account_id=account_id,
@@ -463,19 +468,23 @@ class FakeOutbox:
         *,
         to_msisdn: str,
         text: str,
+        body: str,
         purpose: str,
         account_id: int | None,
         now: dt.datetime,
+        expires_at: dt.datetime | None = None,
     ) -> int:
         message = OutboxMessage(
             id=self.tx.store.next_id("outbox"),
             account_id=account_id,
             to_msisdn=to_msisdn,
             text=text,
+            body=body,
             purpose=purpose,
             status=QUEUED,
             attempts=0,
             next_attempt_at=now,
+            expires_at=expires_at,
             last_error=None,
             created_at=now,
             sent_at=None,
@@ -508,9 +517,23 @@ class FakeOutbox:
         if message is not None:
             self.tx.put(self._all, message_id, dataclasses.replace(message, **values))
 
+    def expire(self, now: dt.datetime) -> int:
+        lapsed = [
+            m
+            for m in self._all.values()
+            if m.status in PENDING and m.expires_at is not None and m.expires_at <= now
+        ]
+        for message in lapsed:
+            self.mark(message.id, status=EXPIRED, body=None)
+        return len(lapsed)
+
     @staticmethod
     def _due(message: OutboxMessage, now: dt.datetime) -> bool:
-        return message.status in (QUEUED, SENDING) and message.next_attempt_at <= now
+        return (
+            message.status in PENDING
+            and message.next_attempt_at <= now
+            and (message.expires_at is None or message.expires_at > now)
+        )
 
 
 # Cheap but real argon2id, as the database tests use.

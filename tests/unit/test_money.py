@@ -20,6 +20,15 @@ def test_non_amounts_and_excess_precision_are_refused(raw: str) -> None:
         money.parse_amount(raw)
 
 
+@pytest.mark.parametrize(
+    "raw", ["1_000", "\uff15", "\u0665", "1_0.5", "1e5", "1E5", "+5", " 5", "5\n", "-", "1.5.1"]
+)
+def test_only_plain_ascii_decimals_are_amounts(raw: str) -> None:
+    """`-?[0-9]+(.[0-9]+)?`: Decimal() would read every one of these."""
+    with pytest.raises(money.MoneyError):
+        money.parse_amount(raw)
+
+
 def test_amounts_format_with_a_fixed_number_of_places() -> None:
     assert money.format_amount(12_400_000) == "1.2400000"
     assert money.format_amount(0) == "0.0000000"

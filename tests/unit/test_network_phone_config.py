@@ -4,7 +4,7 @@ import pytest
 
 from smsaccounts.config import Settings
 from smsaccounts.domain.network import ip_allowed, normalize_ranges, parse_ranges
-from smsaccounts.domain.phone import PhoneError, parse_msisdn
+from smsaccounts.domain.phone import PhoneError, canonical_digits, parse_msisdn
 
 
 def test_an_empty_range_allows_any_address() -> None:
@@ -39,10 +39,32 @@ def test_a_number_with_a_known_calling_code_but_invalid_for_its_country_is_flagg
     assert (number.country, number.valid) == ("AT", False)
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "+", "12", None, True, "43 676 1234567"])
+FULLWIDTH = "\uff14\uff13\uff16\uff17\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17"
+ARABIC_INDIC = "\u0664\u0663\u0666\u0667\u0666\u0661\u0662\u0663\u0664\u0665\u0666\u0667"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "abc", "+", "12", None, True, 4.5, "43 676 1234567", "43-676-1234567", "++436761234567",
+     FULLWIDTH, "+" + ARABIC_INDIC, "43676123456\u0667", "\u3000436761234567"],
+)  # fmt: skip
 def test_non_msisdns_are_refused(raw: object) -> None:
+    """Only ASCII digits (after an optional '+'): libphonenumber would read the others."""
     with pytest.raises(PhoneError):
         parse_msisdn(raw)
+
+
+@pytest.mark.parametrize("raw", ["+4306761234567", "4306761234567"])
+def test_an_msisdn_is_read_as_its_canonical_e164_digits(raw: str) -> None:
+    """The national prefix written after the calling code is the same phone number."""
+    assert parse_msisdn(raw).digits == "436761234567"
+
+
+def test_stored_msisdns_of_any_script_have_canonical_digits() -> None:
+    """What the migration uses on numbers stored before they were canonical."""
+    assert canonical_digits(FULLWIDTH) == "436761234567"
+    assert canonical_digits("+" + ARABIC_INDIC) == "436761234567"
+    assert canonical_digits("not a number") is None
 
 
 def test_settings_come_from_the_environment_with_typed_values() -> None:

@@ -12,7 +12,7 @@ import pytest
 from smsaccounts.domain import wallet_rules
 from smsaccounts.domain.models import Account, Asset, BillingType, LedgerEntry
 from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import InsufficientFunds, InvalidField, NotFound
+from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
 from smsaccounts.services import accounts, wallet
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -232,3 +232,43 @@ def test_a_transfer_under_an_idempotency_key_moves_once(uow: FakeUnitOfWork) -> 
     assert [e.id for e in again] == [e.id for e in first]
     assert all(e.replayed for e in again)
     assert (value(uow, pool, Asset.CREDITS), value(uow, shop, Asset.CREDITS)) == (6, 4)
+
+
+@pytest.mark.parametrize("billing_type", [PRE, POST])
+def test_no_change_takes_a_value_past_what_its_column_holds(
+    uow: FakeUnitOfWork, billing_type: BillingType
+) -> None:
+    """Increases too: at VALUE_MAX one more unit is out of range, and so is an amount no
+    ledger entry holds; the floor still decides below zero (insufficient, not range)."""
+    account = reseller(uow, billing_type)
+    wallet.credit(uow, account_id=account.id, asset=Asset.CREDITS,
+                  amount=wallet_rules.VALUE_MAX, reason="t")  # fmt: skip
+    for amount in (1, 2**63, 10**30):
+        with pytest.raises(InvalidField) as error:
+            wallet.change(uow, account_id=account.id, asset=Asset.CREDITS, amount=amount,
+                          reason="t")  # fmt: skip
+        assert error.value.code is ErrorCode.VALUE_OUT_OF_RANGE
+    assert value(uow, account, Asset.CREDITS) == wallet_rules.VALUE_MAX
+    assert_wallet_equals_ledger(uow, account)
+    assert wallet_rules.fits(wallet_rules.VALUE_MIN, 0)
+    assert not wallet_rules.fits(wallet_rules.VALUE_MIN, -1)
+
+
+def test_an_idempotency_key_belongs_to_its_caller_and_operation(uow: FakeUnitOfWork) -> None:
+    """The same key from another actor, or for another operation, is another change; the
+    same caller's resend is the first entry."""
+    pool = reseller(uow, PRE)
+    shop = customer(uow, pool, PRE)
+
+    def credit_as(actor: int | None, reason: str = "t") -> LedgerEntry:
+        return wallet.credit(uow, account_id=shop.id, asset=Asset.CREDITS, amount=5,
+                             reason=reason, actor_id=actor, idempotency_key="order-1")  # fmt: skip
+
+    first = credit_as(ADMIN_ID)
+    assert not credit_as(pool.id).replayed
+    assert not credit_as(None).replayed
+    assert not credit_as(ADMIN_ID, reason="other").replayed
+    again = credit_as(ADMIN_ID)
+    assert (again.id, again.replayed) == (first.id, True)
+    assert value(uow, shop, Asset.CREDITS) == 20
+    assert_wallet_equals_ledger(uow, shop)

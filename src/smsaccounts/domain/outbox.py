@@ -1,4 +1,11 @@
-"""An outgoing SMS as the outbox holds it, and the states it moves through."""
+"""An outgoing SMS as the outbox holds it, the states it moves through, and what of it is
+kept once it is done.
+
+A PIN or a generated password is a secret: the outbox keeps the text to send (`body`) only
+while the message may still go out. What anyone can read (`text`, shown by `outbox list`)
+has the secret masked from the start, and once the message is sent, given up or expired
+the body is dropped, so no table, dump or backup holds the secret afterwards.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,10 @@ import dataclasses
 import datetime as dt
 
 # queued -> sending (claimed, leased) -> sent | queued again (retry) | failed (gave up)
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+# queued | sending -> expired (its secret lapsed before it could be delivered)
+QUEUED, SENDING, SENT, FAILED, EXPIRED = "queued", "sending", "sent", "failed", "expired"
+PENDING = (QUEUED, SENDING)  # may still go out: the only states that keep a body
+MASK = "******"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -14,11 +24,22 @@ class OutboxMessage:
     id: int
     account_id: int | None
     to_msisdn: str
-    text: str
+    text: str  # as shown: any secret masked
+    body: str | None  # what the transport sends; None once sent, failed or expired
     purpose: str  # pin | password | ...
-    status: str  # QUEUED | SENDING | SENT | FAILED
+    status: str  # QUEUED | SENDING | SENT | FAILED | EXPIRED
     attempts: int
     next_attempt_at: dt.datetime
+    expires_at: dt.datetime | None  # after this it is dropped unsent (a PIN's lifetime)
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+
+
+def masked(text: str, secret: str | None) -> str:
+    """`text` with every occurrence of `secret` replaced by MASK."""
+    if secret is None:
+        return text
+    if not secret or secret not in text:
+        raise ValueError("the secret to mask is not in the text")
+    return text.replace(secret, MASK)

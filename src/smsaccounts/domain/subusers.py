@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from smsaccounts.domain import bounds
 from smsaccounts.domain.models import ACL_FIELDS, Account
 
 # admin.reseller.customer: the number of path segments above the topmost user.
@@ -41,13 +42,17 @@ def normalize_prefixes(text: str) -> str:
 
 
 def parse_max_messages(value: int | str | None) -> int | None:
-    """LINK's `max_forbrug`: a count of messages; 0, '' or null mean no limit (stored None)."""
+    """LINK's `max_forbrug`: a count of messages up to what the wallet's column holds;
+    0, '' or null mean no limit (stored None)."""
     text = "" if value is None else str(value).strip()
     if text in ("", "0"):
         return None
-    if not text.isdigit():
-        raise ValueError(f"max_forbrug must be a whole number of messages: {value!r}")
-    return int(text)
+    try:
+        return bounds.parse_int(text, low=0, high=bounds.INT64_MAX, signed=False)
+    except bounds.OutOfRange:
+        raise bounds.OutOfRange(f"max_forbrug holds at most {bounds.INT64_MAX}") from None
+    except ValueError:
+        raise ValueError(f"max_forbrug must be a whole number of messages: {value!r}") from None
 
 
 def check_password(password: str) -> None:

@@ -3,10 +3,16 @@
 Per asset and billing type the rule names a floor: pre-paid never goes below zero; post-paid
 credits have no floor; post-paid money goes down to minus the wallet's credit limit (no
 limit set: no floor); free SMS never go below zero, post-paid too. Only a decrease is
-checked: adding to a wallet always applies.
+checked.
+
+Whatever the floor, every value stays within what its 64-bit column holds (VALUE_MIN to
+VALUE_MAX): a change that would take it past either end is refused, increases included,
+before the database would overflow.
 
 A change under an idempotency key applies once: the ledger holds at most one entry per
-account, asset and key.
+account, asset, scope and key. The scope is the caller and the operation (Stripe scopes its
+keys per account the same way): two callers that happen to pick the same key make two
+changes, and one caller reusing a key for another amount is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +21,13 @@ import enum
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from smsaccounts.domain.bounds import INT64_MAX, INT64_MIN
 from smsaccounts.domain.models import Asset, BillingType, Wallet
+
+VALUE_MIN, VALUE_MAX = INT64_MIN, INT64_MAX  # a wallet value's column (BIGINT)
+# The largest change one ledger entry may carry: its negation fits the column too, so every
+# bound the UPDATE compares against (VALUE_MAX - amount, VALUE_MIN - amount) is computable.
+AMOUNT_MAX = INT64_MAX
 
 
 class Floor(enum.Enum):
@@ -36,6 +48,12 @@ FLOORS: Mapping[tuple[Asset, BillingType], Floor] = MappingProxyType(
         (Asset.BALANCE, BillingType.POST_PAID): Floor.CREDIT_LIMIT,
     }
 )
+
+
+def idempotency_scope(actor_id: int | None, reason: str) -> str:
+    """Whose key it is and for what: the calling account ('-' for the operator or the
+    system) and the operation (the ledger reason), as stored next to the key."""
+    return f"{'-' if actor_id is None else actor_id}:{reason}"
 
 
 def floor_rule(asset: Asset, billing_type: BillingType) -> Floor:
@@ -60,6 +78,16 @@ def allows(wallet: Wallet, asset: Asset, amount: int) -> bool:
     return lowest is None or getattr(wallet, asset.value) + amount >= lowest
 
 
+def amount_fits(amount: int) -> bool:
+    """Whether one change may carry `amount` at all (a ledger entry holds it, negated too)."""
+    return -AMOUNT_MAX <= amount <= AMOUNT_MAX
+
+
+def fits(value: int, amount: int) -> bool:
+    """Whether `value + amount` stays within what a wallet's column holds."""
+    return VALUE_MIN <= value + amount <= VALUE_MAX
+
+
 class IdempotencyKeyTaken(Exception):
     """The ledger already holds an entry under this key (a concurrent request wrote it first).
 
@@ -68,8 +96,11 @@ class IdempotencyKeyTaken(Exception):
     the earlier entry, and it never reaches a dialect unless that entry cannot be found.
     """
 
-    def __init__(self, account_id: int, asset: Asset, key: str) -> None:
-        super().__init__(f"idempotency key {key!r} already used for {asset.value} of {account_id}")
+    def __init__(self, account_id: int, asset: Asset, scope: str, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} of {scope} already used for {asset.value} of {account_id}"
+        )
         self.account_id = account_id
         self.asset = asset
+        self.scope = scope
         self.key = key

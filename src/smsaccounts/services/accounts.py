@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smsaccounts.domain import tree
+from smsaccounts.domain import bounds, tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.subusers import check_password
@@ -18,6 +18,7 @@ from smsaccounts.errors import (
     NotFound,
     name_taken_code,
 )
+from smsaccounts.services import msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
@@ -90,11 +91,8 @@ def add(
         raise AlreadyExists(
             f"{kind} name already taken", code=name_taken_code(kind.value), field="name"
         )
-    msisdn = values.get("msisdn")
-    if msisdn and tx.accounts.get_by_msisdn(msisdn) is not None:
-        raise AlreadyExists(
-            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
-        )
+    if values.get("msisdn"):
+        _refuse_taken_msisdn(tx, values["msisdn"])
     # A concurrent create may still take the name or msisdn between the checks above and
     # this insert: the repository answers that with AlreadyExists too.
     account = tx.accounts.add(
@@ -165,6 +163,9 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
         if other is not None:
             code = name_taken_code(account.kind.value)
             raise AlreadyExists("name already taken", code=code, field="name")
+    new_msisdn = values.get("msisdn")
+    if new_msisdn and new_msisdn != account.msisdn:
+        _refuse_taken_msisdn(tx, new_msisdn)
     tx.accounts.update(account.id, values)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
@@ -199,6 +200,32 @@ def deactivate(tx: Tx, account: Account) -> Account:
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
+# Whole-number attributes and what their columns hold (mo_charge INTEGER, free_credits a
+# grant of credits: BIGINT, never negative).
+_WHOLE_NUMBERS = {
+    "mo_charge": (bounds.INT32_MIN, bounds.INT32_MAX),
+    "free_credits": (0, bounds.INT64_MAX),
+}
+
+
+def _check_whole(field: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField(f"{field} must be a whole number", field=field)
+    try:
+        bounds.check_int(value, low=low, high=high)
+    except bounds.OutOfRange as error:
+        raise InvalidField(
+            f"{field} {error}", field=field, code=ErrorCode.VALUE_OUT_OF_RANGE
+        ) from None
+
+
+def _refuse_taken_msisdn(tx: Tx, msisdn: str) -> None:
+    if tx.accounts.get_by_msisdn(msisdn) is not None:
+        raise AlreadyExists(
+            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
+        )
+
+
 def _check_settable(values: Mapping[str, Any]) -> None:
     for field in values:
         if field not in SETTABLE:
@@ -215,4 +242,12 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidField(str(error), field=field) from None
     if "sms_routing" in cleaned and cleaned["sms_routing"] not in (0, 1, 2):
         raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing")
+    for field, (low, high) in _WHOLE_NUMBERS.items():
+        if field in cleaned:
+            _check_whole(field, cleaned[field], low, high)
+    if cleaned.get("msisdn") is not None:
+        # Stored canonical whatever door it came through, with the country it names.
+        number = msisdns.parse_number(cleaned["msisdn"])
+        cleaned["msisdn"] = number.digits
+        cleaned.setdefault("country", number.country)
     return cleaned

@@ -9,10 +9,9 @@ the hash first, then the password, then the caller's own state, then the target.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 
-from smsaccounts.domain import money, request_hash, tree
+from smsaccounts.domain import bounds, money, request_hash, tree
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.errors import (
     AccessDenied,
@@ -27,7 +26,6 @@ from smsaccounts.services import auth, wallet
 from smsaccounts.services.accounts import visible
 from smsaccounts.services.ports import Tx, UnitOfWork
 
-_ACCOUNT_ID = re.compile(r"[0-9]{1,18}")
 BALANCE_REASON = "mor_balance_update"
 # The ledger column's width: a longer key could not be stored, so it is refused up front.
 MAX_IDEMPOTENCY_KEY = 128
@@ -164,8 +162,8 @@ def _target(tx: Tx, caller: Account, *, user_id: str | None, username: str | Non
         raise NotFound("no user_id or username")
     found: list[Account | None] = []
     if user_id is not None:
-        is_id = _ACCOUNT_ID.fullmatch(user_id)
-        found.append(tx.accounts.get(int(user_id)) if is_id else None)
+        account_id = bounds.parse_id(user_id)  # beyond the id column: no such account
+        found.append(tx.accounts.get(account_id) if account_id is not None else None)
     if username is not None:
         found.append(find_by_name(tx, username))
     first = found[0]

@@ -1,12 +1,19 @@
-"""Outgoing SMS: queued in the caller's transaction, delivered by the worker with backoff."""
+"""Outgoing SMS: queued in the caller's transaction, delivered by the worker with backoff.
+
+A message carrying a secret (a PIN, a generated password) is stored with the secret masked
+in the text everyone reads, and with the text to send only until it is sent, given up or
+expired: then the body is dropped (`domain.outbox`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import structlog
 
-from smsaccounts.domain.outbox import FAILED, QUEUED, SENT, OutboxMessage
+from smsaccounts.domain.outbox import FAILED, QUEUED, SENT, OutboxMessage, masked
+from smsaccounts.services import msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
 from smsaccounts.transports import Transport
 
@@ -14,36 +21,68 @@ log = structlog.get_logger(__name__)
 LEASE = dt.timedelta(seconds=60)
 
 
-def queue(tx: Tx, *, to_msisdn: str, text: str, purpose: str, account_id: int | None) -> int:
-    """Write one SMS in the caller's transaction: it exists only if the change commits."""
+def queue(
+    tx: Tx,
+    *,
+    to_msisdn: str,
+    text: str,
+    purpose: str,
+    account_id: int | None,
+    secret: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> int:
+    """Write one SMS in the caller's transaction: it exists only if the change commits.
+
+    `secret` (a part of `text`) is masked in what is kept for reading; `expires_at` is when
+    the message is no use any more (a PIN's end) and is dropped unsent.
+    """
     return tx.outbox.add(
-        to_msisdn=to_msisdn, text=text, purpose=purpose, account_id=account_id, now=tx.now
+        to_msisdn=to_msisdn,
+        text=masked(text, secret),
+        body=text,
+        purpose=purpose,
+        account_id=account_id,
+        now=tx.now,
+        expires_at=expires_at,
     )
 
 
-def list_messages(uow: UnitOfWork, *, to_msisdn: str | None = None) -> list[OutboxMessage]:
+def list_messages(uow: UnitOfWork, *, to_msisdn: Any = None) -> list[OutboxMessage]:
+    """Every message, or those to one number (in any spelling `parse_number` accepts)."""
+    to = None if to_msisdn is None else msisdns.parse_number(to_msisdn, field="to").digits
     with uow.read() as tx:
-        return tx.outbox.messages(to_msisdn=to_msisdn)
+        return tx.outbox.messages(to_msisdn=to)
+
+
+def expire(uow: UnitOfWork) -> int:
+    """Drop every pending message whose time ran out, body and all; how many there were."""
+    with uow.write() as tx:
+        return tx.outbox.expire(tx.now)
 
 
 def deliver_due(uow: UnitOfWork, transport: Transport, *, limit: int = 50) -> int:
-    """Deliver what is due; each message claimed first so two workers never send it twice."""
+    """Deliver what is due; each message claimed first so two workers never send it twice.
+
+    Expired messages are dropped first: a PIN that can no longer be used is never sent, and
+    its text is not kept.
+    """
+    expire(uow)
     with uow.read() as tx:
         due = tx.outbox.due_ids(tx.now, limit)
     delivered = 0
     for message_id in due:
         with uow.write() as tx:
             message = tx.outbox.claim(message_id, tx.now, tx.now + LEASE)
-        if message is None:
+        if message is None or message.body is None:
             continue
-        delivered += _deliver(uow, transport, message)
+        delivered += _deliver(uow, transport, message, message.body)
     return delivered
 
 
-def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage) -> int:
+def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage, body: str) -> int:
     settings = uow.settings
     try:
-        transport.send(to=message.to_msisdn, text=message.text, sender=settings.sms_sender)
+        transport.send(to=message.to_msisdn, text=body, sender=settings.sms_sender)
     except Exception as error:  # noqa: BLE001 - any transport failure is retried
         attempts = message.attempts
         final = attempts >= settings.outbox_max_attempts
@@ -54,11 +93,12 @@ def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage) -> i
                 status=FAILED if final else QUEUED,
                 last_error=_describe(error),
                 next_attempt_at=tx.now + dt.timedelta(seconds=min(delay, 3600)),
+                **({"body": None} if final else {}),  # given up: the secret goes too
             )
         log.warning("sms delivery failed", outbox_id=message.id, attempts=attempts, final=final)
         return 0
     with uow.write() as tx:
-        tx.outbox.mark(message.id, status=SENT, sent_at=tx.now, last_error=None)
+        tx.outbox.mark(message.id, status=SENT, sent_at=tx.now, last_error=None, body=None)
     log.info("sms delivered", outbox_id=message.id, transport=transport.name)
     return 1
 

@@ -61,4 +61,5 @@ def reset_password(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
             text=f"Your new password is {generated}",
             purpose="password",
             account_id=user.id,
+            secret=generated,
         )

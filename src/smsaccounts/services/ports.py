@@ -78,7 +78,9 @@ class Wallets(Protocol):
     def apply(self, account_id: int, asset: Asset, amount: int) -> int | None:
         """Add `amount` unless `wallet_rules` forbids it (atomically); the new value or None."""
 
-    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None: ...
+    def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
+        """The entry under that key of that scope (`wallet_rules.idempotency_scope`)."""
+
     def record(
         self,
         *,
@@ -91,7 +93,8 @@ class Wallets(Protocol):
         idempotency_key: str | None,
         now: dt.datetime,
     ) -> LedgerEntry:
-        """One ledger entry; IdempotencyKeyTaken when one exists under the same key."""
+        """One ledger entry; IdempotencyKeyTaken when one exists under the same key (of the
+        same scope: the actor and the reason)."""
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int: ...
     def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]: ...
@@ -134,10 +137,14 @@ class Outbox(Protocol):
         *,
         to_msisdn: str,
         text: str,
+        body: str,
         purpose: str,
         account_id: int | None,
         now: dt.datetime,
-    ) -> int: ...
+        expires_at: dt.datetime | None = None,
+    ) -> int:
+        """Queue `body` to send; `text` is what is kept for reading (secrets masked)."""
+
     def messages(
         self, *, to_msisdn: str | None = None, limit: int = 1000
     ) -> list[OutboxMessage]: ...
@@ -146,6 +153,8 @@ class Outbox(Protocol):
         self, message_id: int, now: dt.datetime, lease_until: dt.datetime
     ) -> OutboxMessage | None: ...
     def mark(self, message_id: int, **values: Any) -> None: ...
+    def expire(self, now: dt.datetime) -> int:
+        """Pending messages past their `expires_at` become expired, their body dropped."""
 
 
 class Tx(Protocol):

@@ -101,6 +101,8 @@ def request_pin(uow: UnitOfWork, _caller: Caller, *, msisdn: Any) -> None:
             text=f"Your verification PIN is {pin}. It is valid for {ttl.seconds // 60} minutes.",
             purpose="pin",
             account_id=None,
+            secret=pin,
+            expires_at=tx.now + ttl,  # the PIN's own end: an SMS later than that is no use
         )
 
 

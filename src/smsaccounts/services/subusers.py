@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
-from smsaccounts.domain import subusers, tree
+from smsaccounts.domain import bounds, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField
@@ -170,7 +170,7 @@ def _record(tx: Tx, account: Account) -> UserRecord:
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:
-    account = tx.accounts.get(account_id)
+    account = tx.accounts.get(account_id) if bounds.is_id(account_id) else None
     if account is None or not tree.can_access(actor.path, account.path):
         raise InvalidField("the paging cursor is not valid", field="after")
     return account.path
@@ -203,6 +203,8 @@ def _checked(field: str, rule: Callable[[Any], T], value: Any) -> T:
     """Apply a domain rule, turning its ValueError into InvalidField naming `field`."""
     try:
         return rule(value)
+    except bounds.OutOfRange as error:
+        raise InvalidField(str(error), field=field, code=ErrorCode.VALUE_OUT_OF_RANGE) from None
     except ValueError as error:
         raise InvalidField(str(error), field=field) from None
 

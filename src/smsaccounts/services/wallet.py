@@ -3,14 +3,16 @@
 How low a wallet may go is `domain.wallet_rules`; the repository applies it in the same
 statement that changes the value.
 
-An idempotency key makes a change apply once: a repeat answers the first entry. Two
-concurrent requests with the same key are settled by the ledger's unique index: the loser's
-`record` raises IdempotencyKeyTaken, it rolls back to its savepoint (undoing its change of
-the wallet) and answers the winner's entry.
+An idempotency key makes a change apply once: a repeat answers the first entry. A key
+belongs to its caller (`actor_id`) and operation (`reason`), so the same key from two
+callers is two changes. Two concurrent requests with the same key are settled by the
+ledger's unique index: the loser's `record` raises IdempotencyKeyTaken, it rolls back to its
+savepoint (undoing its change of the wallet) and answers the winner's entry.
 """
 
 from __future__ import annotations
 
+from smsaccounts.domain import wallet_rules
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
@@ -170,14 +172,15 @@ def apply(
     """One wallet change and its ledger row in the caller's transaction."""
     if idempotency_key is None:
         return _apply(tx, account_id, asset, amount, reason, actor_id, None)
-    earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
+    scope = wallet_rules.idempotency_scope(actor_id, reason)
+    earlier = tx.wallets.find_entry(account_id, asset, scope, idempotency_key)
     if earlier is not None:
         return _replay(earlier, amount)
     try:
         with tx.savepoint():
             return _apply(tx, account_id, asset, amount, reason, actor_id, idempotency_key)
     except IdempotencyKeyTaken:
-        earlier = tx.wallets.find_entry(account_id, asset, idempotency_key)
+        earlier = tx.wallets.find_entry(account_id, asset, scope, idempotency_key)
         if earlier is None:
             raise
         return _replay(earlier, amount)
@@ -192,10 +195,15 @@ def _apply(
     actor_id: int | None,
     idempotency_key: str | None,
 ) -> LedgerEntry:
+    if not wallet_rules.amount_fits(amount):
+        raise _out_of_range(asset)
     resulting = tx.wallets.apply(account_id, asset, amount)
     if resulting is None:
-        if tx.wallets.get(account_id) is None:
+        found = tx.wallets.get(account_id)
+        if found is None:
             raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
+        if not wallet_rules.fits(getattr(found, asset.value), amount):
+            raise _out_of_range(asset)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
     return tx.wallets.record(
         account_id=account_id,
@@ -213,6 +221,16 @@ def _replay(earlier: LedgerEntry, amount: int) -> LedgerEntry:
     if earlier.amount != amount:
         raise InvalidField("idempotency key reused with another amount", field="idempotency_key")
     return earlier
+
+
+def _out_of_range(asset: Asset) -> InvalidField:
+    """A change the wallet cannot hold: the same refusal in every dialect and the CLI."""
+    return InvalidField(
+        f"{asset.value} would leave the range a wallet holds "
+        f"({wallet_rules.VALUE_MIN} to {wallet_rules.VALUE_MAX} units)",
+        code=ErrorCode.VALUE_OUT_OF_RANGE,
+        field=asset.value,
+    )
 
 
 def _positive(amount: int) -> None:

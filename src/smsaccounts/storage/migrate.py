@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,8 +19,13 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> list[dict[str, Any]]:
+    """Apply migrations up to `revision`; what they report for an operator (data they could
+    not carry over as it was, such as msisdn collisions), one dict each."""
     config = alembic_config(engine)
+    config.attributes["reports"] = []
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+    reports: list[dict[str, Any]] = config.attributes["reports"]
+    return reports

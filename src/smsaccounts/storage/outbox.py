@@ -5,11 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
 
-from smsaccounts.domain.outbox import QUEUED, SENDING, OutboxMessage
+from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import outbox
+
+
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    """Pending, its time come, and not expired."""
+    return (
+        outbox.c.status.in_(PENDING)
+        & (outbox.c.next_attempt_at <= now)
+        & or_(outbox.c.expires_at.is_(None), outbox.c.expires_at > now)
+    )
 
 
 class OutboxRepository:
@@ -21,19 +30,23 @@ class OutboxRepository:
         *,
         to_msisdn: str,
         text: str,
+        body: str,
         purpose: str,
         account_id: int | None,
         now: dt.datetime,
+        expires_at: dt.datetime | None = None,
     ) -> int:
         row = self.conn.execute(
             insert(outbox)
             .values(
                 to_msisdn=to_msisdn,
                 text=text,
+                body=body,
                 purpose=purpose,
                 account_id=account_id,
                 status=QUEUED,
                 next_attempt_at=now,
+                expires_at=expires_at,
                 created_at=now,
             )
             .returning(outbox.c.id)
@@ -48,13 +61,10 @@ class OutboxRepository:
 
     def due_ids(self, now: dt.datetime, limit: int) -> list[int]:
         """Queued rows whose time has come, and sends whose lease ran out (a crashed worker)."""
-        rows = self.conn.execute(
-            select(outbox.c.id)
-            .where(outbox.c.status.in_((QUEUED, SENDING)), outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.id)
-            .limit(limit)
+        found = self.conn.execute(
+            select(outbox.c.id).where(_due(now)).order_by(outbox.c.id).limit(limit)
         ).all()
-        return [row.id for row in rows]
+        return [row.id for row in found]
 
     def claim(
         self, message_id: int, now: dt.datetime, lease_until: dt.datetime
@@ -62,11 +72,7 @@ class OutboxRepository:
         """Take one message for delivery; None when another worker took it first."""
         row = self.conn.execute(
             update(outbox)
-            .where(
-                outbox.c.id == message_id,
-                outbox.c.status.in_((QUEUED, SENDING)),
-                outbox.c.next_attempt_at <= now,
-            )
+            .where(outbox.c.id == message_id, _due(now))
             .values(status=SENDING, next_attempt_at=lease_until, attempts=outbox.c.attempts + 1)
             .returning(*outbox.c)
         ).first()
@@ -74,3 +80,12 @@ class OutboxRepository:
 
     def mark(self, message_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+    def expire(self, now: dt.datetime) -> int:
+        """Drop the body of every pending message whose time ran out; how many there were."""
+        result = self.conn.execute(
+            update(outbox)
+            .where(outbox.c.status.in_(PENDING), outbox.c.expires_at <= now)
+            .values(status=EXPIRED, body=None)
+        )
+        return result.rowcount

@@ -75,7 +75,9 @@ def wallet(values: Columns) -> Wallet:
 
 
 def ledger_entry(values: Columns, *, replayed: bool = False) -> LedgerEntry:
-    return LedgerEntry(**{**values, "asset": Asset(values["asset"])}, replayed=replayed)
+    fields = {**values, "asset": Asset(values["asset"])}
+    fields.pop("idempotency_scope", None)  # the actor and reason say it again
+    return LedgerEntry(**fields, replayed=replayed)
 
 
 def api_key(values: Columns) -> ApiKey:

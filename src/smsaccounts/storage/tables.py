@@ -58,6 +58,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 # default linguistic collation would ignore punctuation.
 PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
 Name = String(255)
+# Ids are 64-bit on both databases (`domain.bounds.ID_MAX`). SQLite's INTEGER is 64-bit
+# already, and a primary key must be spelled INTEGER there to be the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _s(name: str, length: int = 255) -> Column[Any]:
@@ -68,11 +71,11 @@ def _s(name: str, length: int = 255) -> Column[Any]:
 accounts = Table(
     "accounts",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
     Column("object_id", String(24), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("name", Name, nullable=False),
-    Column("parent_id", Integer, ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("parent_id", Id, ForeignKey("accounts.id"), nullable=True, index=True),
     Column("path", PathString, nullable=False, unique=True),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("deactivated", UTCDateTime, nullable=True),
@@ -161,7 +164,7 @@ accounts = Table(
 wallets = Table(
     "wallets",
     metadata,
-    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
     Column("credits", BigInteger, nullable=False, server_default="0"),
     Column("free_sms", BigInteger, nullable=False, server_default="0"),
     Column("balance", BigInteger, nullable=False, server_default="0"),  # units of 10^-7
@@ -176,24 +179,33 @@ wallets = Table(
 ledger = Table(
     "ledger",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("asset", String(16), nullable=False),  # credits | free_sms | balance
     Column("amount", BigInteger, nullable=False),
     Column("resulting", BigInteger, nullable=False),
     Column("reason", String(64), nullable=False),
-    Column("actor_id", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("actor_id", Id, ForeignKey("accounts.id"), nullable=True),
     Column("idempotency_key", String(128), nullable=True),
+    # Whose key and for what (`wallet_rules.idempotency_scope`); set when the key is.
+    Column("idempotency_scope", String(96), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_ledger_account_id_id", "account_id", "id"),
-    Index("uq_ledger_idempotency", "account_id", "asset", "idempotency_key", unique=True),
+    Index(
+        "uq_ledger_idempotency",
+        "account_id",
+        "asset",
+        "idempotency_scope",
+        "idempotency_key",
+        unique=True,
+    ),
 )
 
 auth_tokens = Table(
     "auth_tokens",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
@@ -202,8 +214,8 @@ auth_tokens = Table(
 api_keys = Table(
     "api_keys",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("name", Name, nullable=False),
     Column("purpose", String(16), nullable=False),  # client (an application's) | user (own)
     Column("key_hash", String(64), nullable=False, unique=True),
@@ -237,7 +249,7 @@ throttles = Table(
 sms_routes = Table(
     "sms_routes",
     metadata,
-    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
     Column("recipient", String(20), primary_key=True),
     Column("sms_routing", Integer, nullable=False),
 )
@@ -245,14 +257,16 @@ sms_routes = Table(
 outbox = Table(
     "outbox",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=True),
     Column("to_msisdn", String(20), nullable=False),
-    Column("text", Text, nullable=False),
+    Column("text", Text, nullable=False),  # as shown: a PIN or password masked
+    Column("body", Text, nullable=True),  # what is sent; NULL once sent, failed or expired
     Column("purpose", String(16), nullable=False),  # pin | password | ...
     Column("status", String(16), nullable=False, server_default="queued"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # dropped unsent after it
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),

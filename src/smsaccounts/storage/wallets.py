@@ -9,7 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from smsaccounts.domain.models import Asset, BillingType, LedgerEntry, Wallet
-from smsaccounts.domain.wallet_rules import Floor, IdempotencyKeyTaken, floor_rule
+from smsaccounts.domain.wallet_rules import (
+    VALUE_MAX,
+    VALUE_MIN,
+    Floor,
+    IdempotencyKeyTaken,
+    floor_rule,
+    idempotency_scope,
+)
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import ledger, wallets
 
@@ -48,23 +55,27 @@ class WalletsRepository:
         )
 
     def apply(self, account_id: int, asset: Asset, amount: int) -> int | None:
-        """Add `amount` if the wallet's floor allows it; the resulting value, or None if not.
+        """Add `amount` if the wallet's floor and its column allow it; the resulting value, or
+        None if not.
 
-        One conditional UPDATE (the floor checked in its WHERE), so concurrent changes never
-        read a value and write back a stale one.
+        One conditional UPDATE (floor and range checked in its WHERE), so concurrent changes
+        never read a value and write back a stale one. The WHERE compares the stored value
+        with bounds computed here, never `value + amount`: that sum is what could overflow
+        (PostgreSQL raises, SQLite silently turns it into a float).
         """
         column = wallets.c[asset.value]
-        query = update(wallets).where(wallets.c.account_id == account_id)
+        query = update(wallets).where(wallets.c.account_id == account_id, _room(column, amount))
         if amount < 0:
             query = query.where(_guard(asset, column, amount))
         row = self.conn.execute(query.values({column: column + amount}).returning(column)).first()
         return None if row is None else int(row[0])
 
-    def find_entry(self, account_id: int, asset: Asset, key: str) -> LedgerEntry | None:
+    def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
         row = self.conn.execute(
             select(ledger).where(
                 ledger.c.account_id == account_id,
                 ledger.c.asset == asset.value,
+                ledger.c.idempotency_scope == scope,
                 ledger.c.idempotency_key == key,
             )
         ).first()
@@ -84,10 +95,11 @@ class WalletsRepository:
     ) -> LedgerEntry:
         """Write one ledger entry.
 
-        IdempotencyKeyTaken when an entry under the same account, asset and key exists (the
-        ledger's unique index): the transaction is then usable again only after rolling back
-        to a savepoint taken before the change (`Tx.savepoint`).
+        IdempotencyKeyTaken when an entry under the same account, asset, scope (the actor and
+        the reason) and key exists (the ledger's unique index): the transaction is then usable
+        again only after rolling back to a savepoint taken before the change (`Tx.savepoint`).
         """
+        scope = None if idempotency_key is None else idempotency_scope(actor_id, reason)
         statement = (
             insert(ledger)
             .values(
@@ -98,6 +110,7 @@ class WalletsRepository:
                 reason=reason,
                 actor_id=actor_id,
                 idempotency_key=idempotency_key,
+                idempotency_scope=scope,
                 created_at=now,
             )
             .returning(*ledger.c)
@@ -105,9 +118,9 @@ class WalletsRepository:
         try:
             row = self.conn.execute(statement).one()
         except IntegrityError as error:
-            if idempotency_key is None:
+            if idempotency_key is None or scope is None:
                 raise
-            raise IdempotencyKeyTaken(account_id, asset, idempotency_key) from error
+            raise IdempotencyKeyTaken(account_id, asset, scope, idempotency_key) from error
         return rows.ledger_entry(row._mapping)
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int:
@@ -128,29 +141,39 @@ class WalletsRepository:
         return [rows.ledger_entry(row._mapping) for row in found]
 
 
+def _room(column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
+    """`VALUE_MIN <= value + amount <= VALUE_MAX` (`wallet_rules.fits`), without the sum."""
+    if amount > 0:
+        return column <= VALUE_MAX - amount
+    if amount < 0:
+        return column >= VALUE_MIN - amount
+    return true()
+
+
 def _guard(asset: Asset, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
     """The domain's floor for `asset` (`wallet_rules.FLOORS`) as the UPDATE's predicate.
 
     `value + amount >= floor`, the floor taken per billing type from the wallet's own row:
     for money post-paid, minus its credit limit and never above zero, none without a limit.
     """
-    after = column + amount
     by_type = {billing_type: floor_rule(asset, billing_type) for billing_type in BillingType}
     if len(set(by_type.values())) == 1:
-        return _at_or_above(by_type[BillingType.PRE_PAID], after)
+        return _at_or_above(by_type[BillingType.PRE_PAID], column, amount)
     return or_(
         *(
-            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, after))
+            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, column, amount))
             for billing_type, rule in by_type.items()
         )
     )
 
 
-def _at_or_above(rule: Floor, after: ColumnElement[int]) -> ColumnElement[bool]:
-    """`after >= floor` for a floor of kind `rule`."""
+def _at_or_above(rule: Floor, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
+    """`value + amount >= floor` for a floor of kind `rule` and a negative `amount`, written
+    as `value >= floor - amount`: with 0 <= -amount <= VALUE_MAX and -VALUE_MAX <= floor <= 0
+    the right side cannot overflow."""
     if rule is Floor.ZERO:
-        return after >= 0
+        return column >= -amount
     if rule is Floor.NONE:
         return true()
     limit = wallets.c.credit_limit  # floor = min(0, -limit); no limit, no floor
-    return or_(limit.is_(None), after >= 0, after >= -limit)
+    return or_(limit.is_(None), column >= -amount, column >= -limit - amount)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from smsaccounts.domain import money
 from smsaccounts.domain.models import Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID
@@ -90,6 +92,23 @@ def test_a_non_numeric_or_zero_amount_is_refused_and_changes_nothing(
     answers = [error_of(_update(mor, "admin", user.id, amount))
                for amount in ("ten", "", "NaN", "1e400", "0.00000001", "0")]  # fmt: skip
     assert answers == ["User balance not updated"] * 6
+    assert _state(uow, user.id) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1_000", "\uff15", "\u0665", "1_0.5", "1e5", "+5", " 5", "5 ", "5.", ".5", "1.00000000"],
+    ids=["underscore", "fullwidth-5", "arabic-indic-5", "underscore-decimal", "exponent",
+         "plus", "leading-space", "trailing-space", "bare-point", "no-integer-part",
+         "8-places"],
+)  # fmt: skip
+def test_an_amount_that_is_not_a_plain_ascii_decimal_is_refused_and_changes_nothing(
+    uow: UnitOfWork, mor: MorClient, amount: str
+) -> None:
+    """Decimal() reads every one of these; the grammar is `-?[0-9]+(.[0-9]+)?`, 7 places at
+    most. Each is signed correctly, so only the grammar refuses it."""
+    user = factories.user(uow, billing_type=BillingType.POST_PAID)
+    assert error_of(_update(mor, "admin", user.id, amount)) == "User balance not updated"
     assert _state(uow, user.id) == (0, 0, 0)
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from smsaccounts.domain import money
 from smsaccounts.domain.models import Asset, BillingType
-from smsaccounts.services import wallet
+from smsaccounts.domain.tree import ADMIN_ID
+from smsaccounts.services import auth, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.api.mor.conftest import ADMIN_SECRET, MorClient, error_of, sha1_hash, updated
@@ -23,12 +24,20 @@ def _units(text: str) -> int:
     return money.to_units(Decimal(text))
 
 
-def _send(mor: MorClient, account_id: int, amount: str, key: str | None) -> Any:
+def _send(
+    mor: MorClient,
+    account_id: int,
+    amount: str,
+    key: str | None,
+    *,
+    u: str = "admin",
+    secret: str = ADMIN_SECRET,
+) -> Any:
     params = {
-        "u": "admin",
+        "u": u,
         "user_id": str(account_id),
         "balance": amount,
-        "hash": sha1_hash(str(account_id), amount, ADMIN_SECRET),
+        "hash": sha1_hash(str(account_id), amount, secret),
     }
     headers = {} if key is None else {"Idempotency-Key": key}
     return mor.http.post("/billing/api/user_balance_update", data=params, headers=headers)
@@ -111,3 +120,26 @@ def test_a_key_with_a_wrong_hash_is_refused_as_incorrect_hash_before_the_key_is_
                              headers={"Idempotency-Key": "x" * 200})  # fmt: skip
     assert error_of(response) == "Incorrect hash"
     assert _ledger(uow, user.id) == (0, [])
+
+
+def test_the_same_key_from_two_callers_is_two_payments_and_each_replays_its_own(
+    uow: UnitOfWork, mor: MorClient
+) -> None:
+    """The admin and a reseller both send `order-1` for the same amount to one user: a key
+    belongs to its caller, so both move money (before, the second answered "updated" and
+    moved nothing: a payment silently lost). Each caller's resend still applies once."""
+    reseller = factories.reseller(uow)
+    auth.set_mor_secret(uow, account_id=reseller.id, secret="R")
+    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.POST_PAID)
+    for u, secret in (("admin", ADMIN_SECRET), (reseller.name, "R"), ("admin", ADMIN_SECRET),
+                      (reseller.name, "R")):  # fmt: skip
+        response = _send(mor, customer.id, "10", "order-1", u=u, secret=secret)
+        assert updated(response) is not None, u
+    assert _ledger(uow, customer.id) == (_units("20"), [(_units("10"), "order-1")] * 2)
+    with uow.read() as tx:
+        actors = sorted(e.actor_id or 0 for e in tx.wallets.entries(customer.id))
+    assert actors == sorted([ADMIN_ID, reseller.id])
+    # Each caller's key still refuses another amount.
+    refused = _send(mor, customer.id, "11", "order-1", u=reseller.name, secret="R")
+    assert error_of(refused) == NOT_UPDATED
+    assert _ledger(uow, customer.id)[0] == _units("20")

@@ -129,7 +129,7 @@ def test_the_pin_and_passwords_never_appear_in_the_logs(
     token = register(api, uow, tenant.key, "436761234567", "pw-4711x")
     pin = pin_from_outbox(uow, "436761234567")
     api.call("password/reset", apiKey=tenant.key, msisdn="436761234567")
-    generated = outbox.list_messages(uow)[-1].text.rsplit(" ", 1)[-1]
+    generated = str(outbox.list_messages(uow)[-1].body).rsplit(" ", 1)[-1]
     assert outbox.deliver_due(uow, LogTransport()) == 2
     api.call("msisdn/verify", apiKey=tenant.key, msisdn="436761234568", pin="x")  # a failure
     logged = captured_logs.getvalue() + caplog.text

@@ -109,9 +109,11 @@ AUTH_METHODS = ("balance/get", "delete", "feature/get", "password/change", "sett
 
 
 def last_sms(uow: UnitOfWork, msisdn: str) -> str:
+    """The text of the last SMS queued for `msisdn`, as the transport will send it."""
     messages = outbox.list_messages(uow, to_msisdn=msisdn)
     assert messages, f"no SMS queued for {msisdn}"
-    return str(messages[-1].text)
+    assert messages[-1].body is not None, "the last SMS is no longer pending"
+    return messages[-1].body
 
 
 def pin_from_outbox(uow: UnitOfWork, msisdn: str) -> str:

@@ -24,6 +24,7 @@ STATUS: dict[E, int] = {
     E.FIELD_MISSING: 400,
     E.FIELD_INVALID: 400,
     E.FIELD_FORBIDDEN: 400,
+    E.VALUE_OUT_OF_RANGE: 400,
     E.PASSWORD_FORMAT: 400,
     E.MSISDN_INVALID: 400,
     E.COUNTRY_NOT_ALLOWED: 400,
@@ -66,8 +67,8 @@ STATUS: dict[E, int] = {
 
 _TAKEN = frozenset({E.NAME_TAKEN, E.USERNAME_TAKEN, E.CUSTOMER_NAME_TAKEN,
                     E.RESELLER_NAME_TAKEN, E.MSISDN_TAKEN})  # fmt: skip
-_INVALID = frozenset({E.FIELD_INVALID, E.PASSWORD_FORMAT, E.MSISDN_INVALID,
-                      E.COUNTRY_NOT_ALLOWED})  # fmt: skip
+_INVALID = frozenset({E.FIELD_INVALID, E.VALUE_OUT_OF_RANGE, E.PASSWORD_FORMAT,
+                      E.MSISDN_INVALID, E.COUNTRY_NOT_ALLOWED})  # fmt: skip
 
 
 def message_for(error: DomainError, request_id: str) -> str:

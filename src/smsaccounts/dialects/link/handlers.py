@@ -20,12 +20,14 @@ from smsaccounts.dialects.link.messages import (
     UserResponse,
     UsersResponse,
 )
+from smsaccounts.domain import bounds
 from smsaccounts.errors import InvalidField, NotFound
 from smsaccounts.services import subusers
 from smsaccounts.services.subusers import UserRecord
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
 
 
 def ping(uow: UnitOfWork, call: Call) -> PingResponse:
@@ -94,14 +96,15 @@ def _user(record: UserRecord, caller: Caller) -> User:
 
 
 def _target(call: Call) -> int:
-    """The `{id}` of the path; anything but digits is as missing as an unknown id."""
-    raw = str(call.path_params.get("id", ""))
-    if not raw.isdigit() or len(raw) > 18:
+    """The `{id}` of the path; anything no id column holds is as missing as an unknown id."""
+    found = bounds.parse_id(str(call.path_params.get("id", "")))
+    if found is None:
         raise NotFound("no such user")
-    return int(raw)
+    return found
 
 
 def _page_number(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
-        raise InvalidField("must be a whole number from 1", field="page")
-    return int(raw)
+    try:
+        return bounds.parse_int(raw, low=1, high=MAX_PAGE, signed=False)
+    except ValueError as error:
+        raise InvalidField(str(error), field="page") from None

@@ -11,7 +11,7 @@ import msgspec
 
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.link.messages import READ_ONLY, User, UserInput
-from smsaccounts.domain import money
+from smsaccounts.domain import bounds, money
 from smsaccounts.domain.subusers import link_parent, link_path
 from smsaccounts.errors import ForbiddenField
 from smsaccounts.services.subusers import UserRecord
@@ -73,7 +73,7 @@ def body_fields(body: bytes) -> dict[str, Any]:
     or `<response><user>` (an answer sent back as it was read)."""
     if not body.strip():
         raise wire.WireError('a body is required: {"user": {...}} or <user>...</user>')
-    if body.lstrip()[:1] == b"<":
+    if wire.looks_like_xml(body):
         root, data = wire.parse_xml(body)
         inner = data if root == "user" else data.get("user") if root in _WRAPPERS else None
         if inner == "":  # <request><user/></request>
@@ -143,7 +143,7 @@ def encode_cursor(page: int, after_id: int) -> str:
 def decode_cursor(text: str) -> tuple[int, int]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        page, after_id = (int(part) for part in raw.split(":"))
+        page, after_id = (bounds.parse_int(part) for part in raw.split(":"))
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise wire.WireError("after: not a paging cursor this API gave out") from None
     if page < 1:

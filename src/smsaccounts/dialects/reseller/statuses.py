@@ -33,6 +33,7 @@ TABLE: dict[E, tuple[int, str]] = {
     E.FIELD_MISSING: _MISSING,
     E.FIELD_INVALID: _INVALID,
     E.FIELD_FORBIDDEN: _INVALID,
+    E.VALUE_OUT_OF_RANGE: _INVALID,
     E.PASSWORD_FORMAT: _INVALID,
     E.MSISDN_INVALID: _INVALID,
     E.COUNTRY_NOT_ALLOWED: _INVALID,
@@ -77,7 +78,8 @@ TABLE: dict[E, tuple[int, str]] = {
 # Field errors say which rule broke and name the parameter; every other message is the
 # table's, so that no internal detail (ids, reasons) reaches the client.
 _FIELD_ERRORS = frozenset({E.FIELD_MISSING, E.FIELD_INVALID, E.FIELD_FORBIDDEN,
-                           E.PASSWORD_FORMAT, E.MSISDN_INVALID, E.COUNTRY_NOT_ALLOWED})  # fmt: skip
+                           E.VALUE_OUT_OF_RANGE, E.PASSWORD_FORMAT, E.MSISDN_INVALID,
+                           E.COUNTRY_NOT_ALLOWED})  # fmt: skip
 _REQUEST_ERRORS = {E.BAD_REQUEST: "body", E.MEDIA_TYPE_UNSUPPORTED: "body",
                    E.ROUTE_NOT_FOUND: "path", E.METHOD_NOT_ALLOWED: "method"}  # fmt: skip
 
