@@ -17,7 +17,7 @@ from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
 from smsaccounts.domain.phone import PhoneError, parse_msisdn
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import DomainError, InvalidField, NotFound
-from smsaccounts.services import accounts, auth, outbox, wallet
+from smsaccounts.services import accounts, auth, outbox, provisioning, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 
@@ -94,7 +94,11 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     r.add_argument("name")
     r.add_argument("--password", required=True)
     r.add_argument("--billing-type", choices=billing, default="PRE_PAID")
-    r.add_argument("--default-customer-billing-type", choices=billing, default="POST_PAID")
+    r.add_argument(
+        "--default-customer-billing-type",
+        choices=billing,
+        help="billing type of its customers created without one (default: its own)",
+    )
     r.add_argument("--free-credits", type=int, default=0)
     r.add_argument("--credits", type=int, default=0)
     r.set_defaults(handler=reseller_create)
@@ -102,7 +106,9 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     c = _group(sub, "customer").add_parser("create", help="create a customer")
     c.add_argument("name")
     c.add_argument("--reseller", required=True)
-    c.add_argument("--billing-type", choices=billing, default="POST_PAID")
+    c.add_argument(
+        "--billing-type", choices=billing, help="default: the reseller's default customer billing"
+    )
     c.set_defaults(handler=customer_create)
 
     u = _group(sub, "user").add_parser("create", help="create a user and its own API key")
@@ -164,14 +170,13 @@ def db_upgrade(uow: UnitOfWork, _args: argparse.Namespace) -> dict[str, Any]:
 
 
 def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = accounts.create(
+    default = args.default_customer_billing_type
+    account = provisioning.create_reseller(
         uow,
-        kind=Kind.RESELLER,
         name=args.name,
-        parent_id=ADMIN_ID,
         password=args.password,
         billing_type=BillingType(args.billing_type),
-        default_customer_billing_type=args.default_customer_billing_type,
+        default_customer_billing_type=BillingType(default) if default else None,
         free_credits=args.free_credits,
     )
     if args.credits:
@@ -183,12 +188,11 @@ def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]
 
 def customer_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
     reseller = _resolve(uow, f"reseller:{args.reseller}")
-    account = accounts.create(
+    billing = BillingType(args.billing_type) if args.billing_type else None
+    account = provisioning.create_customer(
         uow,
-        kind=Kind.CUSTOMER,
-        name=args.name,
-        parent_id=reseller.id,
-        billing_type=BillingType(args.billing_type),
+        reseller=reseller,
+        new=provisioning.NewCustomer(name=args.name, integration_id="", billing_type=billing),
     )
     return _describe(uow, account)
 

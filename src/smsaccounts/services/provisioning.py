@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from smsaccounts.domain.models import Account, Asset, BillingType
-from smsaccounts.domain.tree import Kind
+from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import (
     AccountDisabled,
     ErrorCode,
@@ -35,7 +35,7 @@ class NewCustomer:
     name: str
     integration_id: str
     rotation_algorithm: str = "MAX_ROTATION"
-    billing_type: BillingType = BillingType.POST_PAID
+    billing_type: BillingType | None = None  # None: the reseller's default customer billing
     mo_charge: int = 0
     source_address: str = ""
 
@@ -88,16 +88,43 @@ def check_billing(reseller: BillingType, customer: BillingType) -> None:
         raise IncompatibleBillingType("a pre-paid reseller cannot have post-paid customers")
 
 
+def create_reseller(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    password: str,
+    billing_type: BillingType,
+    default_customer_billing_type: BillingType | None = None,
+    free_credits: int = 0,
+) -> Account:
+    """A reseller under the admin; its customers' default billing must suit its own."""
+    if default_customer_billing_type is not None:
+        check_billing(billing_type, default_customer_billing_type)
+    return accounts.create(
+        uow,
+        kind=Kind.RESELLER,
+        name=name,
+        parent_id=ADMIN_ID,
+        password=password,
+        billing_type=billing_type,
+        default_customer_billing_type=(
+            default_customer_billing_type.value if default_customer_billing_type else ""
+        ),
+        free_credits=free_credits,
+    )
+
+
 def create_customer(uow: UnitOfWork, *, reseller: Account, new: NewCustomer) -> Account:
     with uow.write() as tx:
-        check_billing(_billing_type(tx, reseller), new.billing_type)
+        billing_type = new.billing_type or default_customer_billing(tx, reseller)
+        check_billing(_billing_type(tx, reseller), billing_type)
         return accounts.add(
             tx,
             kind=Kind.CUSTOMER,
             name=new.name,
             parent=reseller,
             password_hash=None,
-            billing_type=new.billing_type,
+            billing_type=billing_type,
             integration_id=new.integration_id,
             rotation_algorithm=new.rotation_algorithm,
             mo_charge=new.mo_charge,
@@ -131,13 +158,14 @@ def create_customer_user(
 ) -> tuple[Account, Account]:
     """A customer and its first user in one transaction: both are created or neither.
 
-    The customer is billed as the reseller's default customer billing type says (POST_PAID
-    when unset). Free credits are a grant, not taken from the reseller's pool: one ledger
-    entry (reason "free_credits") on the new customer for the reseller's `free_credits`.
+    The customer is billed as the reseller's default customer billing type says
+    (`default_customer_billing`). Free credits are a grant, not taken from the reseller's
+    pool: one ledger entry (reason "free_credits") on the new customer for the reseller's
+    `free_credits`.
     """
     password_hash = uow.passwords.hash(new.password)
     with uow.write() as tx:
-        billing_type = _default_customer_billing(reseller)
+        billing_type = default_customer_billing(tx, reseller)
         check_billing(_billing_type(tx, reseller), billing_type)
         customer = accounts.add(
             tx,
@@ -230,10 +258,13 @@ def _usable(tx: Tx, actor: Account, object_id: str, kind: Kind) -> Account:
     return account
 
 
-def _default_customer_billing(reseller: Account) -> BillingType:
+def default_customer_billing(tx: Tx, reseller: Account) -> BillingType:
+    """The billing type of a customer created without one: the reseller's configured default,
+    else the reseller's own billing type (so a pre-paid reseller's customers can take credits).
+    """
     configured = reseller.default_customer_billing_type
     known = {member.value for member in BillingType}
-    return BillingType(configured) if configured in known else BillingType.POST_PAID
+    return BillingType(configured) if configured in known else _billing_type(tx, reseller)
 
 
 def _billing_type(tx: Tx, account: Account) -> BillingType:

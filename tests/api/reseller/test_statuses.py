@@ -245,16 +245,27 @@ def test_a_post_paid_reseller_may_give_beyond_its_pool(api: Api, uow: UnitOfWork
     assert credits_of(uow, reseller) == -40
 
 
-@pytest.mark.parametrize("billing", [{"billingType": "POST_PAID"}, {}])
 def test_a_post_paid_customer_of_a_pre_paid_reseller_is_321(
-    api: Api, uow: UnitOfWork, pool_reseller: Account, billing: dict[str, str]
+    api: Api, uow: UnitOfWork, pool_reseller: Account
 ) -> None:
-    """POST_PAID is also the default: a pre-paid reseller must ask for PRE_PAID (seed 004)."""
     before = counts(uow)
     answer = api.as_reseller(pool_reseller, "customer/create", name="pp", integrationId="i",
-                             **billing)  # fmt: skip
+                             billingType="POST_PAID")  # fmt: skip
     assert answer == {"status": 321, "message": "incompatible customer billing type"}
     assert counts(uow) == before
+
+
+@pytest.mark.parametrize("billing", [BillingType.PRE_PAID, BillingType.POST_PAID])
+def test_a_customer_created_without_billing_type_follows_its_resellers_billing(
+    api: Api, uow: UnitOfWork, billing: BillingType
+) -> None:
+    """No default_customer_billing_type set: the reseller's own billing type is the default."""
+    reseller = factories.reseller(uow, billing_type=billing)
+    answer = api.as_reseller(reseller, "customer/create", name="c1", integrationId="i")
+    assert answer["status"] == 0
+    customer = by_object_id(uow, answer["id"])
+    with uow.read() as tx:
+        assert tx.wallets.get(customer.id).billing_type is billing  # type: ignore[union-attr]
 
 
 def test_customer_user_create_under_a_pre_paid_reseller_defaulting_to_post_paid_is_321(
