@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import sys
+import os
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
-from smsaccounts import logs
-from smsaccounts.config import Settings
-from smsaccounts.domain import money
+from smsaccounts import __version__, clikit, logs
+from smsaccounts.config import PREFIX, Settings
+from smsaccounts.domain import money, validation
 from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
 from smsaccounts.domain.phone import PhoneError, parse_msisdn
 from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import DomainError, InvalidField, NotFound
+from smsaccounts.errors import InvalidField, NotFound
 from smsaccounts.services import accounts, auth, outbox, provisioning, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
@@ -25,6 +23,22 @@ Handler = Callable[[UnitOfWork, argparse.Namespace], Any]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome is JSON on stdout, a failure with a non-zero exit."""
+    url = os.environ.get(PREFIX + "DATABASE_URL", Settings().database_url)
+    try:
+        return _run(argv)
+    except Exception as error:
+        failure = clikit.explain(error, url)
+        if failure is None and os.environ.get(PREFIX + "LOG_LEVEL", "").lower() == "debug":
+            raise
+        failure = failure or clikit.Failure(
+            {"error": "internal", "code": "internal", "message": _one_line(error)}
+        )
+        clikit.emit(failure.body)
+        return failure.status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     settings = Settings.from_env()
     args = _parser(settings).parse_args(argv)
     if args.handler is serve:
@@ -35,24 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         upgrade(uow.db.engine)
         result = handler(uow, args)
-    except DomainError as error:
-        _emit(
-            {
-                "error": error.kind,
-                "code": error.code.value,
-                "message": error.message,
-                **_jsonable(error.fields),
-            }
-        )
-        return 1
     finally:
         uow.db.dispose()
     if isinstance(result, list):
         for item in result:
-            _emit(item)
+            clikit.emit(item)
     else:
-        _emit(result)
+        clikit.emit(result)
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    first = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -77,89 +86,115 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+ACCOUNT_HELP = "KIND:NAME (customer:shop), a numeric id, a 24-hex object id, or admin"
+
+
 def _parser(defaults: Settings) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smsaccounts", description=__doc__)
+    p = clikit.JsonArgumentParser(prog="smsaccounts", description=__doc__)
+    p.add_argument(
+        "--version", action="version", help="print the version as JSON and exit",
+        version=json.dumps({"name": "smsaccounts", "version": __version__}),
+    )  # fmt: skip
     sub = p.add_subparsers(required=True, metavar="COMMAND")
     s = sub.add_parser("serve", help="apply migrations, then serve the API")
-    s.add_argument("--host", default=defaults.host)
-    s.add_argument("--port", type=int, default=defaults.port)
-    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--host", default=defaults.host, help="address to bind (SMSACCOUNTS_HOST)")
+    s.add_argument(
+        "--port", type=int, default=defaults.port, help="port to listen on (SMSACCOUNTS_PORT)"
+    )
+    s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     s.set_defaults(handler=serve)
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(required=True)
+    db = _group(sub, "db", "database maintenance")
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=db_upgrade)
 
     billing = [t.value for t in BillingType]
     r = _group(sub, "reseller").add_parser("create", help="create a reseller")
-    r.add_argument("name")
-    r.add_argument("--password", required=True)
-    r.add_argument("--billing-type", choices=billing, default="PRE_PAID")
+    r.add_argument("name", help="the reseller's name (its login for the reseller API)")
+    r.add_argument("--password", required=True, help="its reseller API password")
+    r.add_argument("--billing-type", choices=billing, default="PRE_PAID", help="its own billing")
     r.add_argument(
         "--default-customer-billing-type",
         choices=billing,
         help="billing type of its customers created without one (default: its own)",
     )
-    r.add_argument("--free-credits", type=int, default=0)
-    r.add_argument("--credits", type=int, default=0)
+    r.add_argument(
+        "--free-credits", type=int, default=0, help="credits granted to each new customer"
+    )
+    r.add_argument("--credits", type=_credits, default=0, help="credits to start its pool with")
     r.set_defaults(handler=reseller_create)
 
     c = _group(sub, "customer").add_parser("create", help="create a customer")
-    c.add_argument("name")
-    c.add_argument("--reseller", required=True)
+    c.add_argument("name", help="the customer's name")
+    c.add_argument("--reseller", required=True, help="name of the reseller it belongs to")
     c.add_argument(
         "--billing-type", choices=billing, help="default: the reseller's default customer billing"
     )
     c.set_defaults(handler=customer_create)
 
     u = _group(sub, "user").add_parser("create", help="create a user and its own API key")
-    u.add_argument("username")
-    u.add_argument("--password", required=True)
+    u.add_argument("username", help="the user's login name")
+    u.add_argument("--password", required=True, help="its password (the password policy applies)")
     owner = u.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--customer")
-    owner.add_argument("--parent", help="username of the parent user")
-    u.add_argument("--msisdn")
-    u.add_argument("--acl", default="", help="comma-separated: " + ",".join(_ACL_NAMES))
+    owner.add_argument("--customer", help="name of the customer it belongs to")
+    owner.add_argument("--parent", help="username of the parent user (makes a sub-user)")
+    u.add_argument("--msisdn", help="its mobile number in international form: its mysms login")
+    u.add_argument("--acl", default="", help="comma-separated ACLs: " + ",".join(_ACL_NAMES))
     u.set_defaults(handler=user_create)
 
     k = _group(sub, "apikey").add_parser("create", help="create a client application key")
-    k.add_argument("name")
-    k.add_argument("--customer", required=True)
-    k.add_argument("--right", action="append", default=[])
-    k.add_argument("--allow-ip", action="append", default=[])
+    k.add_argument("name", help="a name for the key")
+    k.add_argument("--customer", required=True, help="name of the customer that owns the key")
+    k.add_argument(
+        "--right", action="append", default=[], help="a right (user.create, user.delete); repeat"
+    )
+    k.add_argument(
+        "--allow-ip", action="append", default=[], help="a CIDR range the key may call from"
+    )
     k.set_defaults(handler=apikey_create)
 
     cr = _group(sub, "credits").add_parser("add", help="add (or with -N remove) credits")
-    cr.add_argument("account")
-    cr.add_argument("amount", type=int)
+    cr.add_argument("account", help=ACCOUNT_HELP)
+    cr.add_argument("amount", type=_credits, help="a signed whole number of credits")
     cr.set_defaults(handler=credits_add)
 
     b = _group(sub, "balance").add_parser("add", help="add money (a signed decimal)")
-    b.add_argument("account")
-    b.add_argument("amount")
+    b.add_argument("account", help=ACCOUNT_HELP)
+    b.add_argument("amount", help="a signed decimal amount, at most 7 places (-1.25)")
     b.set_defaults(handler=balance_add)
 
     sec = _group(sub, "secret").add_parser("set", help="set an account's MOR API secret")
-    sec.add_argument("account")
-    sec.add_argument("secret")
+    sec.add_argument("account", help=ACCOUNT_HELP)
+    sec.add_argument("secret", help="the secret MOR request hashes end with")
     sec.set_defaults(handler=secret_set)
 
     acc = _group(sub, "account")
-    show = acc.add_parser("show", help="an account and its wallet")
-    show.add_argument("account")
+    show = acc.add_parser("show", help="an account, its wallet and ACLs")
+    show.add_argument("account", help=ACCOUNT_HELP)
     show.set_defaults(handler=account_show)
     aset = acc.add_parser("set", help="set attributes: FIELD=VALUE ...")
-    aset.add_argument("account")
-    aset.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
+    aset.add_argument("account", help=ACCOUNT_HELP)
+    aset.add_argument(
+        "assignments", nargs="+", metavar="FIELD=VALUE", help="e.g. company=ACME acl_hlr=true"
+    )
     aset.set_defaults(handler=account_set)
 
     o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, with their text")
-    o.add_argument("--to")
+    o.add_argument("--to", help="only the SMS to this msisdn")
     o.set_defaults(handler=outbox_list)
     return p
 
 
-def _group(sub: Any, name: str) -> Any:
-    return sub.add_parser(name, help=f"{name} commands").add_subparsers(required=True)
+def _group(sub: Any, name: str, help_text: str | None = None) -> Any:
+    group = sub.add_parser(name, help=help_text or f"{name} commands")
+    return group.add_subparsers(required=True, metavar="COMMAND")
+
+
+def _credits(raw: str) -> int:
+    """A credits amount on the command line, under the same bounds as the APIs'."""
+    try:
+        return validation.credits("amount", raw)
+    except InvalidField as error:
+        raise argparse.ArgumentTypeError(error.message) from None
 
 
 _ACL_NAMES = [name.removeprefix("acl_") for name in ACL_FIELDS]
@@ -360,28 +395,6 @@ def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:
         "balance": money.format_amount(w.balance),
         "currency": w.currency,
     }
-
-
-def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: _json_value(v) for k, v in fields.items()}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | None):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _emit(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, default=_default) + "\n")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 if __name__ == "__main__":
