@@ -65,6 +65,9 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19456  # KiB; OWASP's argon2id minimum profile
     argon2_parallelism: int = 1
+    # Every new password, through every door (mysms narrows it to 4-15 on top).
+    password_min_length: int = 4
+    password_max_length: int = 128
     # MOR API switches.
     mor_api_enabled: bool = True
     mor_allow_get: bool = False
@@ -92,6 +95,11 @@ class Settings:
             value = getattr(self, name)
             if value.lower() not in {word.lower() for word in allowed}:
                 raise SettingError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+        if not 1 <= self.password_min_length <= self.password_max_length:
+            raise SettingError(
+                "password_min_length",
+                "must be at least 1 and at most SMSACCOUNTS_PASSWORD_MAX_LENGTH",
+            )
         scheme = self.database_url.partition(":")[0].partition("+")[0]
         if scheme not in DATABASE_SCHEMES:
             raise SettingError(

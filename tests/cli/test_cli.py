@@ -34,7 +34,7 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
         "create",
         "acme",
         "--password",
-        "pw",
+        "pw-1234",
         "--billing-type",
         "PRE_PAID",
         "--free-credits",
@@ -65,7 +65,7 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
     )
     assert user["apikey"].startswith("sak_")
     assert user["msisdn"] == "436761234567"
-    sub = run(db_url, "user", "create", "bob", "--password", "pw", "--parent", "alice")
+    sub = run(db_url, "user", "create", "bob", "--password", "pw-1234", "--parent", "alice")
     assert sub["path"] == f"{user['path']}.{int(sub['id']):x}" or sub["parent_id"] == user["id"]
     key = run(
         db_url,
@@ -92,8 +92,8 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
 def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:
     error = run(db_url, "customer", "create", "shop", "--reseller", "missing", ok=False)
     assert (error["error"], error["code"]) == ("not_found", "account_not_found")
-    run(db_url, "reseller", "create", "acme", "--password", "pw")
-    taken = run(db_url, "reseller", "create", "acme", "--password", "pw", ok=False)
+    run(db_url, "reseller", "create", "acme", "--password", "pw-1234")
+    taken = run(db_url, "reseller", "create", "acme", "--password", "pw-1234", ok=False)
     assert (taken["error"], taken["code"]) == ("already_exists", "reseller_name_taken")
     assert run(db_url, "balance", "add", "reseller:acme", "1.123456789", ok=False)["field"] == (
         "amount"

@@ -15,7 +15,6 @@ from smsaccounts.domain.models import ACL_FIELDS, Account
 
 # admin.reseller.customer: the number of path segments above the topmost user.
 USER_DEPTH = 3
-PASSWORD_MIN, PASSWORD_MAX = 4, 128
 _PREFIX = re.compile(r"\+?[0-9]{1,15}")
 
 
@@ -48,11 +47,6 @@ def parse_max_messages(value: int | str | None) -> int | None:
     if not text.isdigit():
         raise ValueError(f"max_forbrug must be a whole number of messages: {value!r}")
     return int(text)
-
-
-def check_password(password: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ValueError(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
 
 
 def ungrantable(actor: Account, changes: Mapping[str, object]) -> str | None:

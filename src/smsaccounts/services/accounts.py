@@ -17,6 +17,7 @@ from smsaccounts.errors import (
     NotFound,
     name_taken_code,
 )
+from smsaccounts.services import auth
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
@@ -55,7 +56,7 @@ def create(
         parent = tx.accounts.get(parent_id)
         if parent is None:
             raise NotFound("parent account not found")
-        password_hash = uow.passwords.hash(password) if password is not None else None
+        password_hash = auth.hash_new_password(uow, password) if password is not None else None
         return add(
             tx,
             kind=kind,

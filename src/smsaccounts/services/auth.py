@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from smsaccounts import logs
 from smsaccounts.config import Settings
-from smsaccounts.domain import credentials, throttle
+from smsaccounts.domain import credentials, password_policy, throttle
 from smsaccounts.domain.models import Account, ApiKey, Principal
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.domain.tree import Kind
@@ -98,9 +98,20 @@ def password_login(
     raise AuthenticationFailed("wrong password")
 
 
+def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
+    """The hash of a new password that passes the installation's one password policy."""
+    settings = uow.settings
+    checked = password_policy.check(
+        password,
+        min_length=settings.password_min_length,
+        max_length=settings.password_max_length,
+    )
+    return uow.passwords.hash(checked)
+
+
 def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> None:
-    """Store a new password and revoke every auth token of the account."""
-    tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
+    """Store a new password (under the password policy) and revoke every auth token."""
+    tx.accounts.update(account.id, {"password_hash": hash_new_password(uow, password)})
     tx.credentials.revoke_tokens(account.id, tx.now)
 
 

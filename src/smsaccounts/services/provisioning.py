@@ -133,7 +133,7 @@ def create_customer(uow: UnitOfWork, *, reseller: Account, new: NewCustomer) -> 
 
 
 def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
-    password_hash = uow.passwords.hash(new.password)  # slow on purpose: outside the write lock
+    password_hash = auth.hash_new_password(uow, new.password)  # slow: outside the write lock
     with uow.write() as tx:
         customer = usable_customer(tx, reseller, new.customer_id)
         return accounts.add(
@@ -163,7 +163,7 @@ def create_customer_user(
     pool: one ledger entry (reason "free_credits") on the new customer for the reseller's
     `free_credits`.
     """
-    password_hash = uow.passwords.hash(new.password)
+    password_hash = auth.hash_new_password(uow, new.password)
     with uow.write() as tx:
         billing_type = default_customer_billing(tx, reseller)
         check_billing(_billing_type(tx, reseller), billing_type)

@@ -97,7 +97,9 @@ def create(
     if not name:
         raise MissingField("username is required", field="name")
     # Hash before the write transaction: argon2 is slow and SQLite holds its lock throughout.
-    password_hash = uow.passwords.hash(prepared.password) if prepared.password else None
+    password_hash = (
+        auth.hash_new_password(uow, prepared.password) if prepared.password is not None else None
+    )
     with uow.write() as tx:
         _check_texts(tx, {"name": name, **prepared.values})
         terms = tx.wallets.get(actor.id)
@@ -169,8 +171,6 @@ def _prepare(actor: Account, changes: Mapping[str, Any]) -> _Prepared:
     password = values.pop("password", None)
     has_limit = "max_messages" in values
     limit = _checked("max_messages", subusers.parse_max_messages, values.pop("max_messages", None))
-    if password is not None:
-        _checked("password", subusers.check_password, password)
     if "prefixes" in values:
         values["prefixes"] = _checked("prefixes", subusers.normalize_prefixes, values["prefixes"])
     acl = subusers.ungrantable(actor, values)

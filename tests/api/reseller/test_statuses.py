@@ -30,7 +30,7 @@ def _customer(uow: UnitOfWork, reseller: Account, billing: BillingType = Billing
 
 
 def _user_params(customer_id: str, username: str = "someone") -> dict[str, str]:
-    return {"username": username, "password": "pw", "customerId": customer_id,
+    return {"username": username, "password": "pw-1234", "customerId": customer_id,
             "email": "s@example.com", "phoneNumber": "123"}  # fmt: skip
 
 
@@ -205,7 +205,7 @@ def test_a_taken_customer_name_is_301_on_both_creates(
     first = api.as_reseller(pool_reseller, "customer/create", name=taken.name,
                             integrationId="i", billingType="PRE_PAID")  # fmt: skip
     second = api.as_reseller(pool_reseller, "customer-user/create", customer=taken.name,
-                             username="fresh-user", password="pw",
+                             username="fresh-user", password="pw-1234",
                              applyFreeCredits="true")  # fmt: skip
     assert first == second == {"status": 301, "message": "customer name already taken"}
     assert counts(uow) == before
@@ -274,7 +274,7 @@ def test_customer_user_create_under_a_pre_paid_reseller_defaulting_to_post_paid_
     reseller = factories.reseller(uow, default_customer_billing_type="POST_PAID")
     before = counts(uow)
     answer = api.as_reseller(reseller, "customer-user/create", customer="c", username="u",
-                             password="pw", applyFreeCredits="false")  # fmt: skip
+                             password="pw-1234", applyFreeCredits="false")  # fmt: skip
     assert answer["status"] == 321
     assert counts(uow) == before
 
@@ -317,7 +317,7 @@ def test_free_credits_are_only_granted_when_asked(
     api: Api, uow: UnitOfWork, pool_reseller: Account
 ) -> None:
     answer = api.as_reseller(pool_reseller, "customer-user/create", customer="c9",
-                             username="u9", password="pw", applyFreeCredits="FALSE")  # fmt: skip
+                             username="u9", password="pw12", applyFreeCredits="FALSE")  # fmt: skip
     customer = by_object_id(uow, answer["customerId"])
     with uow.read() as tx:
         assert tx.wallets.ledger_sum(customer.id, Asset.CREDITS) == 0
