@@ -8,13 +8,13 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from smsaccounts import __version__, clikit, logs
+from smsaccounts import __version__, cli_accounts, clikit, logs
+from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
 from smsaccounts.config import PREFIX, Settings
-from smsaccounts.domain import money, validation
-from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
-from smsaccounts.domain.phone import PhoneError, parse_msisdn
-from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import InvalidField, NotFound
+from smsaccounts.domain import account_fields, money, validation
+from smsaccounts.domain.models import ACL_FIELDS, Asset, BillingType
+from smsaccounts.domain.tree import Kind
+from smsaccounts.errors import InvalidField
 from smsaccounts.services import accounts, auth, outbox, provisioning, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
@@ -84,9 +84,6 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,  # the pipeline writes one access line per request
     )
     return 0
-
-
-ACCOUNT_HELP = "KIND:NAME (customer:shop), a numeric id, a 24-hex object id, or admin"
 
 
 def _parser(defaults: Settings) -> argparse.ArgumentParser:
@@ -167,16 +164,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     sec.add_argument("secret", help="the secret MOR request hashes end with")
     sec.set_defaults(handler=secret_set)
 
-    acc = _group(sub, "account")
-    show = acc.add_parser("show", help="an account, its wallet and ACLs")
-    show.add_argument("account", help=ACCOUNT_HELP)
-    show.set_defaults(handler=account_show)
-    aset = acc.add_parser("set", help="set attributes: FIELD=VALUE ...")
-    aset.add_argument("account", help=ACCOUNT_HELP)
-    aset.add_argument(
-        "assignments", nargs="+", metavar="FIELD=VALUE", help="e.g. company=ACME acl_hlr=true"
-    )
-    aset.set_defaults(handler=account_set)
+    cli_accounts.add_parsers(_group(sub, "account"), sub, _group)
 
     o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, with their text")
     o.add_argument("--to", help="only the SMS to this msisdn")
@@ -218,33 +206,29 @@ def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]
         wallet.credit(
             uow, account_id=account.id, asset=Asset.CREDITS, amount=args.credits, reason="operator"
         )
-    return _describe(uow, account)
+    return describe(uow, account)
 
 
 def customer_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    reseller = _resolve(uow, f"reseller:{args.reseller}")
+    reseller = resolve(uow, f"reseller:{args.reseller}")
     billing = BillingType(args.billing_type) if args.billing_type else None
     account = provisioning.create_customer(
         uow,
         reseller=reseller,
         new=provisioning.NewCustomer(name=args.name, integration_id="", billing_type=billing),
     )
-    return _describe(uow, account)
+    return describe(uow, account)
 
 
 def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    parent = _resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.parent}")
+    parent = resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.parent}")
     attributes: dict[str, Any] = {}
     for acl in filter(None, (a.strip() for a in args.acl.split(","))):
         if acl not in _ACL_NAMES:
             raise InvalidField(f"unknown ACL {acl!r}", field="acl")
         attributes[f"acl_{acl}"] = True
     if args.msisdn:
-        try:
-            number = parse_msisdn(args.msisdn)
-        except PhoneError as error:
-            raise InvalidField(str(error), field="msisdn") from None
-        attributes.update(msisdn=number.digits, country=number.country)
+        attributes.update(account_fields.parse("msisdn", args.msisdn))
     account = accounts.create(
         uow,
         kind=Kind.USER,
@@ -256,11 +240,11 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
     _key, plaintext = auth.create_api_key(
         uow, owner_id=account.id, name=args.username, purpose="user"
     )
-    return {**_describe(uow, account), "apikey": plaintext}
+    return {**describe(uow, account), "apikey": plaintext}
 
 
 def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    customer = _resolve(uow, f"customer:{args.customer}")
+    customer = resolve(uow, f"customer:{args.customer}")
     key, plaintext = auth.create_api_key(
         uow,
         owner_id=customer.id,
@@ -279,7 +263,7 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
+    account = resolve(uow, args.account)
     entry = wallet.change(
         uow, account_id=account.id, asset=Asset.CREDITS, amount=args.amount, reason="operator"
     )
@@ -287,7 +271,7 @@ def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def balance_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
+    account = resolve(uow, args.account)
     try:
         units = money.to_units(money.parse_amount(args.amount))
     except money.MoneyError as error:
@@ -303,25 +287,9 @@ def balance_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def secret_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
+    account = resolve(uow, args.account)
     auth.set_mor_secret(uow, account_id=account.id, secret=args.secret)
     return {"id": account.id, "kind": account.kind.value, "name": account.name, "secret": "set"}
-
-
-def account_show(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    return _describe(uow, _resolve(uow, args.account))
-
-
-def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
-    changes: dict[str, Any] = {}
-    for assignment in args.assignments:
-        field, sep, value = assignment.partition("=")
-        if not sep:
-            raise InvalidField(f"expected FIELD=VALUE, got {assignment!r}", field=assignment)
-        changes[field] = _typed(field, value)
-    admin = _resolve(uow, str(ADMIN_ID))
-    return _describe(uow, accounts.update(uow, actor=admin, account_id=account.id, changes=changes))
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -339,62 +307,6 @@ def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any
         }
         for m in outbox.list_messages(uow, to_msisdn=to)
     ]
-
-
-def _resolve(uow: UnitOfWork, ref: str) -> Account:
-    """ACCOUNT is KIND:NAME (customer:shop), a numeric id, or `admin`."""
-    with uow.read() as tx:
-        if ref == "admin":
-            found = tx.accounts.get(ADMIN_ID)
-        elif ref.isdigit():
-            found = tx.accounts.get(int(ref))
-        else:
-            kind, sep, name = ref.partition(":")
-            if not sep or kind not in Kind.__members__.values():
-                raise InvalidField(
-                    f"ACCOUNT must be KIND:NAME or an id, got {ref!r}", field="account"
-                )
-            found = tx.accounts.get_by_name(Kind(kind), name)
-    if found is None:
-        raise NotFound(f"no account {ref}")
-    return found
-
-
-def _typed(field: str, value: str) -> Any:
-    booleans = {
-        *ACL_FIELDS,
-        "enabled",
-        "swapping_source_address_allowed",
-        "a2a_send_enabled",
-        "a2a_receive_enabled",
-    }
-    if field in booleans:
-        return value.lower() in {"1", "true", "yes", "on"}
-    if field in {"mo_charge", "free_credits", "sms_routing"}:
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidField(f"{field} must be an integer", field=field) from None
-    return value
-
-
-def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:
-    w = wallet.get(uow, account_id=account.id)
-    return {
-        "id": account.id,
-        "object_id": account.object_id,
-        "kind": account.kind.value,
-        "name": account.name,
-        "parent_id": account.parent_id,
-        "path": account.path,
-        "enabled": account.enabled,
-        "msisdn": account.msisdn,
-        "billing_type": w.billing_type.value,
-        "credits": w.credits,
-        "free_sms": w.free_sms,
-        "balance": money.format_amount(w.balance),
-        "currency": w.currency,
-    }
 
 
 if __name__ == "__main__":

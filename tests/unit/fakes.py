@@ -217,6 +217,24 @@ class FakeAccounts:
         )
         return [a for a in inside if after_path is None or a.path > after_path][:limit]
 
+    def search(
+        self,
+        root: Account,
+        *,
+        kind: Kind | None = None,
+        text: str | None = None,
+        after_path: str | None = None,
+        limit: int = 100,
+    ) -> list[Account]:
+        page = self.list_subtree(root, after_path=after_path, limit=len(self._all))
+        needle = (text or "").lower()
+        return [
+            a
+            for a in page
+            if (kind is None or a.kind is kind)
+            and any(needle in (value or "").lower() for value in (a.name, a.email, a.msisdn))
+        ][:limit]
+
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]:

@@ -129,6 +129,20 @@ def list_subtree(
         return tx.accounts.list_subtree(actor, after_path=after_path, limit=limit)
 
 
+def search(
+    uow: UnitOfWork,
+    *,
+    actor: Account,
+    kind: Kind | None = None,
+    text: str | None = None,
+    after_path: str | None = None,
+    limit: int = 100,
+) -> list[Account]:
+    """Accounts in the actor's subtree, in path order (keyset: pass the last one's path)."""
+    with uow.read() as tx:
+        return tx.accounts.search(actor, kind=kind, text=text, after_path=after_path, limit=limit)
+
+
 def update(
     uow: UnitOfWork, *, actor: Account, account_id: int, changes: Mapping[str, Any]
 ) -> Account:
@@ -138,16 +152,38 @@ def update(
 
 
 def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Account:
+    """Set attributes; a name or msisdn taken by another live account is AlreadyExists, and
+    `enabled` false revokes every auth token (whichever door disables)."""
     _check_settable(changes)
     values = _clean(changes)
+    check_texts(tx, values)
     new_name = values.get("name")
     if new_name and new_name != account.name:
         other = tx.accounts.get_by_name(account.kind, new_name)
         if other is not None:
             code = name_taken_code(account.kind.value)
             raise AlreadyExists("name already taken", code=code, field="name")
+    msisdn = values.get("msisdn")
+    if msisdn and msisdn != account.msisdn and tx.accounts.get_by_msisdn(msisdn) is not None:
+        raise AlreadyExists(
+            "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
+        )
     tx.accounts.update(account.id, values)
+    if values.get("enabled") is False:
+        tx.credentials.revoke_tokens(account.id, tx.now)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
+
+
+def check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
+    """Every text fits its column, and a name is never blank."""
+    for field, value in values.items():
+        if not isinstance(value, str):
+            continue
+        limit = tx.accounts.text_limit(field)
+        if limit is not None and len(value) > limit:
+            raise InvalidField(f"longer than {limit} characters", field=field)
+    if values.get("name") is not None and not values["name"].strip():
+        raise InvalidField("must not be empty", field="name")
 
 
 def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:

@@ -121,6 +121,14 @@ def issue_token(tx: Tx, account: Account) -> str:
     return token
 
 
+def change_password(uow: UnitOfWork, *, account_id: int, password: str | None) -> None:
+    """An operator's new password for any account (the admin too); its tokens stop working."""
+    password_hash = hash_new_password(uow, password)  # slow: outside the write lock
+    with uow.write() as tx:
+        tx.accounts.update(account_id, {"password_hash": password_hash})
+        tx.credentials.revoke_tokens(account_id, tx.now)
+
+
 def revoke_tokens(uow: UnitOfWork, *, account_id: int) -> int:
     with uow.write() as tx:
         return tx.credentials.revoke_tokens(account_id, tx.now)

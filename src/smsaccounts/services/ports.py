@@ -51,6 +51,18 @@ class Accounts(Protocol):
         limit: int = 100,
         include_root: bool = True,
     ) -> list[Account]: ...
+    def search(
+        self,
+        root: Account,
+        *,
+        kind: Kind | None = None,
+        text: str | None = None,
+        after_path: str | None = None,
+        limit: int = 100,
+    ) -> list[Account]:
+        """`list_subtree`, only accounts of `kind` whose name, e-mail or msisdn holds `text`
+        (case-insensitively)."""
+
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...

@@ -190,14 +190,7 @@ def _checked(field: str, rule: Callable[[Any], T], value: Any) -> T:
 
 
 def _check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
-    for field, value in values.items():
-        if not isinstance(value, str):
-            continue
-        limit = tx.accounts.text_limit(field)
-        if limit is not None and len(value) > limit:
-            raise InvalidField(f"longer than {limit} characters", field=field)
-    if values.get("name") is not None and not values["name"].strip():
-        raise InvalidField("must not be empty", field="name")
+    accounts.check_texts(tx, values)
     if values.get("reg_email"):
         try:
             validate_email(values["reg_email"], check_deliverability=False)
