@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from smsaccounts import __version__, cli_accounts, clikit, logs
+from smsaccounts import __version__, cli_accounts, cli_wallets, clikit, logs
 from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
 from smsaccounts.config import PREFIX, Settings
 from smsaccounts.domain import account_fields, money, validation
@@ -138,9 +138,13 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     u.add_argument("--acl", default="", help="comma-separated ACLs: " + ",".join(_ACL_NAMES))
     u.set_defaults(handler=user_create)
 
-    k = _group(sub, "apikey").add_parser("create", help="create a client application key")
+    k = _group(sub, "apikey").add_parser(
+        "create", help="a client application key (--customer) or a user's own key (--user)"
+    )
     k.add_argument("name", help="a name for the key")
-    k.add_argument("--customer", required=True, help="name of the customer that owns the key")
+    key_owner = k.add_mutually_exclusive_group(required=True)
+    key_owner.add_argument("--customer", help="name of the customer whose application it is")
+    key_owner.add_argument("--user", help="username of a user: a new key of its own (LINK)")
     k.add_argument(
         "--right", action="append", default=[], help="a right (user.create, user.delete); repeat"
     )
@@ -165,6 +169,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     sec.set_defaults(handler=secret_set)
 
     cli_accounts.add_parsers(_group(sub, "account"), sub, _group)
+    cli_wallets.add_parsers(sub, _group, db, _credits)
 
     o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, with their text")
     o.add_argument("--to", help="only the SMS to this msisdn")
@@ -172,7 +177,11 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     return p
 
 
-def _group(sub: Any, name: str, help_text: str | None = None) -> Any:
+def _group(sub: Any, name: str, help_text: str | None = None, *, create: bool = True) -> Any:
+    """The subcommands of `name` (made on first use; `create=False` finds them again)."""
+    if not create:
+        group = sub.choices[name]
+        return next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
     group = sub.add_parser(name, help=help_text or f"{name} commands")
     return group.add_subparsers(required=True, metavar="COMMAND")
 
@@ -244,18 +253,21 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    customer = resolve(uow, f"customer:{args.customer}")
+    owner = resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.user}")
     key, plaintext = auth.create_api_key(
         uow,
-        owner_id=customer.id,
+        owner_id=owner.id,
         name=args.name,
+        purpose="client" if args.customer else "user",
         rights=frozenset(args.right),
         allowed_ips=",".join(args.allow_ip),
     )
     return {
         "id": key.id,
         "name": key.name,
-        "customer_id": customer.id,
+        "purpose": key.purpose,
+        "owner_id": owner.id,
+        **({"customer_id": owner.id} if args.customer else {"user_id": owner.id}),
         "rights": sorted(key.rights),
         "allowed_ips": key.allowed_ips,
         "apikey": plaintext,

@@ -363,8 +363,14 @@ class FakeWallets:
             if e.account_id == account_id and e.asset is asset
         )
 
-    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]:
-        mine = [e for e in self.tx.store.ledger.values() if e.account_id == account_id]
+    def entries(
+        self, account_id: int, *, limit: int = 100, since: dt.datetime | None = None
+    ) -> list[LedgerEntry]:
+        mine = [
+            e
+            for e in self.tx.store.ledger.values()
+            if e.account_id == account_id and (since is None or e.created_at >= since)
+        ]
         return sorted(mine, key=lambda e: e.id, reverse=True)[:limit]
 
 

@@ -106,7 +106,10 @@ class Wallets(Protocol):
         """One ledger entry; IdempotencyKeyTaken when one exists under the same key."""
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int: ...
-    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]: ...
+    def entries(
+        self, account_id: int, *, limit: int = 100, since: dt.datetime | None = None
+    ) -> list[LedgerEntry]:
+        """Newest first; with `since`, only entries created at or after it."""
 
 
 class Credentials(Protocol):

@@ -18,6 +18,7 @@ from smsaccounts.errors import (
     AccountDisabled,
     ErrorCode,
     IncompatibleBillingType,
+    InvalidField,
     NotFound,
     not_found_code,
 )
@@ -226,6 +227,19 @@ def add_credits(uow: UnitOfWork, *, reseller: Account, customer_id: str, credits
                 actor_id=reseller.id,
             )
         return _credits(tx, customer)
+
+
+def move_credits(uow: UnitOfWork, *, source: Account, target: Account, credits: int) -> int:
+    """`add_credits` as an operator asks for it: from a reseller to one of its customers, or
+    back from a customer to its reseller, under the same rules. Answers the customer's
+    credits afterwards."""
+    if credits <= 0:
+        raise InvalidField("credits to move must be positive", field="credits")
+    if source.kind is Kind.RESELLER and target.parent_id == source.id:
+        return add_credits(uow, reseller=source, customer_id=target.object_id, credits=credits)
+    if target.kind is Kind.RESELLER and source.parent_id == target.id:
+        return add_credits(uow, reseller=target, customer_id=source.object_id, credits=-credits)
+    raise InvalidField("credits move only between a reseller and one of its customers", field="to")
 
 
 def balance(
