@@ -15,7 +15,7 @@ from smsaccounts.domain import account_fields, money, validation
 from smsaccounts.domain.models import ACL_FIELDS, Asset, BillingType
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import InvalidField
-from smsaccounts.services import accounts, auth, outbox, provisioning, wallet
+from smsaccounts.services import accounts, audit, auth, outbox, provisioning, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 
@@ -45,6 +45,7 @@ def _run(argv: Sequence[str] | None) -> int:
         serve(settings, args)
         return 0
     handler: Handler = args.handler
+    audit.begin("cli")  # the operator: no account, no client IP
     uow = build(settings)
     try:
         upgrade(uow.db.engine)

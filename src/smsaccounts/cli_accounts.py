@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import getpass
 import re
 import sys
@@ -14,7 +15,7 @@ from smsaccounts.domain import account_fields, money
 from smsaccounts.domain.models import ACL_FIELDS, Account
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import InvalidField, NotFound
-from smsaccounts.services import accounts, auth, wallet
+from smsaccounts.services import accounts, audit, auth, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 ACCOUNT_HELP = "KIND:NAME (customer:shop), a numeric id, a 24-hex object id, or admin"
@@ -119,6 +120,46 @@ def add_parsers(acc: Any, sub: Any, group: Any) -> None:
     pw.add_argument("account", help=ACCOUNT_HELP)
     pw.add_argument("--stdin", action="store_true", help="read it from stdin instead of prompting")
     pw.set_defaults(handler=password_set)
+    al = group(sub, "audit").add_parser("list", help="the audit log, newest first")
+    al.add_argument("--account", help="only changes to this ACCOUNT (" + ACCOUNT_HELP + ")")
+    al.add_argument("--actor", help="only changes made by this ACCOUNT")
+    al.add_argument("--since", type=moment, help="only changes from this ISO 8601 time on")
+    al.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    al.set_defaults(handler=audit_list)
+
+
+def moment(raw: str) -> dt.datetime:
+    """An ISO 8601 time on the command line (UTC when it names no zone)."""
+    try:
+        found = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {raw!r}") from None
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
+
+
+def audit_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
+    if not 1 <= args.limit <= 10_000:
+        raise InvalidField("--limit must be from 1 to 10000", field="limit")
+    found = audit.entries(
+        uow,
+        target_id=resolve(uow, args.account).id if args.account else None,
+        actor_id=resolve(uow, args.actor).id if args.actor else None,
+        since=args.since,
+        limit=args.limit,
+    )
+    return [
+        {
+            "id": e.id,
+            "at": e.created_at.isoformat(),
+            "door": e.door,
+            "client_ip": e.client_ip,
+            "actor_id": e.actor_id,
+            "action": e.action,
+            "target_id": e.target_id,
+            "changes": {field: list(values) for field, values in e.changes.items()},
+        }
+        for e in found
+    ]
 
 
 def account_show(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:

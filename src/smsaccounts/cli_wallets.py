@@ -4,12 +4,11 @@ Each only translates: the rules are the services' and the domain's."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from smsaccounts.cli_accounts import ACCOUNT_HELP, resolve, summary
+from smsaccounts.cli_accounts import ACCOUNT_HELP, moment, resolve, summary
 from smsaccounts.clikit import Failure
 from smsaccounts.domain import money
 from smsaccounts.domain.models import Asset, LedgerEntry
@@ -29,7 +28,7 @@ def add_parsers(sub: Any, group: Any, db: Any, credits_type: Any) -> None:
 
     ledger = group(sub, "ledger").add_parser("list", help="an account's ledger, newest first")
     ledger.add_argument("account", help=ACCOUNT_HELP)
-    ledger.add_argument("--since", type=_moment, help="only entries from this ISO 8601 time on")
+    ledger.add_argument("--since", type=moment, help="only entries from this ISO 8601 time on")
     ledger.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     ledger.set_defaults(handler=ledger_list)
 
@@ -39,14 +38,6 @@ def add_parsers(sub: Any, group: Any, db: Any, credits_type: Any) -> None:
     backup = db.add_parser("backup", help="copy a SQLite database while it serves")
     backup.add_argument("path", help="the file to write (must not exist)")
     backup.set_defaults(handler=db_backup)
-
-
-def _moment(raw: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {raw!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def credits_move(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from smsaccounts.errors import (
     NotFound,
     name_taken_code,
 )
-from smsaccounts.services import auth
+from smsaccounts.services import audit, auth
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
@@ -101,6 +101,11 @@ def add(
         kind=kind, name=name, parent=parent, now=tx.now, password_hash=password_hash, **values
     )
     tx.wallets.add(account.id, currency=currency or tx.default_currency, billing_type=billing_type)
+    created = {"kind": kind.value, "name": name, "parent_id": parent.id,
+               "billing_type": billing_type.value, **values}  # fmt: skip
+    if password_hash is not None:
+        created["password"] = True
+    audit.record(tx, "account.create", account.id, after=created)
     return account
 
 
@@ -171,7 +176,13 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
     tx.accounts.update(account.id, values)
     if values.get("enabled") is False:
         tx.credentials.revoke_tokens(account.id, tx.now)
+    _record_update(tx, "account.update", account, values)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
+
+
+def _record_update(tx: Tx, action: str, account: Account, values: Mapping[str, Any]) -> None:
+    before = {field: getattr(account, field) for field in values}
+    audit.record(tx, action, account.id, before=before, after=values)
 
 
 def check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
@@ -192,6 +203,7 @@ def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
         account = visible(actor, tx.accounts.get(account_id))
         tx.accounts.update(account.id, {"enabled": False})
         tx.credentials.revoke_tokens(account.id, tx.now)
+        _record_update(tx, "account.disable", account, {"enabled": False})
         return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
@@ -199,6 +211,7 @@ def enable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
     with uow.write() as tx:
         account = visible(actor, tx.accounts.get(account_id))
         tx.accounts.update(account.id, {"enabled": True})
+        _record_update(tx, "account.enable", account, {"enabled": True})
         return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
@@ -210,7 +223,9 @@ def delete(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
 def deactivate(tx: Tx, account: Account) -> Account:
     """Delete = deactivate: data and ledger kept, tokens and keys revoked, msisdn freed."""
     if account.deactivated is None:
-        tx.accounts.update(account.id, {"enabled": False, "deactivated": tx.now})
+        changes = {"enabled": False, "deactivated": tx.now}
+        tx.accounts.update(account.id, changes)
+        _record_update(tx, "account.delete", account, changes)
     tx.credentials.revoke_tokens(account.id, tx.now)
     tx.credentials.revoke_keys(account.id, tx.now)
     return tx.accounts.get(account.id)  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from smsaccounts.config import Settings
+from smsaccounts.domain.audit import AuditEntry
 from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.domain.models import (
@@ -163,6 +164,29 @@ class Outbox(Protocol):
     def mark(self, message_id: int, **values: Any) -> None: ...
 
 
+class Audit(Protocol):
+    def add(
+        self,
+        *,
+        now: dt.datetime,
+        door: str,
+        client_ip: str | None,
+        actor_id: int | None,
+        action: str,
+        target_id: int | None,
+        changes: Mapping[str, tuple[Any, Any]],
+    ) -> None: ...
+    def entries(
+        self,
+        *,
+        target_id: int | None = None,
+        actor_id: int | None = None,
+        since: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first."""
+
+
 class Tx(Protocol):
     """One open transaction: every repository in it, and the one `now` it runs at."""
 
@@ -180,6 +204,8 @@ class Tx(Protocol):
     def throttles(self) -> Throttles: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def audit(self) -> Audit: ...
     def savepoint(self) -> AbstractContextManager[None]:
         """What runs inside is undone alone if it raises; the transaction goes on."""
 

@@ -18,6 +18,7 @@ from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
+from smsaccounts.services import audit
 from smsaccounts.services.accounts import visible
 from smsaccounts.services.ports import Tx, UnitOfWork
 
@@ -228,6 +229,9 @@ def _apply(
         if tx.wallets.get(account_id) is None:
             raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
+    audit.record(tx, "wallet.change", account_id,
+                 before={asset.value: resulting - amount, "reason": None},
+                 after={asset.value: resulting, "reason": reason})  # fmt: skip
     return tx.wallets.record(
         account_id=account_id,
         asset=asset,
