@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from smsaccounts.domain import phone
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import (
@@ -151,7 +152,17 @@ def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
             final_status_push=new.final_status_push,
             swapping_source_address_allowed=new.swapping_source_address_allowed,
             source_address=new.source_address,
+            **login_msisdn(tx, new.phone_number),
         )
+
+
+def login_msisdn(tx: Tx, phone_number: str) -> dict[str, str | None]:
+    """A new user's contact phone number is also its login msisdn (mysms) when it is a valid
+    mobile number that no other live account has; otherwise it stays contact data only."""
+    number = phone.mobile(phone_number)
+    if number is None or tx.accounts.get_by_msisdn(number.digits) is not None:
+        return {}
+    return {"msisdn": number.digits, "country": number.country}
 
 
 def create_customer_user(
