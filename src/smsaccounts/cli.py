@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import structlog
 
-from smsaccounts import logs
-from smsaccounts.config import Settings
-from smsaccounts.domain import bounds, money
-from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
-from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import DomainError, ErrorCode, InvalidField, NotFound
-from smsaccounts.services import accounts, auth, outbox, wallet
+from smsaccounts import __version__, cli_accounts, cli_wallets, clikit, logs
+from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
+from smsaccounts.config import PREFIX, Settings
+from smsaccounts.domain import account_fields, bounds, money, validation
+from smsaccounts.domain.models import ACL_FIELDS, Asset, BillingType
+from smsaccounts.domain.tree import Kind
+from smsaccounts.errors import ErrorCode, InvalidField
+from smsaccounts.services import accounts, audit, auth, outbox, provisioning, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 
@@ -26,40 +26,48 @@ Handler = Callable[[UnitOfWork, argparse.Namespace], Any]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome is JSON on stdout, a failure with a non-zero exit."""
+    url = os.environ.get(PREFIX + "DATABASE_URL", Settings().database_url)
+    try:
+        return _run(argv)
+    except Exception as error:
+        failure = clikit.explain(error, url)
+        if failure is None and os.environ.get(PREFIX + "LOG_LEVEL", "").lower() == "debug":
+            raise
+        failure = failure or clikit.Failure(
+            {"error": "internal", "code": "internal", "message": _one_line(error)}
+        )
+        clikit.emit(failure.body)
+        return failure.status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     settings = Settings.from_env()
     args = _parser(settings).parse_args(argv)
     if args.handler is serve:
         serve(settings, args)
         return 0
     handler: Handler = args.handler
+    audit.begin("cli")  # the operator: no account, no client IP
     uow = build(settings)
     try:
         args.migration_reports = upgrade(uow.db.engine)
         for report in args.migration_reports:  # on stderr: stdout is the command's JSON
             sys.stderr.write(json.dumps({"warning": "migration", **report}) + "\n")
         result = handler(uow, args)
-    except DomainError as error:
-        _emit(
-            {
-                "error": error.kind,
-                "code": error.code.value,
-                "message": error.message,
-                **_jsonable(error.fields),
-            }
-        )
-        return 1
-    except Exception as error:  # noqa: BLE001 - an operator gets JSON, never a traceback
-        # Type only: a driver's message may quote SQL parameters or secrets.
-        _emit({"error": "internal", "code": "internal", "message": type(error).__name__})
-        return 1
     finally:
         uow.db.dispose()
     if isinstance(result, list):
         for item in result:
-            _emit(item)
+            clikit.emit(item)
     else:
-        _emit(result)
+        clikit.emit(result)
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    first = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -87,82 +95,121 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _parser(defaults: Settings) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smsaccounts", description=__doc__)
+    p = clikit.JsonArgumentParser(prog="smsaccounts", description=__doc__)
+    p.add_argument(
+        "--version", action="version", help="print the version as JSON and exit",
+        version=json.dumps({"name": "smsaccounts", "version": __version__}),
+    )  # fmt: skip
     sub = p.add_subparsers(required=True, metavar="COMMAND")
     s = sub.add_parser("serve", help="apply migrations, then serve the API")
-    s.add_argument("--host", default=defaults.host)
-    s.add_argument("--port", type=int, default=defaults.port)
-    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--host", default=defaults.host, help="address to bind (SMSACCOUNTS_HOST)")
+    s.add_argument(
+        "--port", type=int, default=defaults.port, help="port to listen on (SMSACCOUNTS_PORT)"
+    )
+    s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     s.set_defaults(handler=serve)
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(required=True)
+    db = _group(sub, "db", "database maintenance")
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=db_upgrade)
 
     billing = [t.value for t in BillingType]
     r = _group(sub, "reseller").add_parser("create", help="create a reseller")
-    r.add_argument("name")
-    r.add_argument("--password", required=True)
-    r.add_argument("--billing-type", choices=billing, default="PRE_PAID")
-    r.add_argument("--default-customer-billing-type", choices=billing, default="POST_PAID")
-    r.add_argument("--free-credits", default="0")
-    r.add_argument("--credits", default="0")
+    r.add_argument("name", help="the reseller's name (its login for the reseller API)")
+    r.add_argument("--password", required=True, help="its reseller API password")
+    r.add_argument("--billing-type", choices=billing, default="PRE_PAID", help="its own billing")
+    r.add_argument(
+        "--default-customer-billing-type",
+        choices=billing,
+        help="billing type of its customers created without one (default: its own)",
+    )
+    r.add_argument("--free-credits", default="0", help="credits granted to each new customer")
+    r.add_argument("--credits", default="0", help="credits to start its pool with")
     r.set_defaults(handler=reseller_create)
 
     c = _group(sub, "customer").add_parser("create", help="create a customer")
-    c.add_argument("name")
-    c.add_argument("--reseller", required=True)
-    c.add_argument("--billing-type", choices=billing, default="POST_PAID")
+    c.add_argument("name", help="the customer's name")
+    c.add_argument("--reseller", required=True, help="name of the reseller it belongs to")
+    c.add_argument(
+        "--billing-type", choices=billing, help="default: the reseller's default customer billing"
+    )
     c.set_defaults(handler=customer_create)
 
     u = _group(sub, "user").add_parser("create", help="create a user and its own API key")
-    u.add_argument("username")
-    u.add_argument("--password", required=True)
+    u.add_argument("username", help="the user's login name")
+    u.add_argument("--password", required=True, help="its password (the password policy applies)")
     owner = u.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--customer")
-    owner.add_argument("--parent", help="username of the parent user")
-    u.add_argument("--msisdn")
-    u.add_argument("--acl", default="", help="comma-separated: " + ",".join(_ACL_NAMES))
+    owner.add_argument("--customer", help="name of the customer it belongs to")
+    owner.add_argument("--parent", help="username of the parent user (makes a sub-user)")
+    u.add_argument("--msisdn", help="its mobile number in international form: its mysms login")
+    u.add_argument("--acl", default="", help="comma-separated ACLs: " + ",".join(_ACL_NAMES))
     u.set_defaults(handler=user_create)
 
-    k = _group(sub, "apikey").add_parser("create", help="create a client application key")
-    k.add_argument("name")
-    k.add_argument("--customer", required=True)
-    k.add_argument("--right", action="append", default=[])
-    k.add_argument("--allow-ip", action="append", default=[])
+    k = _group(sub, "apikey").add_parser(
+        "create", help="a client application key (--customer) or a user's own key (--user)"
+    )
+    k.add_argument("name", help="a name for the key")
+    key_owner = k.add_mutually_exclusive_group(required=True)
+    key_owner.add_argument("--customer", help="name of the customer whose application it is")
+    key_owner.add_argument("--user", help="username of a user: a new key of its own (LINK)")
+    k.add_argument(
+        "--right", action="append", default=[], help="a right (user.create, user.delete); repeat"
+    )
+    k.add_argument(
+        "--allow-ip", action="append", default=[], help="a CIDR range the key may call from"
+    )
     k.set_defaults(handler=apikey_create)
 
     cr = _group(sub, "credits").add_parser("add", help="add (or with -N remove) credits")
-    cr.add_argument("account")
-    cr.add_argument("amount")
+    cr.add_argument("account", help=ACCOUNT_HELP)
+    cr.add_argument("amount", help="a signed whole number of credits")
     cr.set_defaults(handler=credits_add)
 
     b = _group(sub, "balance").add_parser("add", help="add money (a signed decimal)")
-    b.add_argument("account")
-    b.add_argument("amount")
+    b.add_argument("account", help=ACCOUNT_HELP)
+    b.add_argument("amount", help="a signed decimal amount, at most 7 places (-1.25)")
     b.set_defaults(handler=balance_add)
 
     sec = _group(sub, "secret").add_parser("set", help="set an account's MOR API secret")
-    sec.add_argument("account")
-    sec.add_argument("secret")
+    sec.add_argument("account", help=ACCOUNT_HELP)
+    sec.add_argument("secret", help="the secret MOR request hashes end with")
     sec.set_defaults(handler=secret_set)
 
-    acc = _group(sub, "account")
-    show = acc.add_parser("show", help="an account and its wallet")
-    show.add_argument("account")
-    show.set_defaults(handler=account_show)
-    aset = acc.add_parser("set", help="set attributes: FIELD=VALUE ...")
-    aset.add_argument("account")
-    aset.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
-    aset.set_defaults(handler=account_set)
+    cli_accounts.add_parsers(_group(sub, "account"), sub, _group)
+    cli_wallets.add_parsers(sub, _group, db, _credits)
 
     o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, secrets masked")
-    o.add_argument("--to")
+    o.add_argument("--to", help="only the SMS to this msisdn")
     o.set_defaults(handler=outbox_list)
     return p
 
 
-def _group(sub: Any, name: str) -> Any:
-    return sub.add_parser(name, help=f"{name} commands").add_subparsers(required=True)
+def _group(sub: Any, name: str, help_text: str | None = None, *, create: bool = True) -> Any:
+    """The subcommands of `name` (made on first use; `create=False` finds them again)."""
+    if not create:
+        group = sub.choices[name]
+        return next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
+    group = sub.add_parser(name, help=help_text or f"{name} commands")
+    return group.add_subparsers(required=True, metavar="COMMAND")
+
+
+def _credits(raw: str) -> int:
+    """A credits amount on the command line, under the same bounds as the APIs'."""
+    try:
+        return validation.credits("amount", raw)
+    except InvalidField as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
+def _whole(field: str, text: str) -> int:
+    """An ASCII whole number (argparse's int() would take '1_000', ' 5' and Arabic-Indic
+    digits) within what a wallet column holds."""
+    try:
+        return bounds.parse_int(text)
+    except bounds.OutOfRange as error:
+        code = ErrorCode.VALUE_OUT_OF_RANGE
+        raise InvalidField(f"{field} {error}", field=field, code=code) from None
+    except ValueError as error:
+        raise InvalidField(f"{field} {error}", field=field) from None
 
 
 _ACL_NAMES = [name.removeprefix("acl_") for name in ACL_FIELDS]
@@ -176,46 +223,44 @@ def db_upgrade(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def reseller_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    default = args.default_customer_billing_type
     credits = _whole("credits", args.credits)
     free_credits = _whole("free_credits", args.free_credits)
-    account = accounts.create(
+    account = provisioning.create_reseller(
         uow,
-        kind=Kind.RESELLER,
         name=args.name,
-        parent_id=ADMIN_ID,
         password=args.password,
         billing_type=BillingType(args.billing_type),
-        default_customer_billing_type=args.default_customer_billing_type,
+        default_customer_billing_type=BillingType(default) if default else None,
         free_credits=free_credits,
     )
     if credits:
-        wallet.change(
+        wallet.credit(
             uow, account_id=account.id, asset=Asset.CREDITS, amount=credits, reason="operator"
         )
-    return _describe(uow, account)
+    return describe(uow, account)
 
 
 def customer_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    reseller = _resolve(uow, f"reseller:{args.reseller}")
-    account = accounts.create(
+    reseller = resolve(uow, f"reseller:{args.reseller}")
+    billing = BillingType(args.billing_type) if args.billing_type else None
+    account = provisioning.create_customer(
         uow,
-        kind=Kind.CUSTOMER,
-        name=args.name,
-        parent_id=reseller.id,
-        billing_type=BillingType(args.billing_type),
+        reseller=reseller,
+        new=provisioning.NewCustomer(name=args.name, integration_id="", billing_type=billing),
     )
-    return _describe(uow, account)
+    return describe(uow, account)
 
 
 def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    parent = _resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.parent}")
+    parent = resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.parent}")
     attributes: dict[str, Any] = {}
     for acl in filter(None, (a.strip() for a in args.acl.split(","))):
         if acl not in _ACL_NAMES:
             raise InvalidField(f"unknown ACL {acl!r}", field="acl")
         attributes[f"acl_{acl}"] = True
     if args.msisdn:
-        attributes["msisdn"] = args.msisdn  # stored canonical by the service, or refused
+        attributes.update(account_fields.parse("msisdn", args.msisdn))
     account = accounts.create(
         uow,
         kind=Kind.USER,
@@ -227,22 +272,25 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
     _key, plaintext = auth.create_api_key(
         uow, owner_id=account.id, name=args.username, purpose="user"
     )
-    return {**_describe(uow, account), "apikey": plaintext}
+    return {**describe(uow, account), "apikey": plaintext}
 
 
 def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    customer = _resolve(uow, f"customer:{args.customer}")
+    owner = resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.user}")
     key, plaintext = auth.create_api_key(
         uow,
-        owner_id=customer.id,
+        owner_id=owner.id,
         name=args.name,
+        purpose="client" if args.customer else "user",
         rights=frozenset(args.right),
         allowed_ips=",".join(args.allow_ip),
     )
     return {
         "id": key.id,
         "name": key.name,
-        "customer_id": customer.id,
+        "purpose": key.purpose,
+        "owner_id": owner.id,
+        **({"customer_id": owner.id} if args.customer else {"user_id": owner.id}),
         "rights": sorted(key.rights),
         "allowed_ips": key.allowed_ips,
         "apikey": plaintext,
@@ -250,7 +298,7 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
+    account = resolve(uow, args.account)
     amount = _whole("amount", args.amount)
     entry = wallet.change(
         uow, account_id=account.id, asset=Asset.CREDITS, amount=amount, reason="operator"
@@ -259,7 +307,7 @@ def credits_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def balance_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
+    account = resolve(uow, args.account)
     try:
         units = money.to_units(money.parse_amount(args.amount))
     except money.MoneyError as error:
@@ -275,30 +323,9 @@ def balance_add(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def secret_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    account = _resolve(uow, args.account)
+    account = resolve(uow, args.account)
     auth.set_mor_secret(uow, account_id=account.id, secret=args.secret)
     return {"id": account.id, "kind": account.kind.value, "name": account.name, "secret": "set"}
-
-
-def account_show(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    return _describe(uow, _resolve(uow, args.account))
-
-
-def account_set(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    """FIELD=VALUE attributes; `password=P` gives any account (the admin too) a password."""
-    account = _resolve(uow, args.account)
-    changes: dict[str, Any] = {}
-    for assignment in args.assignments:
-        field, sep, value = assignment.partition("=")
-        if not sep:
-            raise InvalidField(f"expected FIELD=VALUE, got {assignment!r}", field=assignment)
-        changes[field] = _typed(field, value)
-    password = changes.pop("password", None)
-    admin = _resolve(uow, str(ADMIN_ID))
-    updated = accounts.update(
-        uow, actor=admin, account_id=account.id, changes=changes, password=password
-    )
-    return {**_describe(uow, updated), **({"password": "set"} if password is not None else {})}
 
 
 def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -320,93 +347,6 @@ def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any
         }
         for m in outbox.list_messages(uow, to_msisdn=to)
     ]
-
-
-def _resolve(uow: UnitOfWork, ref: str) -> Account:
-    """ACCOUNT is KIND:NAME (customer:shop), a numeric id, or `admin`."""
-    with uow.read() as tx:
-        if ref == "admin":
-            found = tx.accounts.get(ADMIN_ID)
-        elif ref.isascii() and ref.isdigit():
-            account_id = bounds.parse_id(ref)  # beyond the id column: no such account
-            found = tx.accounts.get(account_id) if account_id is not None else None
-        else:
-            kind, sep, name = ref.partition(":")
-            if not sep or kind not in Kind.__members__.values():
-                raise InvalidField(
-                    f"ACCOUNT must be KIND:NAME or an id, got {ref!r}", field="account"
-                )
-            found = tx.accounts.get_by_name(Kind(kind), name)
-    if found is None:
-        raise NotFound(f"no account {ref}")
-    return found
-
-
-def _typed(field: str, value: str) -> Any:
-    booleans = {
-        *ACL_FIELDS,
-        "enabled",
-        "swapping_source_address_allowed",
-        "a2a_send_enabled",
-        "a2a_receive_enabled",
-    }
-    if field in booleans:
-        return value.lower() in {"1", "true", "yes", "on"}
-    if field in {"mo_charge", "free_credits", "sms_routing"}:
-        return _whole(field, value)  # each column's own range is the service's rule
-    return value
-
-
-def _whole(field: str, text: str) -> int:
-    """An ASCII whole number (argparse's int() would take '1_000', ' 5' and Arabic-Indic digits)."""
-    try:
-        return bounds.parse_int(text)
-    except bounds.OutOfRange as error:
-        code = ErrorCode.VALUE_OUT_OF_RANGE
-        raise InvalidField(f"{field} {error}", field=field, code=code) from None
-    except ValueError as error:
-        raise InvalidField(f"{field} {error}", field=field) from None
-
-
-def _describe(uow: UnitOfWork, account: Account) -> dict[str, Any]:
-    w = wallet.get(uow, account_id=account.id)
-    return {
-        "id": account.id,
-        "object_id": account.object_id,
-        "kind": account.kind.value,
-        "name": account.name,
-        "parent_id": account.parent_id,
-        "path": account.path,
-        "enabled": account.enabled,
-        "msisdn": account.msisdn,
-        "billing_type": w.billing_type.value,
-        "credits": w.credits,
-        "free_sms": w.free_sms,
-        "balance": money.format_amount(w.balance),
-        "currency": w.currency,
-    }
-
-
-def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: _json_value(v) for k, v in fields.items()}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | None):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _emit(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, default=_default) + "\n")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 PREFIX = "SMSACCOUNTS_"
+
+# Settings that take one of a few words; anything else is refused at start-up, by name.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "log_format": ("json", "console"),
+    "log_level": ("debug", "info", "warning", "error", "critical"),
+    "sqlite_synchronous": ("OFF", "NORMAL", "FULL", "EXTRA"),
+    "sms_transport": ("log", "http"),
+}
+DATABASE_SCHEMES = ("sqlite", "postgresql")
+
+
+class SettingError(ValueError):
+    """A setting the service cannot run with; the message names the variable."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.variable = PREFIX + name.upper()
+        super().__init__(f"{self.variable}: {message}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -47,6 +65,9 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19456  # KiB; OWASP's argon2id minimum profile
     argon2_parallelism: int = 1
+    # Every new password, through every door (mysms narrows it to 4-15 on top).
+    password_min_length: int = 4
+    password_max_length: int = 128
     # MOR API switches.
     mor_api_enabled: bool = True
     mor_allow_get: bool = False
@@ -66,7 +87,27 @@ class Settings:
             if raw is None:
                 continue
             values[field.name] = _parse(field.name, field.type, raw)
-        return cls(**values)
+        return cls(**values).checked()
+
+    def checked(self) -> Settings:
+        """Itself, if every word-valued setting is one of its words (SettingError if not)."""
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value.lower() not in {word.lower() for word in allowed}:
+                raise SettingError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+        if not 1 <= self.password_min_length <= self.password_max_length:
+            raise SettingError(
+                "password_min_length",
+                "must be at least 1 and at most SMSACCOUNTS_PASSWORD_MAX_LENGTH",
+            )
+        scheme = self.database_url.partition(":")[0].partition("+")[0]
+        if scheme not in DATABASE_SCHEMES:
+            raise SettingError(
+                "database_url",
+                "must be a sqlite:///PATH or postgresql://USER@HOST:PORT/DB URL, got "
+                + repr(mask_url(self.database_url)),
+            )
+        return self
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -88,8 +129,20 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
         if kind.startswith("frozenset"):
             return frozenset(p.strip().upper() for p in raw.split(",") if p.strip())
     except ValueError as exc:
-        raise ValueError(f"{PREFIX}{name.upper()}: {exc}") from None
+        raise SettingError(name, f"must be {_KIND_WORDS.get(kind, kind)}: {exc}") from None
     return raw
+
+
+_KIND_WORDS = {
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+}
+
+
+def mask_url(url: str) -> str:
+    """A database URL fit to print: any password replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _parse_bool(raw: str) -> bool:

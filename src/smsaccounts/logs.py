@@ -15,9 +15,9 @@ from typing import Any
 
 import structlog
 
-from smsaccounts.config import Settings
+from smsaccounts.config import CHOICES, Settings
 
-LEVELS = ("debug", "info", "warning", "error", "critical")
+LEVELS = CHOICES["log_level"]
 
 
 @dataclasses.dataclass(slots=True)

@@ -40,7 +40,7 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
         "create",
         "acme",
         "--password",
-        "pw",
+        "pw-1234",
         "--billing-type",
         "PRE_PAID",
         "--free-credits",
@@ -71,7 +71,7 @@ def test_the_operator_builds_a_tree_and_funds_it(db_url: str) -> None:
     )
     assert user["apikey"].startswith("sak_")
     assert user["msisdn"] == "436761234567"
-    sub = run(db_url, "user", "create", "bob", "--password", "pw", "--parent", "alice")
+    sub = run(db_url, "user", "create", "bob", "--password", "pw-1234", "--parent", "alice")
     assert sub["path"] == f"{user['path']}.{int(sub['id']):x}" or sub["parent_id"] == user["id"]
     key = run(
         db_url,
@@ -123,8 +123,8 @@ def test_db_upgrade_reports_msisdns_it_could_not_make_canonical(tmp_path: Path) 
 def test_errors_are_json_with_a_nonzero_exit(db_url: str) -> None:
     error = run(db_url, "customer", "create", "shop", "--reseller", "missing", ok=False)
     assert (error["error"], error["code"]) == ("not_found", "account_not_found")
-    run(db_url, "reseller", "create", "acme", "--password", "pw")
-    taken = run(db_url, "reseller", "create", "acme", "--password", "pw", ok=False)
+    run(db_url, "reseller", "create", "acme", "--password", "pw-1234")
+    taken = run(db_url, "reseller", "create", "acme", "--password", "pw-1234", ok=False)
     assert (taken["error"], taken["code"]) == ("already_exists", "reseller_name_taken")
     assert run(db_url, "balance", "add", "reseller:acme", "1.123456789", ok=False)["field"] == (
         "amount"
@@ -168,16 +168,16 @@ def test_a_password_outside_the_rule_is_refused_and_changes_nothing(
 def test_the_cli_stores_msisdns_canonical_and_refuses_other_digits(
     db_url: str, uow: UnitOfWork
 ) -> None:
-    run(db_url, "reseller", "create", "acme", "--password", "pw")
+    run(db_url, "reseller", "create", "acme", "--password", "pw-1")
     run(db_url, "customer", "create", "shop", "--reseller", "acme")
     fullwidth = "".join(chr(0xFF10 + int(d)) for d in "436761234567")
-    refused = run(db_url, "user", "create", "al", "--password", "pw", "--customer", "shop",
+    refused = run(db_url, "user", "create", "al", "--password", "pw-1", "--customer", "shop",
                   "--msisdn", fullwidth, ok=False)  # fmt: skip
     assert (refused["error"], refused["field"]) == ("invalid_field", "msisdn")
-    alice = run(db_url, "user", "create", "alice", "--password", "pw", "--customer", "shop",
+    alice = run(db_url, "user", "create", "alice", "--password", "pw-1", "--customer", "shop",
                 "--msisdn", "+4306761234567")  # fmt: skip
     assert alice["msisdn"] == "436761234567"
-    bob = run(db_url, "user", "create", "bob", "--password", "pw", "--customer", "shop")
+    bob = run(db_url, "user", "create", "bob", "--password", "pw-1", "--customer", "shop")
     taken = run(db_url, "account", "set", "user:bob", "msisdn=436761234567", ok=False)
     assert (taken["error"], taken["code"]) == ("already_exists", "msisdn_taken")
     moved = run(db_url, "account", "set", "user:bob", "msisdn=+4306761234568")
@@ -192,7 +192,7 @@ def test_the_cli_stores_msisdns_canonical_and_refuses_other_digits(
 def test_values_beyond_their_column_are_json_errors_never_tracebacks(db_url: str) -> None:
     """A wallet at its limit refuses one more unit with the same error as every dialect;
     an id beyond the id column is not found; a count beyond its column is out of range."""
-    run(db_url, "reseller", "create", "acme", "--password", "pw")
+    run(db_url, "reseller", "create", "acme", "--password", "pw-1")
     full = run(db_url, "credits", "add", "reseller:acme", str(2**63 - 1))
     assert full["credits"] == 2**63 - 1
     for amount in ("1", str(10**30)):
@@ -202,7 +202,7 @@ def test_values_beyond_their_column_are_json_errors_never_tracebacks(db_url: str
     for huge in (2**31, 2**63, 10**30):
         missing = run(db_url, "account", "show", str(huge), ok=False)
         assert missing["error"] == "not_found", huge
-    for args in (("reseller", "create", "big", "--password", "pw", "--free-credits", str(10**30)),
+    for args in (("reseller", "create", "big", "--password", "pw-1", "--free-credits", str(10**30)),
                  ("account", "set", "reseller:acme", f"mo_charge={2**31}")):  # fmt: skip
         out = run(db_url, *args, ok=False)
         assert (out["error"], out["code"]) == ("invalid_field", "value_out_of_range"), args

@@ -23,6 +23,7 @@ from typing import Any
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import wallet_rules
+from smsaccounts.domain.audit import AuditEntry
 from smsaccounts.domain.clock import Clock, FakeClock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.domain.models import (
@@ -86,6 +87,7 @@ class Store:
     throttles: dict[str, State] = dataclasses.field(default_factory=dict)
     routes: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
     outbox: dict[int, OutboxMessage] = dataclasses.field(default_factory=dict)
+    audit: dict[int, AuditEntry] = dataclasses.field(default_factory=dict)
     # Like database sequences, ids are never handed out twice, rolled back or not.
     ids: dict[str, Iterator[int]] = dataclasses.field(default_factory=dict)
     # Run once, just before the next wallet change (see FakeUnitOfWork.interleave).
@@ -108,6 +110,7 @@ class FakeTx:
         self.credentials = FakeCredentials(self)
         self.throttles = FakeThrottles(self)
         self.outbox = FakeOutbox(self)
+        self.audit = FakeAudit(self)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -139,6 +142,44 @@ class FakeTx:
     def _log(self, table: dict[Any, Any], key: Any) -> None:
         assert self._frames, "a write outside any transaction"
         self._frames[-1].append((table, key, table.get(key, _MISSING)))
+
+
+class FakeAudit:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+
+    def add(
+        self,
+        *,
+        now: dt.datetime,
+        door: str,
+        client_ip: str | None,
+        actor_id: int | None,
+        action: str,
+        target_id: int | None,
+        changes: Mapping[str, tuple[Any, Any]],
+    ) -> None:
+        entry_id = self.tx.store.next_id("audit")
+        entry = AuditEntry(entry_id, now, door, client_ip, actor_id, action, target_id,
+                           dict(changes))  # fmt: skip
+        self.tx.put(self.tx.store.audit, entry_id, entry)
+
+    def entries(
+        self,
+        *,
+        target_id: int | None = None,
+        actor_id: int | None = None,
+        since: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        found = [
+            e
+            for e in self.tx.store.audit.values()
+            if (target_id is None or e.target_id == target_id)
+            and (actor_id is None or e.actor_id == actor_id)
+            and (since is None or e.created_at >= since)
+        ]
+        return sorted(found, key=lambda e: e.id, reverse=True)[:limit]
 
 
 class FakeAccounts:
@@ -216,6 +257,24 @@ class FakeAccounts:
             (a for a in self._all.values() if low <= a.path < high), key=lambda a: a.path
         )
         return [a for a in inside if after_path is None or a.path > after_path][:limit]
+
+    def search(
+        self,
+        root: Account,
+        *,
+        kind: Kind | None = None,
+        text: str | None = None,
+        after_path: str | None = None,
+        limit: int = 100,
+    ) -> list[Account]:
+        page = self.list_subtree(root, after_path=after_path, limit=len(self._all))
+        needle = (text or "").lower()
+        return [
+            a
+            for a in page
+            if (kind is None or a.kind is kind)
+            and any(needle in (value or "").lower() for value in (a.name, a.email, a.msisdn))
+        ][:limit]
 
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
@@ -350,8 +409,14 @@ class FakeWallets:
             if e.account_id == account_id and e.asset is asset
         )
 
-    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]:
-        mine = [e for e in self.tx.store.ledger.values() if e.account_id == account_id]
+    def entries(
+        self, account_id: int, *, limit: int = 100, since: dt.datetime | None = None
+    ) -> list[LedgerEntry]:
+        mine = [
+            e
+            for e in self.tx.store.ledger.values()
+            if e.account_id == account_id and (since is None or e.created_at >= since)
+        ]
         return sorted(mine, key=lambda e: e.id, reverse=True)[:limit]
 
 

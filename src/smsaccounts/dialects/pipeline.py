@@ -32,6 +32,7 @@ from smsaccounts import logs
 from smsaccounts.dialects import wire
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode
 from smsaccounts.ratelimit import RateLimiter
+from smsaccounts.services import audit
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 C = TypeVar("C")  # an operation's decoded command
@@ -189,6 +190,7 @@ class Pipeline:
             op = by_method.get("GET")  # HEAD is answered as the GET
         # Who called is learnt for the access line only; without one, nothing is kept.
         caller = logs.caller_slot() if self.access_lines else _NOBODY
+        audit.begin(dialect.name, call.client_ip)  # the door of every change this call makes
         event, level, extra = f"{dialect.name} request", "info", {}
         try:
             if op is None:

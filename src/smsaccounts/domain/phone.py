@@ -67,3 +67,19 @@ def _canonical(digits: str) -> Msisdn:
     if country in (None, "ZZ", "001"):
         country = None
     return Msisdn(digits=canonical, country=country, valid=phonenumbers.is_valid_number(number))
+
+
+_MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def mobile(raw: str) -> Msisdn | None:
+    """The msisdn a contact phone number names ('+43 676 1234567'), when it is a valid
+    mobile number in international form; None for anything else."""
+    try:
+        number = parse_msisdn(raw.replace(" ", ""))
+    except PhoneError:
+        return None
+    if not number.valid:
+        return None
+    kind = phonenumbers.number_type(phonenumbers.parse("+" + number.digits, None))
+    return number if kind in _MOBILE else None

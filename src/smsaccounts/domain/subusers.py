@@ -16,7 +16,6 @@ from smsaccounts.domain.models import ACL_FIELDS, Account
 
 # admin.reseller.customer: the number of path segments above the topmost user.
 USER_DEPTH = 3
-PASSWORD_MIN, PASSWORD_MAX = 4, 128
 _PREFIX = re.compile(r"\+?[0-9]{1,15}")
 
 
@@ -53,11 +52,6 @@ def parse_max_messages(value: int | str | None) -> int | None:
         raise bounds.OutOfRange(f"max_forbrug holds at most {bounds.INT64_MAX}") from None
     except ValueError:
         raise ValueError(f"max_forbrug must be a whole number of messages: {value!r}") from None
-
-
-def check_password(password: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise ValueError(f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
 
 
 def ungrantable(

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import msgspec
 from email_validator import EmailNotValidError, validate_email
 
-from smsaccounts.errors import InvalidField, MissingField
+from smsaccounts.errors import ErrorCode, InvalidField, MissingField
 
 # The GSM 03.38 default alphabet, basic table, in code order (0x00 '@' ... 0x7F 'à').
 GSM_BASIC = (
@@ -113,8 +113,14 @@ def choice(field: str, value: str | None, options: Iterable[str]) -> str:
 
 def integer(field: str, value: str | None, *, low: int = _INT32[0], high: int = _INT32[1]) -> int:
     value = required(field, value)
-    if not _INTEGER.fullmatch(value) or not low <= int(value) <= high:
+    if not _INTEGER.fullmatch(value):
         raise _invalid(field, f"must be an integer from {low} to {high}")
+    if not low <= int(value) <= high:  # a number, beyond what its column holds
+        raise InvalidField(
+            f"{field}: must be an integer from {low} to {high}",
+            field=field,
+            code=ErrorCode.VALUE_OUT_OF_RANGE,
+        )
     return int(value)
 
 

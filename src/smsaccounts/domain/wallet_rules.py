@@ -88,6 +88,21 @@ def fits(value: int, amount: int) -> bool:
     return VALUE_MIN <= value + amount <= VALUE_MAX
 
 
+def discrepancies(wallet: Wallet, ledger_sums: Mapping[Asset, int]) -> list[str]:
+    """What is wrong with a wallet: an asset that differs from the sum of its ledger entries,
+    or that sits below its floor (a pre-paid wallet below zero). Empty when it is sound."""
+    found = []
+    for asset in Asset:
+        value = getattr(wallet, asset.value)
+        total = ledger_sums.get(asset, 0)
+        if value != total:
+            found.append(f"{asset.value} is {value} but its ledger sums to {total}")
+        lowest = floor(asset, wallet.billing_type, wallet.credit_limit)
+        if lowest is not None and value < lowest:
+            found.append(f"{asset.value} is {value}, below its floor {lowest}")
+    return found
+
+
 class IdempotencyKeyTaken(Exception):
     """The ledger already holds an entry under this key (a concurrent request wrote it first).
 

@@ -8,7 +8,6 @@ from typing import Any
 from smsaccounts.domain import bounds, tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
-from smsaccounts.domain.subusers import check_password
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AlreadyExists,
@@ -18,7 +17,7 @@ from smsaccounts.errors import (
     NotFound,
     name_taken_code,
 )
-from smsaccounts.services import msisdns
+from smsaccounts.services import audit, auth, msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 # What a caller may set on an account through `update`; wallets change only through the
@@ -57,7 +56,7 @@ def create(
         parent = tx.accounts.get(parent_id)
         if parent is None:
             raise NotFound("parent account not found")
-        password_hash = uow.passwords.hash(password) if password is not None else None
+        password_hash = auth.hash_new_password(uow, password) if password is not None else None
         return add(
             tx,
             kind=kind,
@@ -99,6 +98,11 @@ def add(
         kind=kind, name=name, parent=parent, now=tx.now, password_hash=password_hash, **values
     )
     tx.wallets.add(account.id, currency=currency or tx.default_currency, billing_type=billing_type)
+    created = {"kind": kind.value, "name": name, "parent_id": parent.id,
+               "billing_type": billing_type.value, **values}  # fmt: skip
+    if password_hash is not None:
+        created["password"] = True
+    audit.record(tx, "account.create", account.id, after=created)
     return account
 
 
@@ -127,6 +131,20 @@ def list_subtree(
         return tx.accounts.list_subtree(actor, after_path=after_path, limit=limit)
 
 
+def search(
+    uow: UnitOfWork,
+    *,
+    actor: Account,
+    kind: Kind | None = None,
+    text: str | None = None,
+    after_path: str | None = None,
+    limit: int = 100,
+) -> list[Account]:
+    """Accounts in the actor's subtree, in path order (keyset: pass the last one's path)."""
+    with uow.read() as tx:
+        return tx.accounts.search(actor, kind=kind, text=text, after_path=after_path, limit=limit)
+
+
 def update(
     uow: UnitOfWork,
     *,
@@ -135,16 +153,12 @@ def update(
     changes: Mapping[str, Any],
     password: str | None = None,
 ) -> Account:
-    """Set attributes of an account in the actor's subtree, and with `password` (4 to 128
-    characters) its password, which revokes every auth token of the account; any account,
+    """Set attributes of an account in the actor's subtree, and with `password` (under the
+    password policy) its password, which revokes every auth token of the account; any account,
     the admin included, may be given one. All of it or nothing."""
     password_hash = None
-    if password is not None:
-        try:
-            check_password(password)
-        except ValueError as error:
-            raise InvalidField(str(error), field="password") from None
-        password_hash = uow.passwords.hash(password)  # slow on purpose: outside the write
+    if password is not None:  # hashed outside the write: slow on purpose
+        password_hash = auth.hash_new_password(uow, password)
     with uow.write() as tx:
         account = visible(actor, tx.accounts.get(account_id))
         updated = apply_changes(tx, account, changes)
@@ -155,8 +169,11 @@ def update(
 
 
 def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Account:
+    """Set attributes; a name or msisdn taken by another live account is AlreadyExists, and
+    `enabled` false revokes every auth token (whichever door disables)."""
     _check_settable(changes)
     values = _clean(changes)
+    check_texts(tx, values)
     new_name = values.get("name")
     if new_name and new_name != account.name:
         other = tx.accounts.get_by_name(account.kind, new_name)
@@ -167,7 +184,27 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
     if new_msisdn and new_msisdn != account.msisdn:
         _refuse_taken_msisdn(tx, new_msisdn)
     tx.accounts.update(account.id, values)
+    if values.get("enabled") is False:
+        tx.credentials.revoke_tokens(account.id, tx.now)
+    _record_update(tx, "account.update", account, values)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
+
+
+def _record_update(tx: Tx, action: str, account: Account, values: Mapping[str, Any]) -> None:
+    before = {field: getattr(account, field) for field in values}
+    audit.record(tx, action, account.id, before=before, after=values)
+
+
+def check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
+    """Every text fits its column, and a name is never blank."""
+    for field, value in values.items():
+        if not isinstance(value, str):
+            continue
+        limit = tx.accounts.text_limit(field)
+        if limit is not None and len(value) > limit:
+            raise InvalidField(f"longer than {limit} characters", field=field)
+    if values.get("name") is not None and not values["name"].strip():
+        raise InvalidField("must not be empty", field="name")
 
 
 def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
@@ -176,6 +213,7 @@ def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
         account = visible(actor, tx.accounts.get(account_id))
         tx.accounts.update(account.id, {"enabled": False})
         tx.credentials.revoke_tokens(account.id, tx.now)
+        _record_update(tx, "account.disable", account, {"enabled": False})
         return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
@@ -183,6 +221,7 @@ def enable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
     with uow.write() as tx:
         account = visible(actor, tx.accounts.get(account_id))
         tx.accounts.update(account.id, {"enabled": True})
+        _record_update(tx, "account.enable", account, {"enabled": True})
         return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
@@ -194,7 +233,9 @@ def delete(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
 def deactivate(tx: Tx, account: Account) -> Account:
     """Delete = deactivate: data and ledger kept, tokens and keys revoked, msisdn freed."""
     if account.deactivated is None:
-        tx.accounts.update(account.id, {"enabled": False, "deactivated": tx.now})
+        changes = {"enabled": False, "deactivated": tx.now}
+        tx.accounts.update(account.id, changes)
+        _record_update(tx, "account.delete", account, changes)
     tx.credentials.revoke_tokens(account.id, tx.now)
     tx.credentials.revoke_keys(account.id, tx.now)
     return tx.accounts.get(account.id)  # type: ignore[return-value]

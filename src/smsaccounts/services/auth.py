@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from smsaccounts import logs
 from smsaccounts.config import Settings
-from smsaccounts.domain import credentials, throttle
+from smsaccounts.domain import credentials, password_policy, throttle
 from smsaccounts.domain.models import Account, ApiKey, Principal
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.domain.tree import Kind
@@ -21,6 +21,7 @@ from smsaccounts.errors import (
     InvalidField,
     NotFound,
 )
+from smsaccounts.services import audit
 from smsaccounts.services.ports import Tx, UnitOfWork, UnitOfWorkOf
 
 T = TypeVar("T")
@@ -90,6 +91,7 @@ def password_login(
                 tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
             if not account.active:
                 raise AccountDisabled("account disabled", account_id=account.id)
+            audit.note_actor(account.id)
             return then(tx, account)
     if blocked:
         raise Blocked("login blocked", until=state.blocked_until)
@@ -98,9 +100,21 @@ def password_login(
     raise AuthenticationFailed("wrong password")
 
 
+def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
+    """The hash of a new password that passes the installation's one password policy."""
+    settings = uow.settings
+    checked = password_policy.check(
+        password,
+        min_length=settings.password_min_length,
+        max_length=settings.password_max_length,
+    )
+    return uow.passwords.hash(checked)
+
+
 def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> None:
-    """Store a new password and revoke every auth token of the account."""
-    tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
+    """Store a new password (under the password policy) and revoke every auth token."""
+    tx.accounts.update(account.id, {"password_hash": hash_new_password(uow, password)})
+    audit.record(tx, "password.set", account.id, after={"password": True})
     tx.credentials.revoke_tokens(account.id, tx.now)
 
 
@@ -108,6 +122,15 @@ def issue_token(tx: Tx, account: Account) -> str:
     token = credentials.new_token()
     tx.credentials.add_token(account.id, credentials.secret_hash(token), tx.now)
     return token
+
+
+def change_password(uow: UnitOfWork, *, account_id: int, password: str | None) -> None:
+    """An operator's new password for any account (the admin too); its tokens stop working."""
+    password_hash = hash_new_password(uow, password)  # slow: outside the write lock
+    with uow.write() as tx:
+        tx.accounts.update(account_id, {"password_hash": password_hash})
+        tx.credentials.revoke_tokens(account_id, tx.now)
+        audit.record(tx, "password.set", account_id, after={"password": True})
 
 
 def revoke_tokens(uow: UnitOfWork, *, account_id: int) -> int:
@@ -176,6 +199,7 @@ def check_account_access(account: Account | Principal, client_ip: str | None) ->
     if not ip_allowed(account.iprange, client_ip):
         raise AccessDenied("client IP not allowed for this account", code=ErrorCode.IP_NOT_ALLOWED)
     logs.note_caller(account.id)
+    audit.note_actor(account.id)
 
 
 def require_right(api_key: ApiKey, right: str) -> None:
@@ -227,6 +251,9 @@ def add_api_key(
         allowed_ips=ranges,
         now=tx.now,
     )
+    created = {"key_id": api_key.id, "name": name, "purpose": purpose,
+               "rights": " ".join(sorted(rights)), "allowed_ips": ranges}  # fmt: skip
+    audit.record(tx, "apikey.create", owner_id, after=created)
     return api_key, plaintext
 
 
@@ -236,3 +263,4 @@ def set_mor_secret(uow: UnitOfWork, *, account_id: int, secret: str | None) -> N
         if tx.accounts.get(account_id) is None:
             raise NotFound("account not found")
         tx.accounts.update(account_id, {"mor_secret": secret or None})
+        audit.record(tx, "secret.set", account_id, after={"mor_secret": "set" if secret else None})

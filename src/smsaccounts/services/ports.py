@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from smsaccounts.config import Settings
+from smsaccounts.domain.audit import AuditEntry
 from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.domain.models import (
@@ -51,6 +52,18 @@ class Accounts(Protocol):
         limit: int = 100,
         include_root: bool = True,
     ) -> list[Account]: ...
+    def search(
+        self,
+        root: Account,
+        *,
+        kind: Kind | None = None,
+        text: str | None = None,
+        after_path: str | None = None,
+        limit: int = 100,
+    ) -> list[Account]:
+        """`list_subtree`, only accounts of `kind` whose name, e-mail or msisdn holds `text`
+        (case-insensitively)."""
+
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...
@@ -97,7 +110,10 @@ class Wallets(Protocol):
         same scope: the actor and the reason)."""
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int: ...
-    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]: ...
+    def entries(
+        self, account_id: int, *, limit: int = 100, since: dt.datetime | None = None
+    ) -> list[LedgerEntry]:
+        """Newest first; with `since`, only entries created at or after it."""
 
 
 class Credentials(Protocol):
@@ -157,6 +173,29 @@ class Outbox(Protocol):
         """Pending messages past their `expires_at` become expired, their body dropped."""
 
 
+class Audit(Protocol):
+    def add(
+        self,
+        *,
+        now: dt.datetime,
+        door: str,
+        client_ip: str | None,
+        actor_id: int | None,
+        action: str,
+        target_id: int | None,
+        changes: Mapping[str, tuple[Any, Any]],
+    ) -> None: ...
+    def entries(
+        self,
+        *,
+        target_id: int | None = None,
+        actor_id: int | None = None,
+        since: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first."""
+
+
 class Tx(Protocol):
     """One open transaction: every repository in it, and the one `now` it runs at."""
 
@@ -174,6 +213,8 @@ class Tx(Protocol):
     def throttles(self) -> Throttles: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def audit(self) -> Audit: ...
     def savepoint(self) -> AbstractContextManager[None]:
         """What runs inside is undone alone if it raises; the transaction goes on."""
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from smsaccounts.domain import phone
 from smsaccounts.domain.models import Account, Asset, BillingType
-from smsaccounts.domain.tree import Kind
+from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import (
     AccountDisabled,
     ErrorCode,
     IncompatibleBillingType,
+    InvalidField,
     NotFound,
     not_found_code,
 )
@@ -43,7 +45,7 @@ class NewCustomer:
     name: str
     integration_id: str
     rotation_algorithm: str = "MAX_ROTATION"
-    billing_type: BillingType = BillingType.POST_PAID
+    billing_type: BillingType | None = None  # None: the reseller's default customer billing
     mo_charge: int = 0
     source_address: str = ""
 
@@ -96,16 +98,43 @@ def check_billing(reseller: BillingType, customer: BillingType) -> None:
         raise IncompatibleBillingType("a pre-paid reseller cannot have post-paid customers")
 
 
+def create_reseller(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    password: str,
+    billing_type: BillingType,
+    default_customer_billing_type: BillingType | None = None,
+    free_credits: int = 0,
+) -> Account:
+    """A reseller under the admin; its customers' default billing must suit its own."""
+    if default_customer_billing_type is not None:
+        check_billing(billing_type, default_customer_billing_type)
+    return accounts.create(
+        uow,
+        kind=Kind.RESELLER,
+        name=name,
+        parent_id=ADMIN_ID,
+        password=password,
+        billing_type=billing_type,
+        default_customer_billing_type=(
+            default_customer_billing_type.value if default_customer_billing_type else ""
+        ),
+        free_credits=free_credits,
+    )
+
+
 def create_customer(uow: UnitOfWork, *, reseller: Account, new: NewCustomer) -> Account:
     with uow.write() as tx:
-        check_billing(_billing_type(tx, reseller), new.billing_type)
+        billing_type = new.billing_type or default_customer_billing(tx, reseller)
+        check_billing(_billing_type(tx, reseller), billing_type)
         return accounts.add(
             tx,
             kind=Kind.CUSTOMER,
             name=new.name,
             parent=reseller,
             password_hash=None,
-            billing_type=new.billing_type,
+            billing_type=billing_type,
             integration_id=new.integration_id,
             rotation_algorithm=new.rotation_algorithm,
             mo_charge=new.mo_charge,
@@ -114,7 +143,7 @@ def create_customer(uow: UnitOfWork, *, reseller: Account, new: NewCustomer) -> 
 
 
 def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
-    password_hash = uow.passwords.hash(new.password)  # slow on purpose: outside the write lock
+    password_hash = auth.hash_new_password(uow, new.password)  # slow: outside the write lock
     with uow.write() as tx:
         customer = usable_customer(tx, reseller, CustomerRef(object_id=new.customer_id))
         return accounts.add(
@@ -131,7 +160,17 @@ def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
             final_status_push=new.final_status_push,
             swapping_source_address_allowed=new.swapping_source_address_allowed,
             source_address=new.source_address,
+            **login_msisdn(tx, new.phone_number),
         )
+
+
+def login_msisdn(tx: Tx, phone_number: str) -> dict[str, str | None]:
+    """A new user's contact phone number is also its login msisdn (mysms) when it is a valid
+    mobile number that no other live account has; otherwise it stays contact data only."""
+    number = phone.mobile(phone_number)
+    if number is None or tx.accounts.get_by_msisdn(number.digits) is not None:
+        return {}
+    return {"msisdn": number.digits, "country": number.country}
 
 
 def create_customer_user(
@@ -139,13 +178,14 @@ def create_customer_user(
 ) -> tuple[Account, Account]:
     """A customer and its first user in one transaction: both are created or neither.
 
-    The customer is billed as the reseller's default customer billing type says (POST_PAID
-    when unset). Free credits are a grant, not taken from the reseller's pool: one ledger
-    entry (reason "free_credits") on the new customer for the reseller's `free_credits`.
+    The customer is billed as the reseller's default customer billing type says
+    (`default_customer_billing`). Free credits are a grant, not taken from the reseller's
+    pool: one ledger entry (reason "free_credits") on the new customer for the reseller's
+    `free_credits`.
     """
-    password_hash = uow.passwords.hash(new.password)
+    password_hash = auth.hash_new_password(uow, new.password)
     with uow.write() as tx:
-        billing_type = _default_customer_billing(reseller)
+        billing_type = default_customer_billing(tx, reseller)
         check_billing(_billing_type(tx, reseller), billing_type)
         customer = accounts.add(
             tx,
@@ -208,6 +248,23 @@ def add_credits(uow: UnitOfWork, *, reseller: Account, customer: CustomerRef, cr
         return _credits(tx, target)
 
 
+def move_credits(uow: UnitOfWork, *, source: Account, target: Account, credits: int) -> int:
+    """`add_credits` as an operator asks for it: from a reseller to one of its customers, or
+    back from a customer to its reseller, under the same rules. Answers the customer's
+    credits afterwards."""
+    if credits <= 0:
+        raise InvalidField("credits to move must be positive", field="credits")
+    if source.kind is Kind.RESELLER and target.parent_id == source.id:
+        return add_credits(
+            uow, reseller=source, customer=CustomerRef(object_id=target.object_id), credits=credits
+        )
+    if target.kind is Kind.RESELLER and source.parent_id == target.id:
+        return add_credits(
+            uow, reseller=target, customer=CustomerRef(object_id=source.object_id), credits=-credits
+        )
+    raise InvalidField("credits move only between a reseller and one of its customers", field="to")
+
+
 def balance(
     uow: UnitOfWork, *, reseller: Account, customer: CustomerRef, user_id: str | None = None
 ) -> int:
@@ -242,10 +299,13 @@ def _usable(actor: Account, found: Account | None, kind: Kind) -> Account:
     return account
 
 
-def _default_customer_billing(reseller: Account) -> BillingType:
+def default_customer_billing(tx: Tx, reseller: Account) -> BillingType:
+    """The billing type of a customer created without one: the reseller's configured default,
+    else the reseller's own billing type (so a pre-paid reseller's customers can take credits).
+    """
     configured = reseller.default_customer_billing_type
     known = {member.value for member in BillingType}
-    return BillingType(configured) if configured in known else BillingType.POST_PAID
+    return BillingType(configured) if configured in known else _billing_type(tx, reseller)
 
 
 def _billing_type(tx: Tx, account: Account) -> BillingType:

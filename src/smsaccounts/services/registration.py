@@ -131,7 +131,7 @@ def create_user(
     new_password = checked_password(password)
     number = _registered_number(uow, msisdn)
     text = _pin_text(pin)
-    password_hash = uow.passwords.hash(new_password)  # slow: outside the write lock
+    password_hash = auth.hash_new_password(uow, new_password)  # slow: outside the write lock
     with uow.write() as tx:
         _refuse_registered(tx, number.digits)
         parent = tx.accounts.get(caller.owner.id)

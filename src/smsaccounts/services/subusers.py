@@ -98,7 +98,9 @@ def create(
     if not name:
         raise MissingField("username is required", field="name")
     # Hash before the write transaction: argon2 is slow and SQLite holds its lock throughout.
-    password_hash = uow.passwords.hash(prepared.password) if prepared.password else None
+    password_hash = (
+        auth.hash_new_password(uow, prepared.password) if prepared.password is not None else None
+    )
     with uow.write() as tx:
         _check_texts(tx, {"name": name, **prepared.values})
         terms = tx.wallets.get(actor.id)
@@ -182,8 +184,6 @@ def _prepare(changes: Mapping[str, Any]) -> _Prepared:
     password = values.pop("password", None)
     has_limit = "max_messages" in values
     limit = _checked("max_messages", subusers.parse_max_messages, values.pop("max_messages", None))
-    if password is not None:
-        _checked("password", subusers.check_password, password)
     if "prefixes" in values:
         values["prefixes"] = _checked("prefixes", subusers.normalize_prefixes, values["prefixes"])
     return _Prepared(values, password, has_limit, limit)
@@ -210,14 +210,7 @@ def _checked(field: str, rule: Callable[[Any], T], value: Any) -> T:
 
 
 def _check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
-    for field, value in values.items():
-        if not isinstance(value, str):
-            continue
-        limit = tx.accounts.text_limit(field)
-        if limit is not None and len(value) > limit:
-            raise InvalidField(f"longer than {limit} characters", field=field)
-    if values.get("name") is not None and not values["name"].strip():
-        raise InvalidField("must not be empty", field="name")
+    accounts.check_texts(tx, values)
     if values.get("reg_email"):
         try:
             validate_email(values["reg_email"], check_deliverability=False)

@@ -12,10 +12,14 @@ savepoint (undoing its change of the wallet) and answers the winner's entry.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from smsaccounts.domain import wallet_rules
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
+from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
+from smsaccounts.services import audit
 from smsaccounts.services.accounts import visible
 from smsaccounts.services.ports import Tx, UnitOfWork
 
@@ -35,6 +39,33 @@ def get_visible(uow: UnitOfWork, *, actor: Account, account_id: int) -> tuple[Ac
     if wallet is None:
         raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return account, wallet
+
+
+def verify(uow: UnitOfWork) -> list[tuple[Account, list[str]]]:
+    """Every wallet that differs from its ledger or sits below its floor, with what is wrong
+    (`wallet_rules.discrepancies`); read in one transaction, so a moment's consistent view."""
+    found: list[tuple[Account, list[str]]] = []
+    with uow.read() as tx:
+        root = tx.accounts.get(ADMIN_ID)
+        assert root is not None  # the first migration creates the admin
+        after: str | None = None
+        while page := tx.accounts.list_subtree_wallets(root, after_path=after, limit=1000):
+            for account, wallet in page:
+                sums = {asset: tx.wallets.ledger_sum(account.id, asset) for asset in Asset}
+                problems = wallet_rules.discrepancies(wallet, sums)
+                if problems:
+                    found.append((account, problems))
+            after = page[-1][0].path
+    return found
+
+
+def entries(
+    uow: UnitOfWork, *, account_id: int, since: dt.datetime | None = None, limit: int = 100
+) -> list[LedgerEntry]:
+    """An account's ledger, newest first; with `since`, only entries from that moment on."""
+    with uow.read() as tx:
+        found = tx.wallets.entries(account_id, limit=limit, since=since)
+    return found
 
 
 def change(
@@ -205,6 +236,9 @@ def _apply(
         if not wallet_rules.fits(getattr(found, asset.value), amount):
             raise _out_of_range(asset)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
+    audit.record(tx, "wallet.change", account_id,
+                 before={asset.value: resulting - amount, "reason": None},
+                 after={asset.value: resulting, "reason": reason})  # fmt: skip
     return tx.wallets.record(
         account_id=account_id,
         asset=asset,

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Wallet
@@ -129,6 +129,29 @@ class AccountsRepository:
         """`root` and everything below it in path order, a keyset page at a time."""
         page = self.conn.execute(_subtree_page(root, after_path, limit, include_root))
         return [rows.account(row._mapping) for row in page]
+
+    def search(
+        self,
+        root: Account,
+        *,
+        kind: Kind | None = None,
+        text: str | None = None,
+        after_path: str | None = None,
+        limit: int = 100,
+    ) -> list[Account]:
+        query = _subtree_page(root, after_path, limit, True)
+        if kind is not None:
+            query = query.where(accounts.c.kind == kind.value)
+        if text:
+            query = query.where(
+                or_(
+                    *(
+                        accounts.c[column].icontains(text, autoescape=True)
+                        for column in ("name", "email", "msisdn")
+                    )
+                )
+            )
+        return [rows.account(row._mapping) for row in self.conn.execute(query)]
 
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100

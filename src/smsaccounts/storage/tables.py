@@ -273,3 +273,18 @@ outbox = Table(
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_to_msisdn", "to_msisdn"),
 )
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("door", String(16), nullable=False),  # cli | mysms | reseller | link | mor
+    Column("client_ip", String(64), nullable=True),
+    Column("actor_id", Id, nullable=True),  # the authenticated account; None: operator
+    Column("action", String(64), nullable=False),  # account.update, wallet.change, ...
+    Column("target_id", Id, nullable=True),
+    Column("changes", Text, nullable=False, server_default="{}"),  # {field: [before, after]}
+    Index("ix_audit_log_target_id_id", "target_id", "id"),
+    Index("ix_audit_log_actor_id_id", "actor_id", "id"),
+)

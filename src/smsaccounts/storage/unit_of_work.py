@@ -17,6 +17,7 @@ from smsaccounts.config import Settings
 from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.accounts import AccountsRepository
+from smsaccounts.storage.audit import AuditRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
@@ -58,6 +59,10 @@ class Tx:
     @functools.cached_property
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.conn)
+
+    @functools.cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn)
 
 
 class UnitOfWork:

@@ -131,13 +131,13 @@ class WalletsRepository:
         ).scalar_one()
         return int(total)
 
-    def entries(self, account_id: int, *, limit: int = 100) -> list[LedgerEntry]:
-        found = self.conn.execute(
-            select(ledger)
-            .where(ledger.c.account_id == account_id)
-            .order_by(ledger.c.id.desc())
-            .limit(limit)
-        )
+    def entries(
+        self, account_id: int, *, limit: int = 100, since: dt.datetime | None = None
+    ) -> list[LedgerEntry]:
+        query = select(ledger).where(ledger.c.account_id == account_id)
+        if since is not None:
+            query = query.where(ledger.c.created_at >= since)
+        found = self.conn.execute(query.order_by(ledger.c.id.desc()).limit(limit))
         return [rows.ledger_entry(row._mapping) for row in found]
 
 

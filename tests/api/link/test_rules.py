@@ -9,7 +9,6 @@ import pytest
 
 from smsaccounts.domain.models import ACL_FIELDS, Account
 from smsaccounts.domain.subusers import (
-    check_password,
     link_parent,
     link_path,
     normalize_prefixes,
@@ -57,13 +56,6 @@ def test_max_forbrug_zero_empty_or_null_means_no_limit() -> None:
     for bad in ("-1", "1.5", "many"):
         with pytest.raises(ValueError, match="max_forbrug"):
             parse_max_messages(bad)
-
-
-def test_passwords_must_be_4_to_128_characters() -> None:
-    check_password("abcd")
-    for bad in ("abc", "x" * 129):
-        with pytest.raises(ValueError, match="password"):
-            check_password(bad)
 
 
 def test_only_acls_the_actor_lacks_and_switches_on_are_ungrantable() -> None:

@@ -32,7 +32,7 @@ def test_when_the_user_insert_fails_the_customer_is_rolled_back_too(
     monkeypatch.setattr(AccountsRepository, "add", add_failing_for_users)
     before = counts(uow)
     answer = api.as_reseller(pool_reseller, "customer-user/create", customer="half",
-                             username="half-user", password="pw",
+                             username="half-user", password="pw-1234",
                              applyFreeCredits="true")  # fmt: skip
     assert answer == {"status": 9999, "message": "internal error"}
     assert counts(uow) == before
@@ -45,7 +45,7 @@ def test_a_taken_username_is_201_and_leaves_no_customer_behind(
     taken = factories.user(uow)
     before = counts(uow)
     answer = api.as_reseller(pool_reseller, "customer-user/create", customer="orphan",
-                             username=taken.name, password="pw",
+                             username=taken.name, password="pw-1234",
                              applyFreeCredits="true")  # fmt: skip
     assert answer == {"status": 201, "message": "username already taken"}
     assert counts(uow) == before
@@ -64,7 +64,7 @@ def test_a_free_credit_failure_rolls_back_both_accounts(
     monkeypatch.setattr(wallet, "apply", failing_apply)
     before = counts(uow)
     answer = api.as_reseller(pool_reseller, "customer-user/create", customer="grant",
-                             username="grant-user", password="pw",
+                             username="grant-user", password="pw-1234",
                              applyFreeCredits="true")  # fmt: skip
     assert answer["status"] == 9999
     assert counts(uow) == before

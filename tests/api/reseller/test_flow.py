@@ -78,7 +78,7 @@ def test_user_create_defaults_swapping_to_false_and_leaves_optional_fields_empty
     api: Api, uow: UnitOfWork, pool_reseller: Account
 ) -> None:
     customer = factories.customer(uow, parent=pool_reseller, billing_type=BillingType.PRE_PAID)
-    answer = api.as_reseller(pool_reseller, "user/create", username="bob", password="pw",
+    answer = api.as_reseller(pool_reseller, "user/create", username="bob", password="pw-1234",
                              customerId=customer.object_id, email="bob@example.com",
                              phoneNumber="999444111", virtualNumber="",
                              moPush="")  # fmt: skip
@@ -93,7 +93,7 @@ def test_customer_user_create_creates_both_with_conversation_and_free_credits(
     """rotationAlgorithm CONVERSATION, the reseller's default billing type, 50 free credits."""
     answer = api.as_reseller(pool_reseller, "customer-user/create", contactName="John Doe",
                              email="john@doe.com", username="1212412@testReseller",
-                             password="pw", customer="1212412@testReseller",
+                             password="pw-1234", customer="1212412@testReseller",
                              phoneNumber="999 444 111", applyFreeCredits="True")  # fmt: skip
     assert answer == {"id": answer["id"], "customerId": answer["customerId"], "status": 0}
     user, customer = by_object_id(uow, answer["id"]), by_object_id(uow, answer["customerId"])
@@ -115,17 +115,17 @@ def test_customer_user_create_without_free_credits_writes_no_ledger_entry(
     api: Api, uow: UnitOfWork, pool_reseller: Account
 ) -> None:
     answer = api.as_reseller(pool_reseller, "customer-user/create", username="u1",
-                             password="pw", customer="c1", applyFreeCredits="false")  # fmt: skip
+                             password="pw12", customer="c1", applyFreeCredits="false")  # fmt: skip
     customer = by_object_id(uow, answer["customerId"])
     with uow.read() as tx:
         assert tx.wallets.entries(customer.id) == []
 
 
-def test_customer_user_create_falls_back_to_post_paid_without_a_configured_default(
+def test_customer_user_create_follows_the_resellers_billing_without_a_configured_default(
     api: Api, uow: UnitOfWork
 ) -> None:
     reseller = factories.reseller(uow, billing_type=BillingType.POST_PAID)
-    answer = api.as_reseller(reseller, "customer-user/create", username="u2", password="pw",
+    answer = api.as_reseller(reseller, "customer-user/create", username="u2", password="pw-1234",
                              customer="c2", applyFreeCredits="false")  # fmt: skip
     customer = by_object_id(uow, answer["customerId"])
     with uow.read() as tx:
@@ -194,7 +194,7 @@ def test_a_json_body_may_carry_flags_as_booleans_and_push_configs_as_objects(
     customer = factories.customer(uow, parent=pool_reseller, billing_type=BillingType.PRE_PAID)
     answer = _post(client, "user/create", json={
         "resellerName": pool_reseller.name, "resellerPassword": PASSWORD, "username": "jay",
-        "password": "pw", "customerId": customer.object_id, "email": "jay@example.com",
+        "password": "pw-1234", "customerId": customer.object_id, "email": "jay@example.com",
         "phoneNumber": "123", "swappingSourceAddressAllowed": True,
         "moPush": {"type": "EMAIL", "data": {"to": "ops@example.com", "subject": "MO"}},
         "unknownParameter": {"ignored": True}})  # fmt: skip

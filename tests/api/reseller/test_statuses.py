@@ -30,7 +30,7 @@ def _customer(uow: UnitOfWork, reseller: Account, billing: BillingType = Billing
 
 
 def _user_params(customer_id: str, username: str = "someone") -> dict[str, str]:
-    return {"username": username, "password": "pw", "customerId": customer_id,
+    return {"username": username, "password": "pw-1234", "customerId": customer_id,
             "email": "s@example.com", "phoneNumber": "123"}  # fmt: skip
 
 
@@ -205,7 +205,7 @@ def test_a_taken_customer_name_is_301_on_both_creates(
     first = api.as_reseller(pool_reseller, "customer/create", name=taken.name,
                             integrationId="i", billingType="PRE_PAID")  # fmt: skip
     second = api.as_reseller(pool_reseller, "customer-user/create", customer=taken.name,
-                             username="fresh-user", password="pw",
+                             username="fresh-user", password="pw-1234",
                              applyFreeCredits="true")  # fmt: skip
     assert first == second == {"status": 301, "message": "customer name already taken"}
     assert counts(uow) == before
@@ -245,16 +245,27 @@ def test_a_post_paid_reseller_may_give_beyond_its_pool(api: Api, uow: UnitOfWork
     assert credits_of(uow, reseller) == -40
 
 
-@pytest.mark.parametrize("billing", [{"billingType": "POST_PAID"}, {}])
 def test_a_post_paid_customer_of_a_pre_paid_reseller_is_321(
-    api: Api, uow: UnitOfWork, pool_reseller: Account, billing: dict[str, str]
+    api: Api, uow: UnitOfWork, pool_reseller: Account
 ) -> None:
-    """POST_PAID is also the default: a pre-paid reseller must ask for PRE_PAID (seed 004)."""
     before = counts(uow)
     answer = api.as_reseller(pool_reseller, "customer/create", name="pp", integrationId="i",
-                             **billing)  # fmt: skip
+                             billingType="POST_PAID")  # fmt: skip
     assert answer == {"status": 321, "message": "incompatible customer billing type"}
     assert counts(uow) == before
+
+
+@pytest.mark.parametrize("billing", [BillingType.PRE_PAID, BillingType.POST_PAID])
+def test_a_customer_created_without_billing_type_follows_its_resellers_billing(
+    api: Api, uow: UnitOfWork, billing: BillingType
+) -> None:
+    """No default_customer_billing_type set: the reseller's own billing type is the default."""
+    reseller = factories.reseller(uow, billing_type=billing)
+    answer = api.as_reseller(reseller, "customer/create", name="c1", integrationId="i")
+    assert answer["status"] == 0
+    customer = by_object_id(uow, answer["id"])
+    with uow.read() as tx:
+        assert tx.wallets.get(customer.id).billing_type is billing  # type: ignore[union-attr]
 
 
 def test_customer_user_create_under_a_pre_paid_reseller_defaulting_to_post_paid_is_321(
@@ -263,7 +274,7 @@ def test_customer_user_create_under_a_pre_paid_reseller_defaulting_to_post_paid_
     reseller = factories.reseller(uow, default_customer_billing_type="POST_PAID")
     before = counts(uow)
     answer = api.as_reseller(reseller, "customer-user/create", customer="c", username="u",
-                             password="pw", applyFreeCredits="false")  # fmt: skip
+                             password="pw-1234", applyFreeCredits="false")  # fmt: skip
     assert answer["status"] == 321
     assert counts(uow) == before
 
@@ -306,7 +317,7 @@ def test_free_credits_are_only_granted_when_asked(
     api: Api, uow: UnitOfWork, pool_reseller: Account
 ) -> None:
     answer = api.as_reseller(pool_reseller, "customer-user/create", customer="c9",
-                             username="u9", password="pw", applyFreeCredits="FALSE")  # fmt: skip
+                             username="u9", password="pw12", applyFreeCredits="FALSE")  # fmt: skip
     customer = by_object_id(uow, answer["customerId"])
     with uow.read() as tx:
         assert tx.wallets.ledger_sum(customer.id, Asset.CREDITS) == 0

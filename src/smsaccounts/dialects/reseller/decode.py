@@ -82,7 +82,7 @@ def customer_create(p: m.CustomerCreate) -> tuple[Login, NewCustomer]:
         rotation_algorithm=_opt(
             p.rotation_algorithm, _rotation, "rotationAlgorithm", "MAX_ROTATION"
         ),
-        billing_type=_opt(p.billing_type, _billing, "billingType", BillingType.POST_PAID),
+        billing_type=_opt(p.billing_type, _billing, "billingType", None),
         mo_charge=_opt(p.mo_charge, v.integer, "moCharge", 0),
         source_address=_opt(p.source_address, v.source_address, "sourceAddress"),
     )
