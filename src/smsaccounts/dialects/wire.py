@@ -171,13 +171,19 @@ def refuse_nul(value: V) -> V:
 def convert(data: Mapping[str, Any], type_: type[T]) -> T:
     """Typed values from decoded data; strings coerce to ints and booleans (XML, forms).
 
-    A value of the wrong type is an invalid field (the request itself was readable).
+    A value of the wrong type, or text holding NUL, is an invalid field naming it: the
+    request itself was readable.
     """
     try:
         value = msgspec.convert(data, type_, strict=False)
     except msgspec.ValidationError as error:
         raise InvalidField(str(error)) from None
-    refuse_nul(msgspec.to_builtins(value))  # the fields read, not the keys ignored
+    fields = msgspec.to_builtins(value)  # the fields read, not the keys ignored
+    for name, item in fields.items() if isinstance(fields, dict) else ():
+        try:
+            refuse_nul(item)
+        except WireError as error:
+            raise InvalidField(error.message, field=name) from None
     return value
 
 
