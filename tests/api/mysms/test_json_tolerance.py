@@ -59,3 +59,17 @@ def test_an_auth_token_that_is_not_a_string_is_an_invalid_token(
     assert (as_json.status_code, as_json.json()) == (200, {"errorCode": 100})
     as_xml = _post(http, "xml", path, body)  # JSON in, XML out, as the PHP wrapper asks
     assert (as_xml.status_code, parse_xml_answer(as_xml.content)[1]) == (200, {"errorCode": 100})
+
+
+def test_a_nul_inside_a_field_is_an_invalid_field_answered_with_http_200(
+    http: TestClient, uow: UnitOfWork, tenant: Tenant
+) -> None:
+    """The body was readable: errorCode 2 in an HTTP 200 answer (400 is for unreadable ones),
+    and the settings stay as they were."""
+    token = register(Api(http, "json"), uow, tenant.key, MSISDN, "right-pw")
+    body = {"apiKey": tenant.key, "authToken": token, "smsRouting": 0, "signature": "a\x00b",
+            "a2aSendEnabled": True, "a2aReceiveEnabled": True}  # fmt: skip
+    answer = _post(http, "json", "setting/set", body)
+    assert (answer.status_code, answer.json()) == (200, {"errorCode": 2})
+    settings = _post(http, "json", "setting/get", {"apiKey": tenant.key, "authToken": token})
+    assert settings.json()["signature"] == ""
