@@ -7,6 +7,7 @@ trees), and written by one encoder from the same typed values JSON is written fr
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
@@ -50,18 +51,30 @@ class WireError(BadRequest):
 # -- XML in ------------------------------------------------------------------------------
 
 
+def without_bom(body: bytes) -> bytes:
+    """`body` without a leading UTF-8 byte-order mark, which common writers put before XML."""
+    return body.removeprefix(codecs.BOM_UTF8)
+
+
+def looks_like_xml(body: bytes) -> bool:
+    """Whether a body of unknown format starts (after a BOM and blanks) like an XML document."""
+    return without_bom(body).lstrip()[:1] == b"<"
+
+
 def parse_xml(body: bytes) -> tuple[str, dict[str, Any]]:
     """The root element's name and its children as a dict (repeated children as lists).
 
     A DOCTYPE or ENTITY declaration anywhere is refused before parsing: nothing a client
-    sends may define entities or point at external files.
+    sends may define entities or point at external files. A UTF-8 byte-order mark is read
+    as the document's first bytes may be; every check below runs on what follows it.
     """
+    body = without_bom(body)
     if b"\x00" in body:
         # UTF-16/32 would hide a DOCTYPE from the byte check below; UTF-8 never has NULs.
         raise WireError("only UTF-8 XML is accepted")
     if _DECLARATIONS.search(body):
         raise WireError("DTDs and entities are not accepted")
-    if body.lstrip()[:1] != b"<":
+    if not looks_like_xml(body):
         raise WireError("not an XML document")
     try:
         root = etree.fromstring(body, _PARSER)
@@ -171,8 +184,7 @@ def refuse_nul(value: V) -> V:
 def convert(data: Mapping[str, Any], type_: type[T]) -> T:
     """Typed values from decoded data; strings coerce to ints and booleans (XML, forms).
 
-    A value of the wrong type, or text holding NUL, is an invalid field naming it: the
-    request itself was readable.
+    A value of the wrong type is an invalid field (the request itself was readable).
     """
     try:
         value = msgspec.convert(data, type_, strict=False)
