@@ -38,7 +38,15 @@ from smsaccounts.domain.models import (
 )
 from smsaccounts.domain.outbox import QUEUED, SENDING, OutboxMessage
 from smsaccounts.domain.throttle import State
-from smsaccounts.domain.tree import ADMIN_ID, ADMIN_NAME, Kind, child_path, subtree_bounds
+from smsaccounts.domain.tree import (
+    ADMIN_ID,
+    ADMIN_NAME,
+    Kind,
+    ancestor_ids,
+    can_access,
+    child_path,
+    subtree_bounds,
+)
 from smsaccounts.errors import AlreadyExists, name_taken_code
 
 # What the schema's server defaults give an account the insert says nothing about.
@@ -199,7 +207,13 @@ class FakeAccounts:
         )
 
     def ancestors(self, account: Account) -> list[Account]:
-        ids = [int(part, 36) for part in account.path.split(".")[:-1]]
+        return self.chain(account)[1:]
+
+    def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
+        del lock  # one thread at a time: nothing to wait for
+        if account.id not in self._all:
+            return []
+        ids = [*ancestor_ids(account.path), account.id]
         return [self._all[i] for i in reversed(ids) if i in self._all]
 
     def list_subtree(
@@ -374,6 +388,10 @@ class FakeCredentials:
             self.tx.put(self.store.tokens, token_hash, dataclasses.replace(token, revoked_at=now))
         return len(live)
 
+    def revoke_subtree_tokens(self, path: str, now: dt.datetime) -> int:
+        below = [a.id for a in self.store.accounts.values() if can_access(path, a.path)]
+        return sum(self.revoke_tokens(account_id, now) for account_id in below)
+
     def add_key(
         self,
         *,
@@ -445,6 +463,9 @@ class FakeThrottles:
 
     def get(self, key: str) -> State:
         return self.tx.store.throttles.get(key, State())
+
+    def lock(self, key: str) -> State:
+        return self.get(key)  # one thread at a time: nothing to wait for
 
     def put(self, key: str, state: State) -> None:
         self.tx.put(self.tx.store.throttles, key, state)

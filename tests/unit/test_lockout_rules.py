@@ -41,9 +41,11 @@ def login(uow: FakeUnitOfWork, password: str, name: str = "r") -> str:
     """A token for `name` (then = issue_token: it runs only when the login succeeds)."""
     return auth.password_login(
         uow,
-        throttle_key=f"reseller:{name}",
+        door="reseller",
+        name=name,
         find=lambda tx: tx.accounts.get_by_name(Kind.RESELLER, name),
         password=password,
+        client_ip=None,
         then=auth.issue_token,
     )
 
@@ -95,7 +97,9 @@ def test_a_success_resets_the_count(uow: FakeUnitOfWork, clock: FakeClock) -> No
     fail(uow, clock, 4)
     assert login(uow, PASSWORD)
     with uow.read() as tx:
-        assert tx.throttles.get("login:reseller:r").failures == 0
+        reseller = tx.accounts.get_by_name(Kind.RESELLER, "r")
+        assert reseller is not None
+        assert tx.throttles.get(auth.login_key(reseller)).failures == 0
 
 
 def test_failures_count_within_the_window_only(uow: FakeUnitOfWork, clock: FakeClock) -> None:

@@ -130,8 +130,6 @@ def update(
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
-        if prepared.values.get("enabled") is False:
-            tx.credentials.revoke_tokens(account.id, tx.now)
         if prepared.has_limit:
             tx.wallets.set_terms(account.id, max_messages=prepared.max_messages)
         return _record(tx, account)

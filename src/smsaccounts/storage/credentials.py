@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from smsaccounts.domain.models import Account, ApiKey, Pin
+from smsaccounts.domain.tree import subtree_bounds
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, pins
 
@@ -37,6 +38,18 @@ class CredentialsRepository:
         result = self.conn.execute(
             update(auth_tokens)
             .where(auth_tokens.c.account_id == account_id, auth_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    def revoke_subtree_tokens(self, path: str, now: dt.datetime) -> int:
+        """Revoke every live token of the account at `path` and of every account below it."""
+        below = select(accounts.c.id).where(
+            accounts.c.path >= path, accounts.c.path < subtree_bounds(path)[1]
+        )
+        result = self.conn.execute(
+            update(auth_tokens)
+            .where(auth_tokens.c.account_id.in_(below), auth_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         return result.rowcount

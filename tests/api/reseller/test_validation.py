@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from smsaccounts.domain.models import Account, BillingType
+from smsaccounts.domain.throttle import State
+from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.api.reseller.conftest import Api, counts
@@ -160,4 +162,4 @@ def test_parameters_are_checked_before_the_password_so_no_failure_is_counted(
     params = {**_valid("admin/addCredits", *setup), "password": "wrong", "credits": "x"}
     assert api.post("admin/addCredits", **params)["field"] == "credits"
     with uow.read() as tx:
-        assert tx.throttles.get(f"login:reseller:{reseller.name}").failures == 0
+        assert tx.throttles.get(auth.login_key(reseller)) == State()
