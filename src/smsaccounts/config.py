@@ -37,6 +37,13 @@ class Settings:
     pin_ttl_seconds: int = 600
     pin_max_failures: int = 3
     pin_block_seconds: int = 900
+    # PIN SMS to one number: at most one per resend interval and so many a day.
+    pin_resend_seconds: int = 60
+    pin_daily_max: int = 5
+    # Wrong PIN checks an hour, whatever the numbers, that block checks from one client IP
+    # and through one client key (one app key serves all its users: a high count).
+    pin_failures_per_ip: int = 20
+    pin_failures_per_key: int = 1000
     login_max_failures: int = 5
     login_window_seconds: int = 900
     login_block_seconds: int = 900
