@@ -72,6 +72,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level,
         log_config=None,  # logging is ours (logs.configure), not uvicorn's default
+        # The peer's address is the client's: uvicorn would otherwise believe any
+        # X-Forwarded-For from loopback. SMSACCOUNTS_TRUSTED_PROXIES names who may set it.
+        proxy_headers=False,
         access_log=False,  # the pipeline writes one access line per request
     )
     return 0

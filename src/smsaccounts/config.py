@@ -57,6 +57,9 @@ class Settings:
     # MOR API switches.
     mor_api_enabled: bool = True
     mor_allow_get: bool = False
+    # Proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For names the client;
+    # empty: the peer's address is the client's, whatever a header says.
+    trusted_proxies: str = ""
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1_048_576
     # Threads per worker process for blocking work (transactions, argon2). Few beat many:
