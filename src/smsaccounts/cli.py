@@ -13,11 +13,11 @@ from typing import Any
 from smsaccounts import logs
 from smsaccounts.config import Settings
 from smsaccounts.domain import money
-from smsaccounts.domain.models import ACL_FIELDS, Account, Asset, BillingType
+from smsaccounts.domain.models import ACL_FIELDS, Account, ApiKey, Asset, BillingType
 from smsaccounts.domain.phone import PhoneError, parse_msisdn
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import DomainError, InvalidField, NotFound
-from smsaccounts.services import accounts, auth, outbox, wallet
+from smsaccounts.services import accounts, apikeys, auth, outbox, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 
@@ -118,12 +118,22 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     u.add_argument("--acl", default="", help="comma-separated: " + ",".join(_ACL_NAMES))
     u.set_defaults(handler=user_create)
 
-    k = _group(sub, "apikey").add_parser("create", help="create a client application key")
+    keys = _group(sub, "apikey")
+    k = keys.add_parser("create", help="create a client application key")
     k.add_argument("name")
     k.add_argument("--customer", required=True)
     k.add_argument("--right", action="append", default=[])
     k.add_argument("--allow-ip", action="append", default=[])
     k.set_defaults(handler=apikey_create)
+    kl = keys.add_parser("list", help="every key (client and users' own), revoked ones too")
+    kl.add_argument("--account", help="only this account's keys (KIND:NAME or an id)")
+    kl.set_defaults(handler=apikey_list)
+    kr = keys.add_parser("revoke", help="revoke a key: it answers as invalid at once")
+    kr.add_argument("key_id", type=int, metavar="KEY_ID")
+    kr.set_defaults(handler=apikey_revoke)
+    kn = keys.add_parser("rotate", help="revoke a key and print its successor's secret once")
+    kn.add_argument("key_id", type=int, metavar="KEY_ID")
+    kn.set_defaults(handler=apikey_rotate)
 
     cr = _group(sub, "credits").add_parser("add", help="add (or with -N remove) credits")
     cr.add_argument("account")
@@ -239,6 +249,33 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         "rights": sorted(key.rights),
         "allowed_ips": key.allowed_ips,
         "apikey": plaintext,
+    }
+
+
+def apikey_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
+    account_id = _resolve(uow, args.account).id if args.account else None
+    return [_describe_key(key) for key in apikeys.list_keys(uow, account_id=account_id)]
+
+
+def apikey_revoke(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    return _describe_key(apikeys.revoke_key(uow, key_id=args.key_id))
+
+
+def apikey_rotate(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    key, plaintext = apikeys.rotate_key(uow, key_id=args.key_id)
+    return {**_describe_key(key), "replaces": args.key_id, "apikey": plaintext}
+
+
+def _describe_key(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "account_id": key.account_id,
+        "name": key.name,
+        "purpose": key.purpose,
+        "rights": sorted(key.rights),
+        "allowed_ips": key.allowed_ips,
+        "enabled": key.enabled,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 

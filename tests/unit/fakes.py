@@ -422,14 +422,17 @@ class FakeCredentials:
         owner = self.store.accounts.get(key.account_id) if key else None
         return None if key is None or owner is None else (key, owner)
 
-    def keys_of(self, account_id: int) -> list[ApiKey]:
+    def get_key(self, key_id: int) -> ApiKey | None:
+        return self.store.keys.get(key_id)
+
+    def list_keys(self, *, account_id: int | None = None) -> list[ApiKey]:
         return sorted(
-            (k for k in self.store.keys.values() if k.account_id == account_id),
+            (k for k in self.store.keys.values() if account_id in (None, k.account_id)),
             key=lambda k: k.id,
         )
 
     def revoke_keys(self, account_id: int, now: dt.datetime) -> int:
-        live = [k for k in self.keys_of(account_id) if k.revoked_at is None]
+        live = [k for k in self.list_keys(account_id=account_id) if k.revoked_at is None]
         for key in live:
             self.tx.put(self.store.keys, key.id, dataclasses.replace(key, revoked_at=now))
         return len(live)
