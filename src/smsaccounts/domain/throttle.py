@@ -80,9 +80,9 @@ def quota_wait(quota: Quota, state: State, now: dt.datetime) -> dt.timedelta:
     waits = [_ZERO]
     if too_soon(state, now, quota.spacing) and state.last_at is not None:
         waits.append(state.last_at + quota.spacing - now)
-    if quota.max_events is not None and _in_window(quota, state, now):
-        if state.failures >= quota.max_events and state.window_start is not None:
-            waits.append(state.window_start + quota.window - now)
+    full = quota.max_events is not None and state.failures >= quota.max_events
+    if full and _in_window(quota, state, now) and state.window_start is not None:
+        waits.append(state.window_start + quota.window - now)
     return max(waits)
 
 

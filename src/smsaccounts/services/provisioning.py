@@ -65,9 +65,7 @@ class NewCustomerUser:
     phone_number: str = ""
 
 
-def authenticate(
-    uow: UnitOfWork, *, name: str, password: str, client_ip: str | None
-) -> Account:
+def authenticate(uow: UnitOfWork, *, name: str, password: str, client_ip: str | None) -> Account:
     """The reseller behind a name and password, under the login lockout, calling from
     inside its `iprange`.
 

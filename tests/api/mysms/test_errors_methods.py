@@ -75,8 +75,9 @@ def test_create_after_three_wrong_checks_is_404_even_with_the_right_pin(
     assert answer == {"errorCode": 404}
 
 
-def test_create_for_a_country_not_allowed_is_500(make_http: Any, uow: UnitOfWork,
-                                                 tenant: Tenant, clock: FakeClock) -> None:  # fmt: skip
+def test_create_for_a_country_not_allowed_is_500(
+    make_http: Any, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
+) -> None:
     for style in ("json", "xml"):
         clock.advance(uow.settings.pin_resend_seconds)  # each style's PIN SMS is a new one
         api = Api(make_http(allowed_countries=frozenset({"DE"})), style)
