@@ -15,10 +15,10 @@ from smsaccounts import __version__, cli_accounts, cli_wallets, clikit, logs
 from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
 from smsaccounts.config import PREFIX, Settings
 from smsaccounts.domain import account_fields, bounds, money, validation
-from smsaccounts.domain.models import ACL_FIELDS, Asset, BillingType
+from smsaccounts.domain.models import ACL_FIELDS, ApiKey, Asset, BillingType
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import ErrorCode, InvalidField
-from smsaccounts.services import accounts, audit, auth, outbox, provisioning, wallet
+from smsaccounts.services import accounts, apikeys, audit, auth, outbox, provisioning, wallet
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
 
@@ -89,6 +89,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level,
         log_config=None,  # logging is ours (logs.configure), not uvicorn's default
+        # The peer's address is the client's: uvicorn would otherwise believe any
+        # X-Forwarded-For from loopback. SMSACCOUNTS_TRUSTED_PROXIES names who may set it.
+        proxy_headers=False,
         access_log=False,  # the pipeline writes one access line per request
     )
     return 0
@@ -144,7 +147,8 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     u.add_argument("--acl", default="", help="comma-separated ACLs: " + ",".join(_ACL_NAMES))
     u.set_defaults(handler=user_create)
 
-    k = _group(sub, "apikey").add_parser(
+    keys = _group(sub, "apikey")
+    k = keys.add_parser(
         "create", help="a client application key (--customer) or a user's own key (--user)"
     )
     k.add_argument("name", help="a name for the key")
@@ -158,6 +162,15 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
         "--allow-ip", action="append", default=[], help="a CIDR range the key may call from"
     )
     k.set_defaults(handler=apikey_create)
+    kl = keys.add_parser("list", help="every key (client and users' own), revoked ones too")
+    kl.add_argument("--account", help="only this account's keys (KIND:NAME or an id)")
+    kl.set_defaults(handler=apikey_list)
+    kr = keys.add_parser("revoke", help="revoke a key: it answers as invalid at once")
+    kr.add_argument("key_id", type=int, metavar="KEY_ID")
+    kr.set_defaults(handler=apikey_revoke)
+    kn = keys.add_parser("rotate", help="revoke a key and print its successor's secret once")
+    kn.add_argument("key_id", type=int, metavar="KEY_ID")
+    kn.set_defaults(handler=apikey_rotate)
 
     cr = _group(sub, "credits").add_parser("add", help="add (or with -N remove) credits")
     cr.add_argument("account", help=ACCOUNT_HELP)
@@ -294,6 +307,33 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         "rights": sorted(key.rights),
         "allowed_ips": key.allowed_ips,
         "apikey": plaintext,
+    }
+
+
+def apikey_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any]]:
+    account_id = resolve(uow, args.account).id if args.account else None
+    return [_describe_key(key) for key in apikeys.list_keys(uow, account_id=account_id)]
+
+
+def apikey_revoke(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    return _describe_key(apikeys.revoke_key(uow, key_id=args.key_id))
+
+
+def apikey_rotate(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
+    key, plaintext = apikeys.rotate_key(uow, key_id=args.key_id)
+    return {**_describe_key(key), "replaces": args.key_id, "apikey": plaintext}
+
+
+def _describe_key(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "account_id": key.account_id,
+        "name": key.name,
+        "purpose": key.purpose,
+        "rights": sorted(key.rights),
+        "allowed_ips": key.allowed_ips,
+        "enabled": key.enabled,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 

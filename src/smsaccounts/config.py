@@ -55,6 +55,13 @@ class Settings:
     pin_ttl_seconds: int = 600
     pin_max_failures: int = 3
     pin_block_seconds: int = 900
+    # PIN SMS to one number: at most one per resend interval and so many a day.
+    pin_resend_seconds: int = 60
+    pin_daily_max: int = 5
+    # Wrong PIN checks an hour, whatever the numbers, that block checks from one client IP
+    # and through one client key (one app key serves all its users: a high count).
+    pin_failures_per_ip: int = 20
+    pin_failures_per_key: int = 1000
     login_max_failures: int = 5
     login_window_seconds: int = 900
     login_block_seconds: int = 900
@@ -71,6 +78,9 @@ class Settings:
     # MOR API switches.
     mor_api_enabled: bool = True
     mor_allow_get: bool = False
+    # Proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For names the client;
+    # empty: the peer's address is the client's, whatever a header says.
+    trusted_proxies: str = ""
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1_048_576
     # Threads per worker process for blocking work (transactions, argon2). Few beat many:

@@ -45,6 +45,9 @@ class ErrorCode(enum.StrEnum):
     KEY_DISABLED = "key_disabled"
     IP_NOT_ALLOWED = "ip_not_allowed"
     RIGHT_MISSING = "right_missing"  # an API key without the right for this method
+    # A PIN asked for or checked through a key without `user.create`, which can never
+    # register the number: refused before any SMS is sent.
+    PIN_NOT_ALLOWED = "pin_not_allowed"
     ACCOUNT_DISABLED = "account_disabled"  # the caller's own account
     USER_DISABLED = "user_disabled"
     CUSTOMER_DISABLED = "customer_disabled"

@@ -108,7 +108,7 @@ def _operation_key(method: str, path: str) -> str:
     path = re.sub(r"^/(rest|json|xml)/user/", "/*/user/", path.split("?")[0])
     path = re.sub(r"^/(rest|json|xml|\{mount\})/user/", "/*/user/", path)
     path = re.sub(r"\.(json|xml|\{fmt\})$", ".*", path)
-    path = re.sub(r"/v2/user/(\d+|\{id\})\.", "/v2/user/*.", path)
+    path = re.sub(r"/v2/user/(\d+|\{id\})([./])", r"/v2/user/*\2", path)
     if method == "GET" and path.startswith("/billing/api/"):
         path = "/billing/api/*"
     return f"{method} {path}"

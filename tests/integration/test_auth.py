@@ -10,6 +10,7 @@ from smsaccounts.errors import (
     AccountDisabled,
     AuthenticationFailed,
     Blocked,
+    ErrorCode,
     NotFound,
 )
 from smsaccounts.services import accounts, auth
@@ -21,9 +22,11 @@ from tests import factories
 def login(uow: UnitOfWork, name: str, password: str) -> Account:
     return auth.authenticate_password(
         uow,
-        throttle_key=f"user:{name}",
+        door="user",
+        name=name,
         password=password,
         find=lambda tx: tx.accounts.get_by_name(Kind.USER, name),
+        client_ip=None,
     )
 
 
@@ -147,9 +150,11 @@ def test_a_user_token_is_refused_from_outside_the_users_iprange(uow: UnitOfWork)
 
 
 def test_a_deleted_owner_kills_its_keys(uow: UnitOfWork) -> None:
+    """Its keys are revoked: they answer exactly like keys that never existed."""
     customer = factories.customer(uow)
     user = factories.user(uow, parent=customer)
     key = factories.user_key(uow, user)
     accounts.delete(uow, actor=customer, account_id=user.id)
-    with pytest.raises(AccessDenied):
+    with pytest.raises(AuthenticationFailed) as refused:
         auth.authenticate_api_key(uow, key=key, client_ip=None)
+    assert refused.value.code is ErrorCode.API_KEY_INVALID

@@ -3,7 +3,10 @@ registrations and password resets in any order with clock jumps, and every error
 be the one a model of the contract's rules (docs/mysms.md) predicts.
 
 The model's lockout window opens at the first failure of a series (a fixed window, as
-`domain.throttle` keeps it): 5 failures before it closes block for 15 minutes.
+`domain.throttle` keeps it): 5 failures before it closes block for 15 minutes. PIN SMS to
+one number are spaced a minute apart and capped at 5 a day (a window opened by the first).
+The per-IP and per-key counts of wrong PINs are set out of reach here: every example
+shares one client IP and one key (tests/security/test_lockout_doors.py covers them).
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class LoginMachine(RuleBasedStateMachine):
         self.pin_lock = Lock(3)
         self.pin: str | None = None
         self.pin_expires: dt.datetime | None = None
+        self.sms_at: list[dt.datetime] = []  # PIN SMS of the open daily window
         self.registered = False
         self.last_reset: dt.datetime | None = None
 
@@ -137,7 +141,15 @@ class LoginMachine(RuleBasedStateMachine):
         if self.registered:
             assert code == 103
             return
+        if self.sms_at and self.now - self.sms_at[0] >= dt.timedelta(days=1):
+            self.sms_at = []
+        if self.sms_at and (
+            self.now - self.sms_at[-1] < dt.timedelta(minutes=1) or len(self.sms_at) >= 5
+        ):
+            assert code == 98
+            return
         assert code == 0
+        self.sms_at.append(self.now)
         self.pin = _last_sms_match(self.w.uow, self.pin_msisdn, r"\b(\d{6})\b")
         self.pin_expires = self.now + dt.timedelta(minutes=10)
 
@@ -208,7 +220,8 @@ def test_every_step_answers_the_code_the_lockout_model_predicts(
 ) -> None:
     customer = factories.customer(uow)
     key = factories.client_key(uow, customer, rights=RIGHTS)
-    WORLD[:] = [World(make_http(), uow, clock, key, customer)]
+    http = make_http(pin_failures_per_ip=10**6, pin_failures_per_key=10**6)
+    WORLD[:] = [World(http, uow, clock, key, customer)]
     run_state_machine_as_test(
         LoginMachine,
         settings=settings(

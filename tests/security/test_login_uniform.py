@@ -86,7 +86,8 @@ def test_locked_wrong_and_unknown_logins_verify_once_and_run_the_same_statements
         "blocked", "authentication_failed", "not_found"]  # fmt: skip
     assert {verifies for _, verifies, _ in work.values()} == {1}
     assert work["locked"][2] == work["wrong"][2] == work["unknown"][2]
-    assert len(work["wrong"][2]) >= 4
+    # At least: the account read, the counter's lock and its write.
+    assert len(work["wrong"][2]) >= 3
 
 
 @pytest.mark.parametrize("mount", ["json", "xml"])

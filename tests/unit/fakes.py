@@ -39,7 +39,15 @@ from smsaccounts.domain.models import (
 )
 from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
 from smsaccounts.domain.throttle import State
-from smsaccounts.domain.tree import ADMIN_ID, ADMIN_NAME, Kind, child_path, subtree_bounds
+from smsaccounts.domain.tree import (
+    ADMIN_ID,
+    ADMIN_NAME,
+    Kind,
+    ancestor_ids,
+    can_access,
+    child_path,
+    subtree_bounds,
+)
 from smsaccounts.errors import AlreadyExists, name_taken_code
 
 # What the schema's server defaults give an account the insert says nothing about.
@@ -240,7 +248,13 @@ class FakeAccounts:
         )
 
     def ancestors(self, account: Account) -> list[Account]:
-        ids = [int(part, 36) for part in account.path.split(".")[:-1]]
+        return self.chain(account)[1:]
+
+    def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
+        del lock  # one thread at a time: nothing to wait for
+        if account.id not in self._all:
+            return []
+        ids = [*ancestor_ids(account.path), account.id]
         return [self._all[i] for i in reversed(ids) if i in self._all]
 
     def list_subtree(
@@ -444,6 +458,10 @@ class FakeCredentials:
             self.tx.put(self.store.tokens, token_hash, dataclasses.replace(token, revoked_at=now))
         return len(live)
 
+    def revoke_subtree_tokens(self, path: str, now: dt.datetime) -> int:
+        below = [a.id for a in self.store.accounts.values() if can_access(path, a.path)]
+        return sum(self.revoke_tokens(account_id, now) for account_id in below)
+
     def add_key(
         self,
         *,
@@ -474,14 +492,17 @@ class FakeCredentials:
         owner = self.store.accounts.get(key.account_id) if key else None
         return None if key is None or owner is None else (key, owner)
 
-    def keys_of(self, account_id: int) -> list[ApiKey]:
+    def get_key(self, key_id: int) -> ApiKey | None:
+        return self.store.keys.get(key_id)
+
+    def list_keys(self, *, account_id: int | None = None) -> list[ApiKey]:
         return sorted(
-            (k for k in self.store.keys.values() if k.account_id == account_id),
+            (k for k in self.store.keys.values() if account_id in (None, k.account_id)),
             key=lambda k: k.id,
         )
 
     def revoke_keys(self, account_id: int, now: dt.datetime) -> int:
-        live = [k for k in self.keys_of(account_id) if k.revoked_at is None]
+        live = [k for k in self.list_keys(account_id=account_id) if k.revoked_at is None]
         for key in live:
             self.tx.put(self.store.keys, key.id, dataclasses.replace(key, revoked_at=now))
         return len(live)
@@ -515,6 +536,9 @@ class FakeThrottles:
 
     def get(self, key: str) -> State:
         return self.tx.store.throttles.get(key, State())
+
+    def lock(self, key: str) -> State:
+        return self.get(key)  # one thread at a time: nothing to wait for
 
     def put(self, key: str, state: State) -> None:
         self.tx.put(self.tx.store.throttles, key, state)

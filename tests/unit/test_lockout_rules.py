@@ -13,8 +13,9 @@ import pytest
 
 from smsaccounts.config import Settings
 from smsaccounts.domain.clock import FakeClock
+from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import ADMIN_ID, Kind
-from smsaccounts.errors import AuthenticationFailed, Blocked, NotFound
+from smsaccounts.errors import AccountDisabled, AuthenticationFailed, Blocked, NotFound
 from smsaccounts.services import accounts, auth
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -41,9 +42,11 @@ def login(uow: FakeUnitOfWork, password: str, name: str = "r") -> str:
     """A token for `name` (then = issue_token: it runs only when the login succeeds)."""
     return auth.password_login(
         uow,
-        throttle_key=f"reseller:{name}",
+        door="reseller",
+        name=name,
         find=lambda tx: tx.accounts.get_by_name(Kind.RESELLER, name),
         password=password,
+        client_ip=None,
         then=auth.issue_token,
     )
 
@@ -95,7 +98,9 @@ def test_a_success_resets_the_count(uow: FakeUnitOfWork, clock: FakeClock) -> No
     fail(uow, clock, 4)
     assert login(uow, PASSWORD)
     with uow.read() as tx:
-        assert tx.throttles.get("login:reseller:r").failures == 0
+        reseller = tx.accounts.get_by_name(Kind.RESELLER, "r")
+        assert reseller is not None
+        assert tx.throttles.get(auth.login_key(reseller)).failures == 0
 
 
 def test_failures_count_within_the_window_only(uow: FakeUnitOfWork, clock: FakeClock) -> None:
@@ -111,3 +116,42 @@ def test_unknown_names_are_counted_too(uow: FakeUnitOfWork) -> None:
             login(uow, "x", name="ghost")
     with pytest.raises(Blocked):
         login(uow, "x", name="ghost")
+
+
+def test_the_lockout_is_the_accounts_whichever_door_names_it(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    """Four failures as a reseller login, the fifth through MOR's door: blocked at both."""
+    fail(uow, clock, 4, every=0)
+    with pytest.raises(AuthenticationFailed):
+        auth.authenticate_password(
+            uow, door="mor", name="r", password="wrong", client_ip=None,
+            find=lambda tx: tx.accounts.get_by_name(Kind.RESELLER, "r"),
+        )  # fmt: skip
+    with pytest.raises(Blocked):
+        login(uow, PASSWORD)
+
+
+def test_a_disabled_ancestor_shuts_out_a_key_and_a_login_below_it(uow: FakeUnitOfWork) -> None:
+    reseller = accounts.get_by_name(uow, actor=_admin(uow), kind=Kind.RESELLER, name="r")
+    customer = accounts.create(uow, kind=Kind.CUSTOMER, name="c", parent_id=reseller.id)
+    user = accounts.create(uow, kind=Kind.USER, name="u", parent_id=customer.id, password="pw12")
+    _key, plaintext = auth.create_api_key(uow, owner_id=user.id, name="u", purpose="user")
+    with uow.write() as tx:
+        token = auth.issue_token(tx, user)
+    accounts.disable(uow, actor=reseller, account_id=reseller.id)
+    with pytest.raises(AccountDisabled):
+        auth.authenticate_user_key(uow, key=plaintext, client_ip=None)
+    with pytest.raises(AccountDisabled):
+        auth.authenticate_user_password(uow, username="u", password="pw12", client_ip=None)
+    with pytest.raises(AuthenticationFailed):  # revoked with the disable
+        auth.authenticate_token(uow, token=token, client_ip=None)
+    accounts.enable(uow, actor=reseller, account_id=reseller.id)
+    assert auth.authenticate_user_key(uow, key=plaintext, client_ip=None).id == user.id
+
+
+def _admin(uow: FakeUnitOfWork) -> Account:
+    with uow.read() as tx:
+        admin = tx.accounts.get(ADMIN_ID)
+    assert admin is not None
+    return admin

@@ -1,10 +1,20 @@
-"""IP ranges, msisdn parsing and settings from the environment."""
+"""IP ranges, client addresses, msisdn parsing and names, settings from the environment."""
+
+from typing import Any
 
 import pytest
 
 from smsaccounts.config import Settings
-from smsaccounts.domain.network import ip_allowed, normalize_ranges, parse_ranges
-from smsaccounts.domain.phone import PhoneError, canonical_digits, parse_msisdn
+from smsaccounts.domain.network import client_address, ip_allowed, normalize_ranges, parse_ranges
+from smsaccounts.domain.phone import (
+    PhoneError,
+    canonical_digits,
+    msisdn_name,
+    name_allowed,
+    parse_msisdn,
+)
+
+PROXIES = parse_ranges("10.0.0.0/24, 2001:db8::1")
 
 
 def test_an_empty_range_allows_any_address() -> None:
@@ -86,3 +96,43 @@ def test_settings_come_from_the_environment_with_typed_values() -> None:
 def test_a_malformed_setting_names_its_variable() -> None:
     with pytest.raises(ValueError, match="SMSACCOUNTS_PORT"):
         Settings.from_env({"SMSACCOUNTS_PORT": "eighty"})
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "client"),
+    [
+        ("127.0.0.1", ["203.0.113.9"], (), "127.0.0.1"),  # nobody trusted: the peer
+        ("198.51.100.4", ["203.0.113.9"], PROXIES, "198.51.100.4"),  # peer is no proxy
+        ("10.0.0.2", ["203.0.113.9"], PROXIES, "203.0.113.9"),
+        ("10.0.0.2", ["203.0.113.9, 10.0.0.3"], PROXIES, "203.0.113.9"),  # two proxies
+        ("10.0.0.2", ["1.2.3.4, 203.0.113.9"], PROXIES, "203.0.113.9"),  # the client's own
+        ("10.0.0.2", ["1.2.3.4", "203.0.113.9"], PROXIES, "203.0.113.9"),  # two headers
+        ("10.0.0.2", [], PROXIES, "10.0.0.2"),  # no header: the proxy
+        ("10.0.0.2", ["10.0.0.3, 10.0.0.4"], PROXIES, "10.0.0.3"),  # all proxies: leftmost
+        ("10.0.0.2", ["203.0.113.9, bogus"], PROXIES, "10.0.0.2"),  # a hop that is no address
+        ("2001:db8::1", ["2001:db8::77"], PROXIES, "2001:db8::77"),
+        (None, ["203.0.113.9"], PROXIES, None),
+    ],
+)
+def test_the_client_address_believes_forwarded_for_only_from_trusted_proxies(
+    peer: str | None, forwarded: list[str], trusted: tuple[Any, ...], client: str | None
+) -> None:
+    assert client_address(peer, forwarded, trusted) == client
+
+
+def test_names_starting_with_plus_belong_to_msisdn_registrations() -> None:
+    assert msisdn_name("436761234567") == "+436761234567"
+    assert name_allowed("+436761234567", "436761234567")
+    assert not name_allowed("+436761234567", None)
+    assert not name_allowed("+436761234567", "436761234568")
+    assert name_allowed("436761234567", None)
+    assert name_allowed("alice", "436761234567")
+
+
+def test_pin_and_proxy_settings_have_the_issues_defaults() -> None:
+    settings = Settings()
+    assert (settings.pin_resend_seconds, settings.pin_daily_max) == (60, 5)
+    assert (settings.pin_failures_per_ip, settings.pin_failures_per_key) == (20, 1000)
+    assert settings.trusted_proxies == ""
+    env = Settings.from_env({"SMSACCOUNTS_TRUSTED_PROXIES": "10.0.0.0/8, ::1"})
+    assert parse_ranges(env.trusted_proxies) == parse_ranges("10.0.0.0/8,::1")

@@ -57,3 +57,48 @@ def test_too_soon_measures_from_the_last_event() -> None:
     assert throttle.too_soon(state, at(14), dt.timedelta(minutes=15))
     assert not throttle.too_soon(state, at(15), dt.timedelta(minutes=15))
     assert not throttle.too_soon(throttle.State(), at(0), dt.timedelta(minutes=15))
+
+
+def test_keys_are_fixed_length_whatever_the_name() -> None:
+    short, long = (
+        throttle.key("login", "reseller", "r"),
+        throttle.key("login", "reseller", "r" * 500),
+    )
+    assert len(short) == len(long) <= 128  # the column's width
+    assert short != long
+    assert throttle.key("login", "account", 7) != throttle.key("login", "account", 70)
+    assert throttle.key("login", "a", "bc") != throttle.key("login", "ab", "c")
+
+
+QUOTA = throttle.Quota(spacing=dt.timedelta(minutes=1), max_events=5, window=dt.timedelta(days=1))
+
+
+def send(state: throttle.State, minute: float) -> throttle.State:
+    assert throttle.quota_wait(QUOTA, state, at(minute)) == dt.timedelta(0)
+    return throttle.record_event(QUOTA, state, at(minute))
+
+
+def test_a_quota_spaces_events() -> None:
+    state = send(throttle.State(), 0)
+    assert throttle.quota_wait(QUOTA, state, at(0.5)) == dt.timedelta(seconds=30)
+    send(state, 1)
+
+
+def test_a_quota_caps_events_per_window_then_opens_a_new_one() -> None:
+    state = throttle.State()
+    for minute in range(5):
+        state = send(state, minute)
+    assert throttle.quota_wait(QUOTA, state, at(60)) == dt.timedelta(days=1) - dt.timedelta(
+        minutes=60
+    )
+    state = send(state, 24 * 60)
+    assert (state.failures, state.window_start) == (1, at(24 * 60))
+
+
+def test_a_quota_without_a_cap_only_spaces() -> None:
+    quota = throttle.Quota(spacing=dt.timedelta(minutes=15))
+    state = throttle.State()
+    for i in range(50):
+        assert throttle.quota_wait(quota, state, at(i * 15)) == dt.timedelta(0)
+        state = throttle.record_event(quota, state, at(i * 15))
+    assert throttle.quota_wait(quota, state, at(49 * 15 + 14)) == dt.timedelta(minutes=1)

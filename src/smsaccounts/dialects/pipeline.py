@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsaccounts import logs
 from smsaccounts.dialects import wire
+from smsaccounts.domain.network import parse_ranges
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode
 from smsaccounts.ratelimit import RateLimiter
 from smsaccounts.services import audit
@@ -139,6 +140,10 @@ class Pipeline:
         # Below the configured level an access line is not even built (warnings and errors
         # always are).
         self.access_lines = logs.level_of(uow.settings.log_level) <= logging.INFO
+        try:
+            self.trusted_proxies = parse_ranges(uow.settings.trusted_proxies)
+        except ValueError as error:
+            raise ValueError(f"SMSACCOUNTS_TRUSTED_PROXIES: {error}") from None
 
     def routes(self, dialect: Dialect) -> list[BaseRoute]:
         """One Mount per mount point; anything else under it answers in the dialect's shape."""
@@ -182,9 +187,9 @@ class Pipeline:
         body = await wire.read_body(receive)
         if body is None:  # the client went away
             return
+        client_ip = wire.client_ip(scope, self.trusted_proxies)
         call = Call(scope["method"], scope["path"], scope["headers"], scope["query_string"],
-                    scope.get("path_params", {}), body, wire.client_ip(scope),
-                    tuple(by_method))  # fmt: skip
+                    scope.get("path_params", {}), body, client_ip, tuple(by_method))  # fmt: skip
         op = by_method.get(call.method)
         if op is None and call.method == "HEAD":
             op = by_method.get("GET")  # HEAD is answered as the GET

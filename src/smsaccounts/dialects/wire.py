@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import Receive
 
+from smsaccounts.domain.network import Network, client_address
 from smsaccounts.errors import BadRequest, InvalidField
 
 T = TypeVar("T")
@@ -214,10 +215,20 @@ async def read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def client_ip(connection: Mapping[str, Any]) -> str | None:
-    """The client's address from an ASGI scope, or a Request (a mapping over its scope)."""
+def client_ip(connection: Mapping[str, Any], trusted: tuple[Network, ...] = ()) -> str | None:
+    """The client's address from an ASGI scope, or a Request (a mapping over its scope).
+
+    The peer's address, unless the peer is one of the `trusted` proxies: only then does
+    X-Forwarded-For name the client (`network.client_address`). The server itself never
+    rewrites the peer from a header (`smsaccounts serve` runs uvicorn without proxy headers).
+    """
     client = connection.get("client")
-    return client[0] if client else None
+    peer = client[0] if client else None
+    if not trusted:
+        return peer
+    headers = connection.get("headers") or ()
+    forwarded = [value.decode("latin-1") for name, value in headers if name == b"x-forwarded-for"]
+    return client_address(peer, forwarded, trusted)
 
 
 async def read_params(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from decimal import Decimal
 
 from smsaccounts.domain import money
@@ -116,14 +117,8 @@ class Account:
 
     @property
     def active(self) -> bool:
-        """Enabled and not deleted: the only state in which it may authenticate."""
+        """Enabled and not deleted itself (its ancestors are `acting`'s business)."""
         return self.enabled and self.deactivated is None
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(
-            self.id, self.kind, self.path, self.enabled, self.deactivated is None, self.iprange
-        )
 
     def acls(self) -> dict[str, bool]:
         return {name: getattr(self, name) for name in ACL_FIELDS}
@@ -139,10 +134,28 @@ class Principal:
     enabled: bool
     live: bool  # not deactivated (deleted)
     iprange: str
+    ancestors_active: bool  # every account above it enabled and live
 
     @property
     def active(self) -> bool:
-        return self.enabled and self.live
+        """The one rule: an account acts only while it and every ancestor are enabled and
+        not deactivated, so disabling or deleting an account shuts out its whole subtree."""
+        return self.enabled and self.live and self.ancestors_active
+
+
+def acting(chain: Sequence[Account]) -> Principal:
+    """The first account of `chain` (the account, then every one of its ancestors) as the
+    access rules see it."""
+    account, ancestors = chain[0], chain[1:]
+    return Principal(
+        account.id,
+        account.kind,
+        account.path,
+        account.enabled,
+        account.deactivated is None,
+        account.iprange,
+        all(ancestor.active for ancestor in ancestors),
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -83,3 +83,21 @@ def mobile(raw: str) -> Msisdn | None:
         return None
     kind = phonenumbers.number_type(phonenumbers.parse("+" + number.digits, None))
     return number if kind in _MOBILE else None
+
+
+# A user registered by its msisdn is named `+<digits>`; no other account may take a name
+# that starts with `+`, so the names chosen through LINK, the reseller API or the CLI and
+# the msisdn registrations never meet (a LINK username cannot block a number).
+MSISDN_NAME_PREFIX = "+"
+
+
+def msisdn_name(digits: str) -> str:
+    """The name of the user registered by (and identified by) this msisdn."""
+    return MSISDN_NAME_PREFIX + digits
+
+
+def name_allowed(name: str, msisdn: str | None) -> bool:
+    """Whether an account with this msisdn (if any) may carry `name`."""
+    return not name.startswith(MSISDN_NAME_PREFIX) or (
+        msisdn is not None and name == msisdn_name(msisdn)
+    )

@@ -59,6 +59,11 @@ def child_path(parent_path: str | None, account_id: int) -> str:
     return f"{parent_path}.{own}" if parent_path else own
 
 
+def ancestor_ids(path: str) -> list[int]:
+    """The ids of every account above the one at `path`, root first (read from the path)."""
+    return [int(part, 36) for part in path.split(".")[:-1]]
+
+
 def can_access(actor_path: str, target_path: str) -> bool:
     """The one rule: an account may act on itself and on the accounts below it, nothing else."""
     return target_path == actor_path or target_path.startswith(actor_path + ".")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smsaccounts.domain import bounds, tree
+from smsaccounts.domain import bounds, phone, tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.tree import Kind
@@ -86,6 +86,7 @@ def add(
         raise InvalidField(f"a {kind} cannot be placed under a {parent.kind}", field="parent")
     _check_settable(attributes)
     values = _clean(attributes)
+    _check_name(name, values.get("msisdn"))
     if tx.accounts.get_by_name(kind, name) is not None:
         raise AlreadyExists(
             f"{kind} name already taken", code=name_taken_code(kind.value), field="name"
@@ -168,7 +169,9 @@ def update(
         return updated
 
 
-def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Account:
+def apply_changes(
+    tx: Tx, account: Account, changes: Mapping[str, Any], *, action: str = "account.update"
+) -> Account:
     """Set attributes; a name or msisdn taken by another live account is AlreadyExists, and
     `enabled` false revokes every auth token (whichever door disables)."""
     _check_settable(changes)
@@ -176,6 +179,7 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
     check_texts(tx, values)
     new_name = values.get("name")
     if new_name and new_name != account.name:
+        _check_name(new_name, values.get("msisdn", account.msisdn))
         other = tx.accounts.get_by_name(account.kind, new_name)
         if other is not None:
             code = name_taken_code(account.kind.value)
@@ -185,8 +189,10 @@ def apply_changes(tx: Tx, account: Account, changes: Mapping[str, Any]) -> Accou
         _refuse_taken_msisdn(tx, new_msisdn)
     tx.accounts.update(account.id, values)
     if values.get("enabled") is False:
-        tx.credentials.revoke_tokens(account.id, tx.now)
-    _record_update(tx, "account.update", account, values)
+        # Written after the account row: a login issuing a token holds that row's share
+        # lock, so every token issued before this change is among those revoked here.
+        tx.credentials.revoke_subtree_tokens(account.path, tx.now)
+    _record_update(tx, action, account, values)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
@@ -208,13 +214,11 @@ def check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
 
 
 def disable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
-    """Disable (reversibly) and revoke every auth token."""
+    """Disable (reversibly): the account and its whole subtree are shut out, and every auth
+    token in it is revoked; enabling it again restores what was not disabled itself."""
     with uow.write() as tx:
         account = visible(actor, tx.accounts.get(account_id))
-        tx.accounts.update(account.id, {"enabled": False})
-        tx.credentials.revoke_tokens(account.id, tx.now)
-        _record_update(tx, "account.disable", account, {"enabled": False})
-        return tx.accounts.get(account.id)  # type: ignore[return-value]
+        return apply_changes(tx, account, {"enabled": False}, action="account.disable")
 
 
 def enable(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
@@ -231,12 +235,13 @@ def delete(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
 
 
 def deactivate(tx: Tx, account: Account) -> Account:
-    """Delete = deactivate: data and ledger kept, tokens and keys revoked, msisdn freed."""
+    """Delete = deactivate: data and ledger kept, its keys and every token of its subtree
+    revoked, msisdn freed. Everything below it is shut out for good (`Principal.active`)."""
     if account.deactivated is None:
         changes = {"enabled": False, "deactivated": tx.now}
         tx.accounts.update(account.id, changes)
         _record_update(tx, "account.delete", account, changes)
-    tx.credentials.revoke_tokens(account.id, tx.now)
+    tx.credentials.revoke_subtree_tokens(account.path, tx.now)
     tx.credentials.revoke_keys(account.id, tx.now)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
@@ -264,6 +269,14 @@ def _refuse_taken_msisdn(tx: Tx, msisdn: str) -> None:
     if tx.accounts.get_by_msisdn(msisdn) is not None:
         raise AlreadyExists(
             "msisdn already registered", code=ErrorCode.MSISDN_TAKEN, field="msisdn"
+        )
+
+
+def _check_name(name: str, msisdn: str | None) -> None:
+    if not phone.name_allowed(name, msisdn):
+        raise InvalidField(
+            f"a name starting with {phone.MSISDN_NAME_PREFIX} is an msisdn registration's",
+            field="name",
         )
 
 

@@ -1,4 +1,11 @@
-"""Authentication: passwords (with lockout), API keys, auth tokens; issuing and revoking them."""
+"""Authentication: passwords (with lockout), API keys, auth tokens; issuing and revoking them.
+
+Whatever the door, the same rules decide: one login lockout per account
+(`throttle.key("login", "account", id)`), counted under a row lock; an account acts only
+while it and every ancestor are enabled and live, from inside its own `iprange`
+(`check_account_access`); a key works while live, from inside its own ranges
+(`check_key_access`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from typing import TypeVar
 from smsaccounts import logs
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, password_policy, throttle
-from smsaccounts.domain.models import Account, ApiKey, Principal
+from smsaccounts.domain.models import Account, ApiKey, Principal, acting
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -36,17 +43,23 @@ def login_rule(settings: Settings) -> throttle.Rule:
     )
 
 
+def login_key(account: Account) -> str:
+    """The one login lockout of an account, whichever door names it."""
+    return throttle.key("login", "account", account.id)
+
+
 def authenticate_password(
     uow: UnitOfWorkOf[TxT],
     *,
-    throttle_key: str,
+    door: str,
+    name: str,
     find: Callable[[TxT], Account | None],
     password: str,
+    client_ip: str | None,
 ) -> Account:
     """Check a password against the account `find` returns, under the login lockout."""
-    return password_login(
-        uow, throttle_key=throttle_key, find=find, password=password, then=_itself
-    )
+    return password_login(uow, door=door, name=name, find=find, password=password,
+                          client_ip=client_ip, then=_itself)  # fmt: skip
 
 
 def _itself(_tx: Tx, account: Account) -> Account:
@@ -56,43 +69,47 @@ def _itself(_tx: Tx, account: Account) -> Account:
 def password_login(
     uow: UnitOfWorkOf[TxT],
     *,
-    throttle_key: str,
+    door: str,
+    name: str,
     find: Callable[[TxT], Account | None],
     password: str,
+    client_ip: str | None,
     then: Callable[[TxT, Account], T],
 ) -> T:
-    """Check a password under the login lockout; on success run `then` in the same write.
+    """Check a password under the account's login lockout; on success run `then` in the
+    same write, once the account may act (`check_account_access`) from `client_ip`.
 
+    The lockout is the account's whichever door (mysms, LINK, reseller, MOR) names it;
+    `door` and `name` key a count only for a name that no account has, so guessing names
+    is throttled too. The count is read and written under the row's lock: concurrent
+    guesses queue, and exactly `login_max_failures` of them are ever evaluated.
     The argon2 verify runs in every branch (blocked, unknown, wrong) so that the time taken
-    tells nothing. Failures for unknown names count too, so guessing them is throttled.
-    What a successful login leads to (a token, a stored device key) commits together with
-    the lockout state: one transaction, one sync to disk.
-    Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed or AccountDisabled.
+    tells nothing. What a successful login leads to (a token, a stored device key) commits
+    with the lockout state, and only if the hash the password was checked against is still
+    the account's (see `_admit`).
+    Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed, AccountDisabled or
+    AccessDenied (IP_NOT_ALLOWED).
     """
     rule = login_rule(uow.settings)
-    key = f"login:{throttle_key}"
     with uow.read() as tx:
         account = find(tx)
-        state = tx.throttles.get(key)
     stored = account.password_hash if account else None
     correct = uow.passwords.verify(stored, password)
-    now = uow.clock.now()
+    key = login_key(account) if account else throttle.key("login", door, name)
     with uow.write() as tx:
-        state = tx.throttles.get(key)
-        blocked = throttle.is_blocked(state, now)
+        state = tx.throttles.lock(key)
+        blocked = throttle.is_blocked(state, tx.now)
         if blocked or account is None or not correct:
             # While blocked the (unchanged) state is written too: a locked, an unknown and a
             # wrong login run the same statements, so their timing tells nothing apart.
-            tx.throttles.put(key, throttle.record_failure(rule, state, now))
+            tx.throttles.put(key, throttle.record_failure(rule, state, tx.now))
         else:
             if state != throttle.State():
-                tx.throttles.put(key, throttle.record_success(state, now))
+                tx.throttles.put(key, throttle.record_success(state, tx.now))
+            current = _admit(tx, account, stored, client_ip)
             if stored and uow.passwords.needs_rehash(stored):
-                tx.accounts.update(account.id, {"password_hash": uow.passwords.hash(password)})
-            if not account.active:
-                raise AccountDisabled("account disabled", account_id=account.id)
-            audit.note_actor(account.id)
-            return then(tx, account)
+                tx.accounts.update(current.id, {"password_hash": uow.passwords.hash(password)})
+            return then(tx, current)
     if blocked:
         raise Blocked("login blocked", until=state.blocked_until)
     if account is None:
@@ -111,8 +128,29 @@ def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
     return uow.passwords.hash(checked)
 
 
+def _admit(tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None) -> Account:
+    """The account as it is now, if the login may go on: the hash the password was checked
+    against is still its hash, and it (and every ancestor) may act from `client_ip`.
+
+    The account and its ancestors stay share-locked until this write commits, so a password
+    change, reset, disable or delete either came first (and this login is refused) or waits
+    for it (and then revokes whatever token it issued): no token outlives one of them.
+    """
+    chain = tx.accounts.chain(account, lock=True)
+    if not chain or chain[0].password_hash != checked_hash:
+        # Changed since it was verified: the password checked may no longer be its own.
+        raise AuthenticationFailed("wrong password")
+    check_account_access(acting(chain), client_ip)
+    return chain[0]
+
+
 def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> None:
-    """Store a new password (under the password policy) and revoke every auth token."""
+    """Store a new password (under the password policy) and revoke every auth token of the
+    account.
+
+    The hash is written first: that takes the account's row lock, which a login issuing a
+    token holds too (`_admit`), so the revocation sees every token issued before it.
+    """
     tx.accounts.update(account.id, {"password_hash": hash_new_password(uow, password)})
     audit.record(tx, "password.set", account.id, after={"password": True})
     tx.credentials.revoke_tokens(account.id, tx.now)
@@ -139,25 +177,28 @@ def revoke_tokens(uow: UnitOfWork, *, account_id: int) -> int:
 
 
 def authenticate_token(uow: UnitOfWork, *, token: str, client_ip: str | None) -> Account:
-    """The live account behind an auth token, checked against its IP ranges."""
+    """The live account behind an auth token, if it (and every ancestor) may act from there."""
     with uow.read() as tx:
         account = tx.credentials.account_for_token(credentials.secret_hash(token))
-    if account is None:
+        chain = tx.accounts.chain(account) if account else []
+    if account is None or not chain:
         raise AuthenticationFailed("auth token invalid", code=ErrorCode.TOKEN_INVALID)
-    check_account_access(account, client_ip)
-    return account
+    check_account_access(acting(chain), client_ip)
+    return chain[0]
 
 
 def authenticate_api_key(
     uow: UnitOfWork, *, key: str, client_ip: str | None
 ) -> tuple[ApiKey, Account]:
-    """The live API key and its owner; the client IP must be inside both's allowed ranges."""
+    """The live API key and its owner; the client IP must be inside both's allowed ranges,
+    and the owner and every one of its ancestors enabled and live."""
     with uow.read() as tx:
         found = tx.credentials.key_with_owner(credentials.secret_hash(key))
-    if found is None:
+        chain = tx.accounts.chain(found[1]) if found else []
+    if found is None or not chain:
         raise AuthenticationFailed("api key invalid", code=ErrorCode.API_KEY_INVALID)
     api_key, owner = found
-    check_key_access(api_key, owner, client_ip)
+    check_key_access(api_key, acting(chain), client_ip)
     return api_key, owner
 
 
@@ -173,27 +214,32 @@ def authenticate_user_password(
     uow: UnitOfWork, *, username: str, password: str, client_ip: str | None
 ) -> Account:
     """A user by name and password, under the login lockout and its own IP ranges."""
-    account = authenticate_password(
+    return authenticate_password(
         uow,
-        throttle_key=f"user:{username}",
+        door="user",
+        name=username,
         find=lambda tx: tx.accounts.get_by_name(Kind.USER, username),
         password=password,
+        client_ip=client_ip,
     )
-    check_account_access(account, client_ip)
-    return account
 
 
-def check_key_access(api_key: ApiKey, owner: Account | Principal, client_ip: str | None) -> None:
-    """A key works while enabled, from inside its own ranges, for an owner that may act."""
-    if not api_key.active:
+def check_key_access(api_key: ApiKey, owner: Principal, client_ip: str | None) -> None:
+    """A key works until revoked, while enabled, from inside its own ranges, for an owner
+    that may act. A revoked key is no key at all: it answers like an unknown one."""
+    if api_key.revoked_at is not None:
+        raise AuthenticationFailed("api key revoked", code=ErrorCode.API_KEY_INVALID)
+    if not api_key.enabled:
         raise AccessDenied("api key disabled", code=ErrorCode.KEY_DISABLED)
     if not ip_allowed(api_key.allowed_ips, client_ip):
         raise AccessDenied("client IP not allowed for this key", code=ErrorCode.IP_NOT_ALLOWED)
     check_account_access(owner, client_ip)
 
 
-def check_account_access(account: Account | Principal, client_ip: str | None) -> None:
-    """An account acts only while active and only from inside its own `iprange`."""
+def check_account_access(account: Principal, client_ip: str | None) -> None:
+    """The one access rule of every door: an account acts only while it and every ancestor
+    are enabled and live (`Principal.active`), and only from inside its own `iprange`
+    (`client_ip` is the peer's address, or a trusted proxy's report of it)."""
     if not account.active:
         raise AccountDisabled("account disabled", account_id=account.id)
     if not ip_allowed(account.iprange, client_ip):
@@ -202,9 +248,16 @@ def check_account_access(account: Account | Principal, client_ip: str | None) ->
     audit.note_actor(account.id)
 
 
-def require_right(api_key: ApiKey, right: str) -> None:
+def check_chain_access(chain: list[Account], client_ip: str | None) -> None:
+    """`check_account_access` for `chain[0]`, given it and its ancestors (`chain`)."""
+    check_account_access(acting(chain), client_ip)
+
+
+def require_right(
+    api_key: ApiKey, right: str, *, code: ErrorCode = ErrorCode.RIGHT_MISSING
+) -> None:
     if right not in api_key.rights:
-        raise AccessDenied(f"api key lacks the right {right}", code=ErrorCode.RIGHT_MISSING)
+        raise AccessDenied(f"api key lacks the right {right}", code=code)
 
 
 def create_api_key(

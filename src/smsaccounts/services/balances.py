@@ -61,25 +61,29 @@ def authenticate(
     name = credentials.username
     with uow.read() as tx:
         caller = find_by_name(tx, name) if name else None
-        chain = [caller, *tx.accounts.ancestors(caller)] if caller else []
+        chain = tx.accounts.chain(caller) if caller else []
     if caller is None or not request_hash.hash_matches(
         values, request_hash.nearest_secret(chain), credentials.hash
     ):
         raise AuthenticationFailed("incorrect hash", code=ErrorCode.HASH_INVALID)
     if credentials.password is not None:
-        caller = _check_password(uow, caller.name, credentials.password)
-    auth.check_account_access(caller, credentials.client_ip)
+        caller = _check_password(uow, caller.name, credentials.password, credentials.client_ip)
+    # The caller and every account above it: a disabled reseller's customers and users are
+    # shut out too, whoever's name the request gives as `u`.
+    auth.check_chain_access(chain, credentials.client_ip)
     return caller
 
 
-def _check_password(uow: UnitOfWork, name: str, password: str) -> Account:
+def _check_password(uow: UnitOfWork, name: str, password: str, client_ip: str | None) -> Account:
     """Every way a password can fail (wrong, unknown, blocked, disabled) looks the same."""
     try:
         return auth.authenticate_password(
             uow,
-            throttle_key=f"mor:{name}",
+            door="mor",
+            name=name,
             find=lambda tx: find_by_name(tx, name),
             password=password,
+            client_ip=client_ip,
         )
     except (AuthenticationFailed, NotFound, Blocked, AccountDisabled):
         raise AuthenticationFailed("bad login") from None

@@ -5,7 +5,6 @@ Either way every token of the user stops working (`auth.set_password`).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -38,23 +37,26 @@ def change_password(uow: UnitOfWork, user: Account, *, password: str | None) -> 
 def reset_password(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
     """Send a generated password by SMS; an unknown msisdn answers the same and sends nothing.
 
-    A second reset within `reset_block_seconds` of the last is refused (Blocked, RESET_BLOCKED).
+    A second reset within `reset_block_seconds` of the last is refused (Blocked,
+    RESET_BLOCKED); the spacing is kept per account under a row lock, so of any number of
+    concurrent resets exactly one goes through.
     """
     number = msisdns.parse_number(msisdn)
-    spacing = dt.timedelta(seconds=uow.settings.reset_block_seconds)
+    quota = throttle.Quota(spacing=dt.timedelta(seconds=uow.settings.reset_block_seconds))
     generated = credentials.new_password()
     with uow.write() as tx:
         user = msisdns.user_by_msisdn(tx, caller.owner, number.digits)
         if user is None:
             return
-        auth.check_account_access(user, caller.ip)
-        key = f"reset:{number.digits}"
-        state = tx.throttles.get(key)
-        if throttle.too_soon(state, tx.now, spacing):
-            until = state.last_at + spacing if state.last_at else None
+        auth.check_chain_access(tx.accounts.chain(user), caller.ip)
+        key = throttle.key("reset", "account", user.id)
+        state = tx.throttles.lock(key)
+        wait = throttle.quota_wait(quota, state, tx.now)
+        if wait:
+            until = tx.now + wait
             raise Blocked("password reset blocked", code=ErrorCode.RESET_BLOCKED, until=until)
         auth.set_password(uow, tx, user, generated)
-        tx.throttles.put(key, dataclasses.replace(state, last_at=tx.now))
+        tx.throttles.put(key, throttle.record_event(quota, state, tx.now))
         outbox.queue(
             tx,
             to_msisdn=number.digits,

@@ -44,6 +44,13 @@ class Accounts(Protocol):
     def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
     def get_by_msisdn(self, msisdn: str) -> Account | None: ...
     def ancestors(self, account: Account) -> list[Account]: ...
+    def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
+        """The account as stored now, then its ancestors, nearest first (one indexed read).
+
+        With `lock` they stay as read until the transaction ends: a concurrent disable,
+        delete or password change of any of them waits for it (a share lock).
+        """
+
     def list_subtree(
         self,
         root: Account,
@@ -120,6 +127,9 @@ class Credentials(Protocol):
     def add_token(self, account_id: int, token_hash: str, now: dt.datetime) -> None: ...
     def account_for_token(self, token_hash: str) -> Account | None: ...
     def revoke_tokens(self, account_id: int, now: dt.datetime) -> int: ...
+    def revoke_subtree_tokens(self, path: str, now: dt.datetime) -> int:
+        """Revoke the live tokens of the account at `path` and of everything below it."""
+
     def add_key(
         self,
         *,
@@ -132,7 +142,8 @@ class Credentials(Protocol):
         now: dt.datetime,
     ) -> ApiKey: ...
     def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None: ...
-    def keys_of(self, account_id: int) -> list[ApiKey]: ...
+    def get_key(self, key_id: int) -> ApiKey | None: ...
+    def list_keys(self, *, account_id: int | None = None) -> list[ApiKey]: ...
     def revoke_keys(self, account_id: int, now: dt.datetime) -> int: ...
     def set_key(self, key_id: int, **values: Any) -> None: ...
     def put_pin(
@@ -143,8 +154,15 @@ class Credentials(Protocol):
 
 
 class Throttles(Protocol):
-    def get(self, key: str) -> State: ...
-    def put(self, key: str, state: State) -> None: ...
+    def get(self, key: str) -> State:
+        """The last committed state, unlocked: for reports, never to decide a write on."""
+
+    def lock(self, key: str) -> State:
+        """The state of `key`, held until the transaction ends: a concurrent request for the
+        same key waits, then sees what this one `put`. The only read a decision may use."""
+
+    def put(self, key: str, state: State) -> None:
+        """Write the state of a key this transaction locked."""
 
 
 class Outbox(Protocol):

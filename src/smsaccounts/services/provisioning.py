@@ -75,18 +75,21 @@ class NewCustomerUser:
     phone_number: str = ""
 
 
-def authenticate(uow: UnitOfWork, *, name: str, password: str) -> Account:
-    """The reseller behind a name and password, under the login lockout.
+def authenticate(uow: UnitOfWork, *, name: str, password: str, client_ip: str | None) -> Account:
+    """The reseller behind a name and password, under the login lockout, calling from
+    inside its `iprange`.
 
-    Raises NotFound (RESELLER_NOT_FOUND), AuthenticationFailed, Blocked or AccountDisabled;
-    nothing about any customer has been read yet when it does.
+    Raises NotFound (RESELLER_NOT_FOUND), AuthenticationFailed, Blocked, AccountDisabled or
+    AccessDenied (IP_NOT_ALLOWED); nothing about any customer has been read yet when it does.
     """
     try:
         return auth.authenticate_password(
             uow,
-            throttle_key=f"reseller:{name}",
+            door="reseller",
+            name=name,
             find=lambda tx: tx.accounts.get_by_name(Kind.RESELLER, name),
             password=password,
+            client_ip=client_ip,
         )
     except NotFound:
         raise NotFound("reseller not found", code=ErrorCode.RESELLER_NOT_FOUND) from None

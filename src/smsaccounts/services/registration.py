@@ -1,8 +1,13 @@
 """A user's life under a client application: its msisdn verified by PIN, its registration,
 and its deletion.
 
-A PIN goes out by SMS only to an msisdn that is not registered yet; checking it is
-throttled per msisdn, and registration uses it up.
+Only a key with `user.create` may ask for or check a PIN (it alone can register the
+number). A PIN goes out by SMS only to an msisdn that is not registered yet, at most one
+per `pin_resend_seconds` and `pin_daily_max` a day per number, whoever asks. Wrong checks
+are counted per msisdn, per client IP and per client key (each under its row lock), and
+any of the three that is over its limit stops checks from being evaluated at all (404), so
+guesses spread over many numbers stop long before they pay off; registration uses the PIN
+up.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from smsaccounts.domain import credentials, throttle
+from smsaccounts.domain import credentials, phone, throttle
 from smsaccounts.domain.models import BillingType
 from smsaccounts.domain.phone import Msisdn
 from smsaccounts.domain.tree import Kind
@@ -21,6 +26,7 @@ from smsaccounts.errors import (
     Blocked,
     ErrorCode,
     MissingField,
+    RateLimited,
 )
 from smsaccounts.services import accounts, auth, outbox
 from smsaccounts.services.msisdns import check_country, parse_number
@@ -30,6 +36,7 @@ from smsaccounts.services.sessions import Caller, session
 
 RIGHT_CREATE = "user.create"
 RIGHT_DELETE = "user.delete"
+HOUR = dt.timedelta(hours=1)
 
 
 # -- msisdns and PINs --------------------------------------------------------------------
@@ -55,6 +62,31 @@ def pin_rule(uow: UnitOfWork) -> throttle.Rule:
     return throttle.Rule(max_failures=uow.settings.pin_max_failures, window=block, block=block)
 
 
+def pin_sms_quota(uow: UnitOfWork) -> throttle.Quota:
+    return throttle.Quota(
+        spacing=dt.timedelta(seconds=uow.settings.pin_resend_seconds),
+        max_events=uow.settings.pin_daily_max,
+        window=dt.timedelta(days=1),
+    )
+
+
+def pin_counters(uow: UnitOfWork, caller: Caller, digits: str) -> list[tuple[str, throttle.Rule]]:
+    """The counts a wrong PIN check adds to (the msisdn's, the client IP's, the client
+    key's), in the one order every transaction locks them in, so two never deadlock."""
+    per_ip = uow.settings.pin_failures_per_ip
+    per_key = uow.settings.pin_failures_per_key
+    counters = [
+        (throttle.key("pin", "msisdn", digits), pin_rule(uow)),
+        (throttle.key("pin", "ip", caller.ip or ""), throttle.Rule(per_ip, HOUR, HOUR)),
+        (throttle.key("pin", "key", caller.key.id), throttle.Rule(per_key, HOUR, HOUR)),
+    ]
+    return sorted(counters, key=lambda counter: counter[0])
+
+
+def _require_pin_right(caller: Caller) -> None:
+    auth.require_right(caller.key, RIGHT_CREATE, code=ErrorCode.PIN_NOT_ALLOWED)
+
+
 def _refuse_registered(tx: Tx, digits: str) -> None:
     if tx.accounts.get_by_msisdn(digits) is not None:
         raise AlreadyExists(
@@ -62,16 +94,19 @@ def _refuse_registered(tx: Tx, digits: str) -> None:
         )
 
 
-def _pin_accepted(uow: UnitOfWork, tx: Tx, digits: str, pin: str) -> bool:
-    """Check a PIN under the check block; a failure is written to `tx`, which must commit.
+def _pin_accepted(uow: UnitOfWork, tx: Tx, caller: Caller, digits: str, pin: str) -> bool:
+    """Check a PIN under the check blocks; a failure is written to `tx`, which must commit.
 
-    A wrong, expired or already used PIN is one failure; while blocked even the right PIN
-    is refused (Blocked), so guessing gains nothing.
+    A wrong, expired or already used PIN is one failure of the msisdn, the client IP and
+    the client key; while any of them is blocked even the right PIN is refused (Blocked),
+    so guessing gains nothing. A success clears the msisdn's count only.
     """
-    key = f"pin:{digits}"
-    state = tx.throttles.get(key)
-    if throttle.is_blocked(state, tx.now):
-        raise Blocked("pin checks blocked", code=ErrorCode.PIN_BLOCKED, until=state.blocked_until)
+    counters = pin_counters(uow, caller, digits)
+    states = {key: tx.throttles.lock(key) for key, _rule in counters}
+    blocks = [s.blocked_until for s in states.values() if throttle.is_blocked(s, tx.now)]
+    if blocks:
+        until = max(b for b in blocks if b is not None)
+        raise Blocked("pin checks blocked", code=ErrorCode.PIN_BLOCKED, until=until)
     row = tx.credentials.get_pin(digits)
     ok = (
         row is not None
@@ -80,19 +115,34 @@ def _pin_accepted(uow: UnitOfWork, tx: Tx, digits: str, pin: str) -> bool:
         and credentials.same(row.pin_hash, credentials.pin_hash(digits, pin))
     )
     if not ok:
-        tx.throttles.put(key, throttle.record_failure(pin_rule(uow), state, tx.now))
-    elif state != throttle.State():
-        tx.throttles.put(key, throttle.record_success(state, tx.now))
-    return ok
+        for key, rule in counters:
+            tx.throttles.put(key, throttle.record_failure(rule, states[key], tx.now))
+        return False
+    number_key = throttle.key("pin", "msisdn", digits)
+    if states[number_key] != throttle.State():
+        tx.throttles.put(number_key, throttle.record_success(states[number_key], tx.now))
+    return True
 
 
-def request_pin(uow: UnitOfWork, _caller: Caller, *, msisdn: Any) -> None:
-    """Queue a fresh 6-digit PIN by SMS for an unregistered msisdn (it replaces an older one)."""
+def request_pin(uow: UnitOfWork, caller: Caller, *, msisdn: Any) -> None:
+    """Queue a fresh 6-digit PIN by SMS for an unregistered msisdn (it replaces an older one).
+
+    Refused (RateLimited) within `pin_resend_seconds` of the number's last PIN SMS and
+    after `pin_daily_max` of them in a day, whichever key asks.
+    """
+    _require_pin_right(caller)
     number = _registered_number(uow, msisdn)
     pin = credentials.new_pin()
     ttl = dt.timedelta(seconds=uow.settings.pin_ttl_seconds)
+    quota = pin_sms_quota(uow)
     with uow.write() as tx:
         _refuse_registered(tx, number.digits)
+        key = throttle.key("pin-sms", "msisdn", number.digits)
+        state = tx.throttles.lock(key)
+        wait = throttle.quota_wait(quota, state, tx.now)
+        if wait:
+            raise RateLimited("PIN SMS to this number too often", retry_after=wait.total_seconds())
+        tx.throttles.put(key, throttle.record_event(quota, state, tx.now))
         digest = credentials.pin_hash(number.digits, pin)
         tx.credentials.put_pin(number.digits, digest, tx.now, tx.now + ttl)
         outbox.queue(
@@ -106,13 +156,14 @@ def request_pin(uow: UnitOfWork, _caller: Caller, *, msisdn: Any) -> None:
         )
 
 
-def check_pin(uow: UnitOfWork, _caller: Caller, *, msisdn: Any, pin: Any) -> None:
+def check_pin(uow: UnitOfWork, caller: Caller, *, msisdn: Any, pin: Any) -> None:
     """Check a PIN without using it up (create consumes it)."""
+    _require_pin_right(caller)
     number = _registered_number(uow, msisdn)
     text = _pin_text(pin)
     with uow.write() as tx:
         _refuse_registered(tx, number.digits)
-        if _pin_accepted(uow, tx, number.digits, text):
+        if _pin_accepted(uow, tx, caller, number.digits, text):
             return
     # Raised after the block above committed the failure.
     raise AuthenticationFailed("verify pin invalid", code=ErrorCode.PIN_INVALID)
@@ -134,16 +185,17 @@ def create_user(
     password_hash = auth.hash_new_password(uow, new_password)  # slow: outside the write lock
     with uow.write() as tx:
         _refuse_registered(tx, number.digits)
+        accepted = _pin_accepted(uow, tx, caller, number.digits, text)
         parent = tx.accounts.get(caller.owner.id)
-        if (
-            parent is not None
-            and _pin_accepted(uow, tx, number.digits, text)
-            and tx.credentials.consume_pin(number.digits, tx.now)
-        ):
+        if accepted and parent is not None and tx.credentials.consume_pin(number.digits, tx.now):
+            # The customer and its ancestors may still act, and stay so until this commits.
+            auth.check_chain_access(tx.accounts.chain(parent, lock=True), caller.ip)
             user = accounts.add(
                 tx,
                 kind=Kind.USER,
-                name=number.digits,
+                # Named by its msisdn in a form no other name may take (`phone.msisdn_name`):
+                # no LINK or reseller username can ever stand in a number's way.
+                name=phone.msisdn_name(number.digits),
                 parent=parent,
                 password_hash=password_hash,
                 billing_type=BillingType.PRE_PAID,

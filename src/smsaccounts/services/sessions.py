@@ -143,7 +143,6 @@ def login(
     hashed_key = credentials.secret_hash(key) if key else None
 
     def device_key_and_token(tx: Tx, user: Account) -> str:
-        auth.check_account_access(user, caller.ip)
         if check_key:
             stored = user.login_key_hash
             if hashed_key is None or stored is None or not credentials.same(stored, hashed_key):
@@ -155,10 +154,13 @@ def login(
     try:
         return auth.password_login(
             uow,
-            # Counted per tenant: another tenant's guesses at this msisdn never lock it out.
-            throttle_key=f"msisdn:{caller.owner.id}:{number.digits}",
+            # Another tenant's user with this msisdn is nobody here: guesses at it are
+            # counted as this tenant's guesses at an unknown number, never against that user.
+            door=f"msisdn:{caller.owner.id}",
+            name=number.digits,
             find=lambda tx: user_by_msisdn(tx, caller.owner, number.digits),
             password=password,
+            client_ip=caller.ip,
             then=device_key_and_token,
         )
     except (NotFound, Blocked):

@@ -15,8 +15,8 @@ from email_validator import EmailNotValidError, validate_email
 from smsaccounts.domain import bounds, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField
-from smsaccounts.services import accounts, auth
+from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField, NotFound
+from smsaccounts.services import accounts, apikeys, auth
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 T = TypeVar("T")
@@ -117,7 +117,9 @@ def create(
         )
         if prepared.has_limit:
             tx.wallets.set_terms(account.id, max_messages=prepared.max_messages)
-        _key, plaintext = auth.add_api_key(tx, owner_id=account.id, name=name, purpose="user")
+        _key, plaintext = auth.add_api_key(
+            tx, owner_id=account.id, name=name, purpose=apikeys.USER_KEY
+        )
         return _record(tx, account), plaintext
 
 
@@ -145,8 +147,6 @@ def update(
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
-        if prepared.values.get("enabled") is False:
-            tx.credentials.revoke_tokens(account.id, tx.now)
         if prepared.has_limit:
             tx.wallets.set_terms(account.id, max_messages=prepared.max_messages)
         return _record(tx, account)
@@ -158,6 +158,22 @@ def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecor
     with uow.write() as tx:
         target = accounts.visible(actor, tx.accounts.get(account_id))
         return _record(tx, accounts.deactivate(tx, target))
+
+
+def rotate_key(uow: UnitOfWork, *, actor: Account, account_id: int) -> tuple[UserRecord, str]:
+    """A new own API key for a user: the actor's own, or (aclAdmin) a user's below it.
+
+    Every live own key of that user is revoked in the same transaction; the new secret is
+    returned once. A deleted user gets none (NotFound, like one outside the subtree).
+    """
+    if account_id != actor.id:
+        require_admin(actor)
+    with uow.write() as tx:
+        target = accounts.visible(actor, tx.accounts.get(account_id))
+        if target.deactivated is not None:
+            raise NotFound("no such user")
+        plaintext = apikeys.replace_own_key(tx, target)
+        return _record(tx, target), plaintext
 
 
 def require_admin(actor: Account) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Wallet
-from smsaccounts.domain.tree import Kind, child_path, subtree_bounds
+from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import accounts, sms_routes, wallets
@@ -111,11 +111,20 @@ class AccountsRepository:
 
     def ancestors(self, account: Account) -> list[Account]:
         """The account's ancestors, nearest first (read from its path, one query)."""
-        ids = [int(part, 36) for part in account.path.split(".")[:-1]]
-        if not ids:
+        return self.chain(account)[1:]
+
+    def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
+        """The account as stored now, then its ancestors, nearest first: one read by the
+        primary keys its path names. With `lock`, the rows are share-locked until the
+        transaction ends, so a concurrent disable, delete or password change of any of them
+        waits for this transaction (and this one for it, seeing its result)."""
+        ids = [*ancestor_ids(account.path), account.id]
+        query = select(accounts).where(accounts.c.id.in_(ids))
+        if lock:
+            query = query.with_for_update(read=True)  # FOR SHARE; SQLite: writers serialize
+        by_id = {row.id: rows.account(row._mapping) for row in self.conn.execute(query)}
+        if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
-        found = self.conn.execute(select(accounts).where(accounts.c.id.in_(ids))).all()
-        by_id = {row.id: rows.account(row._mapping) for row in found}
         return [by_id[i] for i in reversed(ids) if i in by_id]
 
     def list_subtree(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from smsaccounts.domain.models import Account, ApiKey, Pin
+from smsaccounts.domain.tree import subtree_bounds
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, pins
 
@@ -37,6 +38,18 @@ class CredentialsRepository:
         result = self.conn.execute(
             update(auth_tokens)
             .where(auth_tokens.c.account_id == account_id, auth_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    def revoke_subtree_tokens(self, path: str, now: dt.datetime) -> int:
+        """Revoke every live token of the account at `path` and of every account below it."""
+        below = select(accounts.c.id).where(
+            accounts.c.path >= path, accounts.c.path < subtree_bounds(path)[1]
+        )
+        result = self.conn.execute(
+            update(auth_tokens)
+            .where(auth_tokens.c.account_id.in_(below), auth_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         return result.rowcount
@@ -81,11 +94,16 @@ class CredentialsRepository:
         account_values, key_values = _ACCOUNT_AND_KEY(row)
         return rows.api_key(key_values), rows.account(account_values)
 
-    def keys_of(self, account_id: int) -> list[ApiKey]:
-        found = self.conn.execute(
-            select(api_keys).where(api_keys.c.account_id == account_id).order_by(api_keys.c.id)
-        )
-        return [rows.api_key(row._mapping) for row in found]
+    def get_key(self, key_id: int) -> ApiKey | None:
+        row = self.conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+        return rows.api_key(row._mapping) if row else None
+
+    def list_keys(self, *, account_id: int | None = None) -> list[ApiKey]:
+        """Every key (of one account, if given), oldest first; revoked ones too."""
+        query = select(api_keys).order_by(api_keys.c.id)
+        if account_id is not None:
+            query = query.where(api_keys.c.account_id == account_id)
+        return [rows.api_key(row._mapping) for row in self.conn.execute(query)]
 
     def revoke_keys(self, account_id: int, now: dt.datetime) -> int:
         result = self.conn.execute(

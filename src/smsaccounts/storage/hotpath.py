@@ -5,6 +5,11 @@ and that user's wallet. Through the repositories that is three transactions of p
 SQLAlchemy work (about 2 ms); here it is one statement that SQLAlchemy Core builds and
 compiles once, executed on DB-API connections kept for this purpose (tens of µs). Only
 reads live here: every write still goes through a unit of work.
+
+An account acts only while every ancestor is enabled and live too (`Principal.active`), so
+a second read by primary key asks which of the ancestors the two paths name (the
+materialized path lists their ids) are not: disabling a reseller shuts out its customers'
+keys and its users' tokens on this path at once, as everywhere else.
 """
 
 from __future__ import annotations
@@ -17,12 +22,22 @@ import threading
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import Engine, and_, bindparam, select
+from sqlalchemy import Engine, and_, bindparam, or_, select
 
 from smsaccounts.domain.models import ApiKey, KeySession, Principal
-from smsaccounts.domain.tree import Kind
+from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, wallets
+
+
+def _inactive_statement(count: int) -> Any:
+    """Which of `count` accounts (by id) are disabled or deleted: the complement of
+    `Account.active`, for the ancestors of the key's owner and of the token's user."""
+    ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
+    return select(accounts.c.id).where(
+        accounts.c.id.in_(ids),
+        or_(accounts.c.enabled.is_(False), accounts.c.deactivated.is_not(None)),
+    )
 
 
 def _statement() -> Any:
@@ -77,11 +92,13 @@ class HotReads:
         self._keys: dict[tuple[Any, ...], tuple[ApiKey, Principal]] = {}
         self._users: dict[tuple[Any, ...], Principal] = {}
         self._async: _LoopConnections | None = None
+        # The ancestor read, compiled once per number of ids (a tree is a few levels deep).
+        self._inactive_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
 
     def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """The key (by hash) with its owner, and the live token's user with its wallet."""
-        row = self._fetch_one(self._args(key_hash, token_hash))
-        return None if row is None else self._read(row)
+        found = self._fetch_one(self._args(key_hash, token_hash))
+        return None if found is None else self._read(*found)
 
     async def read(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """`key_session` for a caller on the event loop, in the cheapest way the database
@@ -91,8 +108,8 @@ class HotReads:
             return self.key_session(key_hash, token_hash)
         if not self.awaitable:
             return await to_thread.run_sync(self.key_session, key_hash, token_hash)
-        row = await self._fetch_one_async(self._args(key_hash, token_hash))
-        return None if row is None else self._read(row)
+        found = await self._fetch_one_async(self._args(key_hash, token_hash))
+        return None if found is None else self._read(*found)
 
     def _args(self, key_hash: str, token_hash: str | None) -> Any:
         token_hash = token_hash or ""
@@ -100,21 +117,36 @@ class HotReads:
             return {"key_hash": key_hash, "token_hash": token_hash}
         return (token_hash, key_hash) if self._token_first else (key_hash, token_hash)
 
-    def _read(self, row: tuple[Any, ...]) -> KeySession:
+    def _inactive_query(self, ids: list[int]) -> tuple[str, Any]:
+        """The ancestor read for `ids`, and its arguments in the driver's style."""
+        compiled = self._inactive_sql.get(len(ids))
+        if compiled is None:
+            statement = _inactive_statement(len(ids)).compile(dialect=self.engine.dialect)
+            compiled = (statement.string, tuple(statement.positiontup or ()))
+            self._inactive_sql[len(ids)] = compiled
+        sql, order = compiled
+        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
+        if not self._positional:
+            return sql, values
+        return sql, tuple(values[name] for name in order)
+
+    def _read(self, row: tuple[Any, ...], inactive: frozenset[int]) -> KeySession:
         key_columns, user_columns = row[:_KEY_COLUMNS], row[_KEY_COLUMNS:_USER_COLUMNS]
+        key_columns += (_all_active(key_columns[_OWNER_PATH], inactive),)
         found = self._keys.get(key_columns)
         if found is None:
             found = self._keys[key_columns] = _key_and_owner(key_columns)
             _bound(self._keys)
         user = None
         if user_columns[0] is not None:
+            user_columns += (_all_active(user_columns[_USER_PATH], inactive),)
             user = self._users.get(user_columns)
             if user is None:
                 user = self._users[user_columns] = _principal(user_columns)
                 _bound(self._users)
         return KeySession(found[0], found[1], user, int(row[-2] or 0), int(row[-1] or 0))
 
-    def _fetch_one(self, args: Any) -> tuple[Any, ...] | None:
+    def _fetch_one(self, args: Any) -> tuple[tuple[Any, ...], frozenset[int]] | None:
         if self._slots is None:
             return self._execute(args)
         if not self._slots.acquire(timeout=30):
@@ -124,9 +156,10 @@ class HotReads:
         finally:
             self._slots.release()
 
-    def _execute(self, args: Any) -> tuple[Any, ...] | None:
-        """Run the statement; a kept connection that died (a database restart) is retried once
-        on a fresh one, as the engine's pre-ping does for pooled connections."""
+    def _execute(self, args: Any) -> tuple[tuple[Any, ...], frozenset[int]] | None:
+        """Run the statement (and the ancestor read); a kept connection that died (a database
+        restart) is retried once on a fresh one, as the engine's pre-ping does for pooled
+        connections."""
         while True:
             try:
                 conn, kept = self._idle.pop(), True
@@ -137,6 +170,11 @@ class HotReads:
                 try:
                     cursor.execute(self._sql, args)
                     row = cursor.fetchone()
+                    inactive: frozenset[int] = frozenset()
+                    ids = None if row is None else _ancestors_named(row)
+                    if ids:
+                        cursor.execute(*self._inactive_query(ids))
+                        inactive = frozenset(found[0] for found in cursor.fetchall())
                 finally:
                     cursor.close()
             except self._outage as error:
@@ -145,7 +183,7 @@ class HotReads:
                     continue
                 raise ServiceUnavailable("database unavailable") from error
             self._idle.append(conn)
-            return None if row is None else tuple(row)
+            return None if row is None else (tuple(row), inactive)
 
     def _connect(self) -> Any:
         dialect = self.engine.dialect
@@ -178,7 +216,7 @@ class HotReads:
 
     # -- awaited on the event loop (PostgreSQL) --------------------------------------------
 
-    async def _fetch_one_async(self, args: Any) -> tuple[Any, ...] | None:
+    async def _fetch_one_async(self, args: Any) -> tuple[tuple[Any, ...], frozenset[int]] | None:
         pool = self._async
         if pool is None or pool.loop is not asyncio.get_running_loop():
             # Connections belong to the loop that opened them: a new loop (a new test client)
@@ -197,6 +235,11 @@ class HotReads:
                     try:
                         await cursor.execute(self._sql, args)
                         row = await cursor.fetchone()
+                        inactive: frozenset[int] = frozenset()
+                        ids = None if row is None else _ancestors_named(row)
+                        if ids:
+                            await cursor.execute(*self._inactive_query(ids))
+                            inactive = frozenset(found[0] for found in await cursor.fetchall())
                     finally:
                         await cursor.close()
                 except self._outage as error:
@@ -205,7 +248,7 @@ class HotReads:
                         continue
                     raise ServiceUnavailable("database unavailable") from error
                 pool.give_back(conn)
-                return None if row is None else tuple(row)
+                return None if row is None else (tuple(row), inactive)
 
     async def _connect_async(self) -> Any:
         import psycopg  # only a PostgreSQL installation gets here
@@ -248,26 +291,41 @@ def _finish(conn: Any) -> None:
 # The statement's columns: 13 of the key and its owner, 6 of the user, 2 of the wallet.
 _KEY_COLUMNS = 13
 _USER_COLUMNS = _KEY_COLUMNS + 6
+_OWNER_PATH = 9  # in the key's columns
+_USER_PATH = 2  # in the user's columns
 _MEMO_SIZE = 65_536
 # Connections awaited on one loop: 8 keep a database server's cores busy (measured: 32
 # concurrent reads over 8 connections took 53 µs each against 107 µs one after another).
 _ASYNC_CONNECTIONS = 8
 
 
+def _ancestors_named(row: tuple[Any, ...]) -> list[int]:
+    """The ids above the key's owner and above the token's user, each once."""
+    ids = set(ancestor_ids(row[_OWNER_PATH]))
+    user_path = row[_KEY_COLUMNS + _USER_PATH]
+    if user_path is not None:
+        ids.update(ancestor_ids(user_path))
+    return sorted(ids)
+
+
+def _all_active(path: str, inactive: frozenset[int]) -> bool:
+    return inactive.isdisjoint(ancestor_ids(path)) if inactive else True
+
+
 def _key_and_owner(columns: tuple[Any, ...]) -> tuple[ApiKey, Principal]:
     (k_id, k_account, k_name, k_purpose, k_rights, k_ips, k_enabled, k_live,
-     o_kind, o_path, o_enabled, o_live, o_ips) = columns  # fmt: skip
+     o_kind, o_path, o_enabled, o_live, o_ips, o_above) = columns  # fmt: skip
     key = ApiKey(
         id=k_id, account_id=k_account, name=k_name, purpose=k_purpose,
         rights=frozenset(k_rights.split()), allowed_ips=k_ips, enabled=bool(k_enabled),
         revoked_at=None if k_live else _REVOKED,
     )  # fmt: skip
-    return key, _principal((k_account, o_kind, o_path, o_enabled, o_live, o_ips))
+    return key, _principal((k_account, o_kind, o_path, o_enabled, o_live, o_ips, o_above))
 
 
 def _principal(columns: tuple[Any, ...]) -> Principal:
-    account_id, kind, path, enabled, live, iprange = columns
-    return Principal(account_id, Kind(kind), path, bool(enabled), bool(live), iprange)
+    account_id, kind, path, enabled, live, iprange, above = columns
+    return Principal(account_id, Kind(kind), path, bool(enabled), bool(live), iprange, above)
 
 
 def _bound(memo: dict[Any, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Asset
 from smsaccounts.services import wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -18,7 +19,7 @@ GERMAN = "4915112345678"
 
 @pytest.mark.parametrize("style", list(STYLES))
 def test_register_login_use_change_reset_delete_and_register_again(
-    style: str, http: TestClient, uow: UnitOfWork, tenant: Tenant
+    style: str, http: TestClient, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
 ) -> None:
     """verify -> create -> login -> balance/features/settings/routing -> change -> reset ->
     delete -> the same msisdn registers again; each step answers exactly the contract."""
@@ -27,7 +28,8 @@ def test_register_login_use_change_reset_delete_and_register_again(
     with uow.read() as tx:
         user = tx.accounts.get_by_msisdn(MSISDN)
     assert user is not None
-    assert (user.parent_id, user.name, user.country) == (tenant.customer.id, MSISDN, "AT")
+    # Named by its msisdn in the form no other name may take: no username stands in its way.
+    assert (user.parent_id, user.name, user.country) == (tenant.customer.id, f"+{MSISDN}", "AT")
     wallet.credit(uow, account_id=user.id, asset=Asset.CREDITS, amount=42, reason="test")
 
     login = api.call("login", apiKey=key, msisdn=MSISDN, password="first-pw")
@@ -73,6 +75,7 @@ def test_register_login_use_change_reset_delete_and_register_again(
         entries = tx.wallets.entries(user.id)
     assert [(e.asset, e.amount) for e in entries] == [(Asset.CREDITS, 42)]
 
+    clock.advance(uow.settings.pin_resend_seconds)  # one PIN SMS a minute to a number
     again = register(api, uow, key, MSISDN, "third-pw")
     assert again.startswith("sat_")
     with uow.read() as tx:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from smsaccounts.dialects.reseller import statuses
+from smsaccounts.domain import throttle
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.errors import AlreadyExists, ErrorCode, ServiceUnavailable
@@ -101,7 +102,7 @@ def test_failures_for_an_unknown_reseller_name_are_throttled_too(api: Api, uow: 
     for _ in range(uow.settings.login_max_failures):
         api.post("admin/balance", reseller="ghost", password="x", customerId=MISSING_ID)
     with uow.read() as tx:
-        assert tx.throttles.get("login:reseller:ghost").blocked_until is not None
+        assert tx.throttles.get(throttle.key("login", "reseller", "ghost")).blocked_until
 
 
 # -- 300 and 420: the customer ----------------------------------------------------------

@@ -10,6 +10,8 @@ import pytest
 from smsaccounts.dialects.reseller import ENDPOINTS
 from smsaccounts.dialects.reseller.messages import NEEDS, Needs, wire_names
 from smsaccounts.domain.models import Account, BillingType
+from smsaccounts.domain.throttle import State
+from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.api.reseller.conftest import Api, counts
@@ -172,7 +174,7 @@ def test_parameters_are_checked_before_the_password_so_no_failure_is_counted(
     params = {**_valid("admin/addCredits", *setup), "password": "wrong", "creditsToAdd": "x"}
     assert api.post("admin/addCredits", **params)["field"] == "creditsToAdd"
     with uow.read() as tx:
-        assert tx.throttles.get(f"login:reseller:{reseller.name}").failures == 0
+        assert tx.throttles.get(auth.login_key(reseller)) == State()
 
 
 @pytest.mark.parametrize(

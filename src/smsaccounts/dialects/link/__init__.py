@@ -2,6 +2,7 @@
 
 `{fmt}` is `json` or `xml`; any other format is a 404 in JSON. Authentication is the
 user's own `?apikey=` (or the legacy `apikey=legacy&username=&password=&type=plain`).
+`POST /v2/user/{id}/apikey.{fmt}` rotates a user's own key (its own, or aclAdmin below).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ DIALECT = pipeline.Dialect(
             "PUT": _operation("user.update", handlers.update_user),
             "DELETE": _operation("user.delete", handlers.delete_user),
         },
+        "/user/{id}/apikey.{fmt}": {"POST": _operation("user.apikey", handlers.rotate_key)},
     },
     fail=http.fail,
 )

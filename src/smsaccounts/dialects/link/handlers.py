@@ -89,6 +89,14 @@ def delete_user(uow: UnitOfWork, call: Call) -> UserResponse:
     return UserResponse(user=_user(record, caller))
 
 
+def rotate_key(uow: UnitOfWork, call: Call) -> UserResponse:
+    """A new apikey for the caller itself, or (aclAdmin) for a user below it: the answer
+    shows it once, and every earlier key of that user stops working at once."""
+    caller = authenticate(uow, call)
+    record, apikey = subusers.rotate_key(uow, actor=caller.account, account_id=_target(call))
+    return UserResponse(user=views.user(record, apikey=apikey))
+
+
 def _user(record: UserRecord, caller: Caller) -> User:
     """The caller sees its own key (the one it sent); every other key is masked."""
     own = record.account.id == caller.account.id and caller.apikey is not None

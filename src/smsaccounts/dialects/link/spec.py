@@ -149,4 +149,12 @@ OPERATIONS = (
         UserResponse,
         query=Legacy,
     ),
+    _op(
+        "POST",
+        "/v2/user/{id}/apikey.{fmt}",
+        "a new apikey for the caller itself, or for a user below it (aclAdmin); shown once "
+        "in the answer's `apikey`, and every earlier key of that user stops working",
+        UserResponse,
+        query=Legacy,
+    ),
 )

@@ -52,6 +52,8 @@ TABLE: dict[E, tuple[int, int]] = {
     E.KEY_DISABLED: (ACCESS_DENIED, 200),
     E.IP_NOT_ALLOWED: (ACCESS_DENIED, 200),
     E.RIGHT_MISSING: (NOT_ALLOWED_BY_KEY, 200),
+    # msisdn/verify lists no code 1 in the seed: a key that may not register is denied.
+    E.PIN_NOT_ALLOWED: (ACCESS_DENIED, 200),
     E.ACCOUNT_DISABLED: (ACCESS_DENIED, 200),
     E.USER_DISABLED: (ACCESS_DENIED, 200),
     E.CUSTOMER_DISABLED: (ACCESS_DENIED, 200),

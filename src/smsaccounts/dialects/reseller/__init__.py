@@ -78,9 +78,11 @@ def _operation(
         raw = await wire.read_params(call.query, call.body, call.raw_headers)
         return decoder(decode.params(raw, kind))
 
-    def run(uow: UnitOfWork, command: Command, _call: Call) -> msgspec.Struct:
+    def run(uow: UnitOfWork, command: Command, call: Call) -> msgspec.Struct:
         login, args = command
-        reseller = provisioning.authenticate(uow, name=login.name, password=login.password)
+        reseller = provisioning.authenticate(
+            uow, name=login.name, password=login.password, client_ip=call.client_ip
+        )
         return use_case(uow, reseller, args)
 
     return Operation(name=path, decode=read, run=run, encode=_encode,
