@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from smsaccounts import cli
+from smsaccounts import cli, clikit
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 
@@ -23,7 +23,7 @@ def smsaccounts(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     for name, value in CHEAP_ARGON2.items():
         monkeypatch.setenv(f"SMSACCOUNTS_{name}", value)
     printed: list[dict[str, Any]] = []
-    monkeypatch.setattr(cli, "_emit", lambda obj: printed.append(json.loads(json.dumps(obj))))
+    monkeypatch.setattr(clikit, "emit", lambda obj: printed.append(json.loads(json.dumps(obj))))
 
     def run(*args: str, ok: bool = True) -> list[dict[str, Any]]:
         printed.clear()
