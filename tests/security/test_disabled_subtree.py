@@ -43,9 +43,9 @@ def doors(http: TestClient, tree: Tree, token: str) -> dict[str, Any]:
 
 def _mor(http: TestClient, params: dict[str, str]) -> str:
     answer = http.post("/billing/api/user_details_get", params=params)
-    if b"<page>" in answer.content:
-        return "page"
-    return "Access Denied" if b"<error>Access Denied</error>" in answer.content else answer.text
+    if b"<error>Access Denied</error>" in answer.content:
+        return "Access Denied"
+    return "page" if b"<error>" not in answer.content else answer.text
 
 
 ALLOWED = {"mysms key": 0, "mysms token": 0, "mysms login": 0, "link key": 200,

@@ -49,7 +49,7 @@ class Doors:
         params = {"u": name or self.user.name, "p": password, "user_id": str(self.user.id)}
         params["hash"] = mor_hash(params["user_id"], self.secret)
         answer = self.http.post("/billing/api/user_details_get", params=params)
-        return "ok" if b"<page>" in answer.content else "refused"
+        return "ok" if b"<error>" not in answer.content else "refused"
 
     def reseller_api(self, password: str, name: str | None = None) -> str:
         params = {"reseller": name or self.reseller.name, "password": password,
