@@ -74,7 +74,7 @@ def test_a_key_without_user_create_sends_no_pin_and_checks_none(
 
 
 def _pin(uow: UnitOfWork, msisdn: str) -> str:
-    text = str(outbox.list_messages(uow, to_msisdn=msisdn)[-1].text)
+    text = str(outbox.list_messages(uow, to_msisdn=msisdn)[-1].body)  # `text` is masked
     return text.split("PIN is ")[1][:6]
 
 
