@@ -4,6 +4,8 @@ change's transaction, never with a secret; the database refuses to edit or delet
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 from typing import Any
 
 import pytest
@@ -15,9 +17,11 @@ from smsaccounts.domain.models import Account
 from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.cli.test_cli import run
-from tests.cli.test_cli_accounts import lines
+from tests.cli.test_cli import COMMAND, run
+from tests.cli.test_cli_accounts import _login, lines, tree
 from tests.factories import PASSWORD
+
+__all__ = ["tree"]  # the fixture, shared with the account command tests
 
 
 def audit_of(uow: UnitOfWork, account_id: int) -> list[Any]:
@@ -117,3 +121,38 @@ def test_the_database_refuses_to_change_the_audit_log(
     factories.reseller(uow)
     with pytest.raises(sqlalchemy.exc.DatabaseError), engine.begin() as conn:
         conn.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [("password", "set", "user:alice", "--stdin"),
+     ("account", "set", "user:alice", "password=cli-secret-pw")],
+)  # fmt: skip
+def test_a_cli_password_is_one_row_with_the_tokens_it_revoked_and_no_secret(
+    db_url: str, tree: dict[str, Any], client: TestClient, setting: tuple[str, ...]
+) -> None:
+    key = tree["app"]["apikey"]
+    for _ in range(2):
+        _login(client, key)
+    env = {**os.environ, "SMSACCOUNTS_DATABASE_URL": db_url}
+    done = subprocess.run([COMMAND, *setting], input="cli-secret-pw\n", capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    rows = lines(db_url, "audit", "list", "--account", "user:alice")
+    [row] = [r for r in rows if r["action"] == "password.set"]
+    assert (row["door"], row["actor_id"]) == ("cli", None)
+    assert row["changes"] == {"password": ["[secret]", "[secret]"], "tokens_revoked": [None, 2]}
+    assert "cli-secret-pw" not in str(rows)
+
+
+def test_disable_and_delete_record_the_tokens_and_keys_they_revoked(
+    db_url: str, tree: dict[str, Any], client: TestClient
+) -> None:
+    _login(client, tree["app"]["apikey"])
+    run(db_url, "account", "disable", "user:alice")
+    run(db_url, "account", "delete", "user:carol")
+    [disable] = lines(db_url, "audit", "list", "--account", "user:alice", "--limit", "1")
+    assert disable["changes"]["tokens_revoked"] == [None, 1]
+    carol = str(tree["carol"]["id"])  # a deleted account is found by its id only
+    [delete] = lines(db_url, "audit", "list", "--account", carol, "--limit", "1")
+    assert (delete["action"], delete["changes"]["keys_revoked"]) == ("account.delete", [None, 1])

@@ -11,6 +11,7 @@ Deleted (deactivated) accounts count as missing.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from smsaccounts.domain import phone
 from smsaccounts.domain.models import Account, Asset, BillingType
@@ -179,7 +180,7 @@ def login_msisdn(tx: Tx, phone_number: str) -> dict[str, str | None]:
     return {"msisdn": number.digits, "country": number.country}
 
 
-def granted(acls: frozenset[str]) -> dict[str, bool]:
+def granted(acls: frozenset[str]) -> dict[str, Any]:
     """The ACL attributes of a new user. A reseller grants any ACL to the users it creates:
     it manages its whole subtree as an operator does, and holds no ACLs of its own to bound
     them (LINK's rule, that a user grants only ACLs it holds, is between users)."""

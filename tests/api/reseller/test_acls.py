@@ -13,7 +13,8 @@ from tests import factories
 from tests.api.reseller.conftest import Api, by_object_id, counts
 
 ALL_ACLS = {"aclBilling": "true", "aclBillingHigh": "TRUE", "aclCharity": "true",
-            "aclIncoming": "true", "aclSmsinbox": "true", "aclHlr": "true", "aclAdmin": "true"}  # fmt: skip
+            "aclIncoming": "true", "aclSmsinbox": "true", "aclHlr": "true",
+            "aclAdmin": "true"}  # fmt: skip
 
 
 def _user_create(api: Api, reseller: Account, customer: Account, **extra: Any) -> dict[str, Any]:

@@ -131,9 +131,7 @@ def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUse
 def _acls(p: m.UserCreate | m.CustomerUserCreate) -> frozenset[str]:
     """The ACLs switched on (`aclHlr=true` -> `acl_hlr`): each an optional flag, default false."""
     wire = {field.name: field.encode_name for field in msgspec.structs.fields(p)}
-    return frozenset(
-        acl for acl in ACL_FIELDS if _opt(getattr(p, acl), v.flag, wire[acl], False)
-    )
+    return frozenset(acl for acl in ACL_FIELDS if _opt(getattr(p, acl), v.flag, wire[acl], False))
 
 
 def add_credits(p: m.AddCredits) -> tuple[Login, tuple[CustomerRef, int]]:
