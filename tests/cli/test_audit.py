@@ -156,3 +156,19 @@ def test_disable_and_delete_record_the_tokens_and_keys_they_revoked(
     carol = str(tree["carol"]["id"])  # a deleted account is found by its id only
     [delete] = lines(db_url, "audit", "list", "--account", carol, "--limit", "1")
     assert (delete["action"], delete["changes"]["keys_revoked"]) == ("account.delete", [None, 1])
+
+
+def test_revoking_and_rotating_a_key_are_audited_without_its_secret(
+    db_url: str, tree: dict[str, Any]
+) -> None:
+    key_id = next(k["id"] for k in lines(db_url, "apikey", "list", "--account", "customer:shop"))
+    rotated = run(db_url, "apikey", "rotate", str(key_id))
+    run(db_url, "apikey", "revoke", str(rotated["id"]))
+    rows = lines(db_url, "audit", "list", "--account", "customer:shop", "--limit", "3")
+    assert [(r["action"], r["changes"].get("key_id")) for r in rows] == [
+        ("apikey.revoke", [None, rotated["id"]]),
+        ("apikey.create", [None, rotated["id"]]),
+        ("apikey.revoke", [None, key_id]),
+    ]
+    assert rotated["apikey"] not in str(rows)
+    assert tree["app"]["apikey"] not in str(rows)
