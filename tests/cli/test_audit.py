@@ -13,7 +13,7 @@ import sqlalchemy
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
-from smsaccounts.domain.models import Account
+from smsaccounts.domain.models import Account, BillingType
 from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -172,3 +172,29 @@ def test_revoking_and_rotating_a_key_are_audited_without_its_secret(
     ]
     assert rotated["apikey"] not in str(rows)
     assert tree["app"]["apikey"] not in str(rows)
+
+
+def test_reseller_credits_and_a_link_key_rotation_are_audited_at_their_door(
+    client: TestClient, uow: UnitOfWork
+) -> None:
+    reseller = factories.reseller(uow, name="acme", credits=100)
+    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
+    answer = client.post("/services/rest/admin/addCredits",
+                         data={"reseller": "acme", "password": PASSWORD,
+                               "customer": customer.name, "creditsToAdd": "30"}).json()  # fmt: skip
+    assert answer["status"] == 0
+    for account, change in ((reseller, (100, 70)), (customer, (0, 30))):
+        [row] = [e for e in audit_of(uow, account.id) if e.door == "reseller"]
+        assert (row.action, row.actor_id, row.changes["credits"]) == (
+            "wallet.change", reseller.id, change
+        )  # fmt: skip
+
+    user = factories.user(uow)
+    key = factories.user_key(uow, user)
+    rotated = client.post(f"/v2/user/{user.id}/apikey.json?apikey={key}")
+    assert rotated.status_code == 200
+    rows = [e for e in audit_of(uow, user.id) if e.door == "link"]
+    assert [(e.action, e.actor_id) for e in rows] == [
+        ("apikey.revoke", user.id), ("apikey.create", user.id)
+    ]  # fmt: skip
+    assert rotated.json()["user"]["apikey"] not in repr(rows)
