@@ -75,7 +75,7 @@ def test_serve_runs_uvicorn_without_proxy_headers(monkeypatch: pytest.MonkeyPatc
     """uvicorn would otherwise rewrite the peer from X-Forwarded-For sent from loopback."""
     seen: dict[str, Any] = {}
     monkeypatch.setattr("uvicorn.run", lambda *_args, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr("smsaccounts.cli.upgrade", lambda _engine: None)
+    monkeypatch.setattr("smsaccounts.cli.upgrade", lambda _engine: [])  # no migration reports
     monkeypatch.setenv("SMSACCOUNTS_DATABASE_URL", "sqlite://")
     assert cli.main(["serve"]) == 0
     assert seen["proxy_headers"] is False
