@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete completes the `smsaccounts` entry point: cli_completion)
 """The operator CLI: every command prints one JSON object; lists print JSON lines."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from smsaccounts import __version__, cli_accounts, cli_wallets, clikit, logs
+from smsaccounts import __version__, cli_accounts, cli_completion, cli_wallets, clikit, logs
 from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
 from smsaccounts.config import PREFIX, Settings
 from smsaccounts.domain import account_fields, bounds, money, validation
@@ -43,9 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     settings = Settings.from_env()
-    args = _parser(settings).parse_args(argv)
+    parser = _parser(settings)
+    cli_completion.autocomplete(parser, settings)  # a shell's TAB: answered, then exit
+    args = parser.parse_args(argv)
     if args.handler is serve:
         serve(settings, args)
+        return 0
+    if args.handler is cli_completion.shellcode:  # shell code to eval: not JSON
+        sys.stdout.write(cli_completion.shellcode(args))
         return 0
     handler: Handler = args.handler
     audit.begin("cli")  # the operator: no account, no client IP
@@ -193,6 +199,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, secrets masked")
     o.add_argument("--to", help="only the SMS to this msisdn")
     o.set_defaults(handler=outbox_list)
+    cli_completion.add_parser(sub)
     return p
 
 

@@ -4,6 +4,8 @@ change's transaction, never with a secret; the database refuses to edit or delet
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 from typing import Any
 
 import pytest
@@ -11,13 +13,15 @@ import sqlalchemy
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
-from smsaccounts.domain.models import Account
+from smsaccounts.domain.models import Account, BillingType
 from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.cli.test_cli import run
-from tests.cli.test_cli_accounts import lines
+from tests.cli.test_cli import COMMAND, run
+from tests.cli.test_cli_accounts import _login, lines, tree
 from tests.factories import PASSWORD
+
+__all__ = ["tree"]  # the fixture, shared with the account command tests
 
 
 def audit_of(uow: UnitOfWork, account_id: int) -> list[Any]:
@@ -117,3 +121,80 @@ def test_the_database_refuses_to_change_the_audit_log(
     factories.reseller(uow)
     with pytest.raises(sqlalchemy.exc.DatabaseError), engine.begin() as conn:
         conn.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [("password", "set", "user:alice", "--stdin"),
+     ("account", "set", "user:alice", "password=cli-secret-pw")],
+)  # fmt: skip
+def test_a_cli_password_is_one_row_with_the_tokens_it_revoked_and_no_secret(
+    db_url: str, tree: dict[str, Any], client: TestClient, setting: tuple[str, ...]
+) -> None:
+    key = tree["app"]["apikey"]
+    for _ in range(2):
+        _login(client, key)
+    env = {**os.environ, "SMSACCOUNTS_DATABASE_URL": db_url}
+    done = subprocess.run([COMMAND, *setting], input="cli-secret-pw\n", capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    rows = lines(db_url, "audit", "list", "--account", "user:alice")
+    [row] = [r for r in rows if r["action"] == "password.set"]
+    assert (row["door"], row["actor_id"]) == ("cli", None)
+    assert row["changes"] == {"password": ["[secret]", "[secret]"], "tokens_revoked": [None, 2]}
+    assert "cli-secret-pw" not in str(rows)
+
+
+def test_disable_and_delete_record_the_tokens_and_keys_they_revoked(
+    db_url: str, tree: dict[str, Any], client: TestClient
+) -> None:
+    _login(client, tree["app"]["apikey"])
+    run(db_url, "account", "disable", "user:alice")
+    run(db_url, "account", "delete", "user:carol")
+    [disable] = lines(db_url, "audit", "list", "--account", "user:alice", "--limit", "1")
+    assert disable["changes"]["tokens_revoked"] == [None, 1]
+    carol = str(tree["carol"]["id"])  # a deleted account is found by its id only
+    [delete] = lines(db_url, "audit", "list", "--account", carol, "--limit", "1")
+    assert (delete["action"], delete["changes"]["keys_revoked"]) == ("account.delete", [None, 1])
+
+
+def test_revoking_and_rotating_a_key_are_audited_without_its_secret(
+    db_url: str, tree: dict[str, Any]
+) -> None:
+    key_id = next(k["id"] for k in lines(db_url, "apikey", "list", "--account", "customer:shop"))
+    rotated = run(db_url, "apikey", "rotate", str(key_id))
+    run(db_url, "apikey", "revoke", str(rotated["id"]))
+    rows = lines(db_url, "audit", "list", "--account", "customer:shop", "--limit", "3")
+    assert [(r["action"], r["changes"].get("key_id")) for r in rows] == [
+        ("apikey.revoke", [None, rotated["id"]]),
+        ("apikey.create", [None, rotated["id"]]),
+        ("apikey.revoke", [None, key_id]),
+    ]
+    assert rotated["apikey"] not in str(rows)
+    assert tree["app"]["apikey"] not in str(rows)
+
+
+def test_reseller_credits_and_a_link_key_rotation_are_audited_at_their_door(
+    client: TestClient, uow: UnitOfWork
+) -> None:
+    reseller = factories.reseller(uow, name="acme", credits=100)
+    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
+    answer = client.post("/services/rest/admin/addCredits",
+                         data={"reseller": "acme", "password": PASSWORD,
+                               "customer": customer.name, "creditsToAdd": "30"}).json()  # fmt: skip
+    assert answer["status"] == 0
+    for account, change in ((reseller, (100, 70)), (customer, (0, 30))):
+        [row] = [e for e in audit_of(uow, account.id) if e.door == "reseller"]
+        assert (row.action, row.actor_id, row.changes["credits"]) == (
+            "wallet.change", reseller.id, change
+        )  # fmt: skip
+
+    user = factories.user(uow)
+    key = factories.user_key(uow, user)
+    rotated = client.post(f"/v2/user/{user.id}/apikey.json?apikey={key}")
+    assert rotated.status_code == 200
+    rows = [e for e in audit_of(uow, user.id) if e.door == "link"]
+    assert [(e.action, e.actor_id) for e in rows] == [
+        ("apikey.revoke", user.id), ("apikey.create", user.id)
+    ]  # fmt: skip
+    assert rotated.json()["user"]["apikey"] not in repr(rows)

@@ -164,8 +164,8 @@ def update(
         account = visible(actor, tx.accounts.get(account_id))
         updated = apply_changes(tx, account, changes)
         if password_hash is not None:
-            tx.accounts.update(account.id, {"password_hash": password_hash})
-            tx.credentials.revoke_tokens(account.id, tx.now)
+            auth.replace_password(tx, account.id, password_hash)
+            return tx.accounts.get(account.id)  # type: ignore[return-value]
         return updated
 
 
@@ -188,17 +188,26 @@ def apply_changes(
     if new_msisdn and new_msisdn != account.msisdn:
         _refuse_taken_msisdn(tx, new_msisdn)
     tx.accounts.update(account.id, values)
+    revoked = {}
     if values.get("enabled") is False:
         # Written after the account row: a login issuing a token holds that row's share
         # lock, so every token issued before this change is among those revoked here.
-        tx.credentials.revoke_subtree_tokens(account.path, tx.now)
-    _record_update(tx, action, account, values)
+        revoked["tokens_revoked"] = tx.credentials.revoke_subtree_tokens(account.path, tx.now)
+    _record_update(tx, action, account, values, revoked)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 
-def _record_update(tx: Tx, action: str, account: Account, values: Mapping[str, Any]) -> None:
+def _record_update(
+    tx: Tx,
+    action: str,
+    account: Account,
+    values: Mapping[str, Any],
+    effects: Mapping[str, Any] | None = None,
+) -> None:
+    """One audit row: the fields set (before/after) and what the change caused (`effects`,
+    e.g. how many tokens it revoked)."""
     before = {field: getattr(account, field) for field in values}
-    audit.record(tx, action, account.id, before=before, after=values)
+    audit.record(tx, action, account.id, before=before, after={**values, **(effects or {})})
 
 
 def check_texts(tx: Tx, values: Mapping[str, Any]) -> None:
@@ -237,12 +246,16 @@ def delete(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
 def deactivate(tx: Tx, account: Account) -> Account:
     """Delete = deactivate: data and ledger kept, its keys and every token of its subtree
     revoked, msisdn freed. Everything below it is shut out for good (`Principal.active`)."""
-    if account.deactivated is None:
-        changes = {"enabled": False, "deactivated": tx.now}
+    changes = {"enabled": False, "deactivated": tx.now} if account.deactivated is None else {}
+    if changes:
         tx.accounts.update(account.id, changes)
-        _record_update(tx, "account.delete", account, changes)
-    tx.credentials.revoke_subtree_tokens(account.path, tx.now)
-    tx.credentials.revoke_keys(account.id, tx.now)
+    # After the account row, as in `apply_changes`: no token issued before this survives.
+    revoked = {
+        "tokens_revoked": tx.credentials.revoke_subtree_tokens(account.path, tx.now),
+        "keys_revoked": tx.credentials.revoke_keys(account.id, tx.now),
+    }
+    if changes:
+        _record_update(tx, "account.delete", account, changes, revoked)
     return tx.accounts.get(account.id)  # type: ignore[return-value]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from smsaccounts.domain.models import Account, ApiKey
 from smsaccounts.errors import NotFound
-from smsaccounts.services import auth
+from smsaccounts.services import audit, auth
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 USER_KEY = "user"  # the purpose of a user's own (LINK) key
@@ -28,7 +28,7 @@ def revoke_key(uow: UnitOfWork, *, key_id: int) -> ApiKey:
     with uow.write() as tx:
         key = _key(tx, key_id)
         if key.revoked_at is None:
-            tx.credentials.set_key(key.id, revoked_at=tx.now)
+            _revoke(tx, key)
         return _key(tx, key_id)
 
 
@@ -45,7 +45,7 @@ def replace_own_key(tx: Tx, account: Account) -> str:
     """Revoke every live own key of `account` and issue a new one; its secret, once."""
     for key in tx.credentials.list_keys(account_id=account.id):
         if key.purpose == USER_KEY and key.revoked_at is None:
-            tx.credentials.set_key(key.id, revoked_at=tx.now)
+            _revoke(tx, key)
     _key, plaintext = auth.add_api_key(tx, owner_id=account.id, name=account.name,
                                        purpose=USER_KEY)  # fmt: skip
     return plaintext
@@ -58,8 +58,13 @@ def _key(tx: Tx, key_id: int) -> ApiKey:
     return key
 
 
-def _successor(tx: Tx, key: ApiKey) -> tuple[ApiKey, str]:
+def _revoke(tx: Tx, key: ApiKey) -> None:
     tx.credentials.set_key(key.id, revoked_at=tx.now)
+    audit.record(tx, "apikey.revoke", key.account_id, after={"key_id": key.id, "revoked": True})
+
+
+def _successor(tx: Tx, key: ApiKey) -> tuple[ApiKey, str]:
+    _revoke(tx, key)
     return auth.add_api_key(
         tx,
         owner_id=key.account_id,

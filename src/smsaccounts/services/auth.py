@@ -151,9 +151,17 @@ def set_password(uow: UnitOfWork, tx: Tx, account: Account, password: str) -> No
     The hash is written first: that takes the account's row lock, which a login issuing a
     token holds too (`_admit`), so the revocation sees every token issued before it.
     """
-    tx.accounts.update(account.id, {"password_hash": hash_new_password(uow, password)})
-    audit.record(tx, "password.set", account.id, after={"password": True})
-    tx.credentials.revoke_tokens(account.id, tx.now)
+    replace_password(tx, account.id, hash_new_password(uow, password))
+
+
+def replace_password(tx: Tx, account_id: int, password_hash: str) -> None:
+    """Store a password's hash and revoke every auth token of the account, with one audit
+    row that says how many tokens the change revoked (never the password)."""
+    tx.accounts.update(account_id, {"password_hash": password_hash})
+    revoked = tx.credentials.revoke_tokens(account_id, tx.now)
+    audit.record(
+        tx, "password.set", account_id, after={"password": True, "tokens_revoked": revoked}
+    )
 
 
 def issue_token(tx: Tx, account: Account) -> str:
@@ -166,14 +174,14 @@ def change_password(uow: UnitOfWork, *, account_id: int, password: str | None) -
     """An operator's new password for any account (the admin too); its tokens stop working."""
     password_hash = hash_new_password(uow, password)  # slow: outside the write lock
     with uow.write() as tx:
-        tx.accounts.update(account_id, {"password_hash": password_hash})
-        tx.credentials.revoke_tokens(account_id, tx.now)
-        audit.record(tx, "password.set", account_id, after={"password": True})
+        replace_password(tx, account_id, password_hash)
 
 
 def revoke_tokens(uow: UnitOfWork, *, account_id: int) -> int:
     with uow.write() as tx:
-        return tx.credentials.revoke_tokens(account_id, tx.now)
+        revoked = tx.credentials.revoke_tokens(account_id, tx.now)
+        audit.record(tx, "tokens.revoke", account_id, after={"tokens_revoked": revoked})
+        return revoked
 
 
 def authenticate_token(uow: UnitOfWork, *, token: str, client_ip: str | None) -> Account:

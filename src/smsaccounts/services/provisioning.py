@@ -11,6 +11,7 @@ Deleted (deactivated) accounts count as missing.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from smsaccounts.domain import phone
 from smsaccounts.domain.models import Account, Asset, BillingType
@@ -62,6 +63,7 @@ class NewUser:
     final_status_push: str = ""
     swapping_source_address_allowed: bool = False
     source_address: str = ""
+    acls: frozenset[str] = frozenset()  # ACL_FIELDS names switched on (`acl_hlr`)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class NewCustomerUser:
     contact_name: str = ""
     email: str = ""
     phone_number: str = ""
+    acls: frozenset[str] = frozenset()  # ACL_FIELDS names switched on (`acl_hlr`)
 
 
 def authenticate(uow: UnitOfWork, *, name: str, password: str, client_ip: str | None) -> Account:
@@ -164,6 +167,7 @@ def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
             swapping_source_address_allowed=new.swapping_source_address_allowed,
             source_address=new.source_address,
             **login_msisdn(tx, new.phone_number),
+            **granted(new.acls),
         )
 
 
@@ -176,10 +180,20 @@ def login_msisdn(tx: Tx, phone_number: str) -> dict[str, str | None]:
     return {"msisdn": number.digits, "country": number.country}
 
 
+def granted(acls: frozenset[str]) -> dict[str, Any]:
+    """The ACL attributes of a new user. A reseller grants any ACL to the users it creates:
+    it manages its whole subtree as an operator does, and holds no ACLs of its own to bound
+    them (LINK's rule, that a user grants only ACLs it holds, is between users)."""
+    return dict.fromkeys(sorted(acls), True)  # `accounts.add` refuses a name not in ACL_FIELDS
+
+
 def create_customer_user(
     uow: UnitOfWork, *, reseller: Account, new: NewCustomerUser
 ) -> tuple[Account, Account]:
     """A customer and its first user in one transaction: both are created or neither.
+
+    The user's phone number is its login msisdn when it may be (`login_msisdn`), and it gets
+    the ACLs asked for (`granted`), as with `create_user`.
 
     The customer is billed as the reseller's default customer billing type says
     (`default_customer_billing`). Free credits are a grant, not taken from the reseller's
@@ -210,6 +224,8 @@ def create_customer_user(
             contact_name=new.contact_name,
             email=new.email,
             phone_number=new.phone_number,
+            **login_msisdn(tx, new.phone_number),
+            **granted(new.acls),
         )
         if new.apply_free_credits and reseller.free_credits:
             wallet.apply(

@@ -8,7 +8,7 @@ from typing import Any
 from smsaccounts.domain import user_settings
 from smsaccounts.domain.models import Account
 from smsaccounts.errors import InvalidField, MissingField
-from smsaccounts.services import accounts
+from smsaccounts.services import accounts, audit
 from smsaccounts.services.msisdns import parse_number
 from smsaccounts.services.ports import UnitOfWork
 
@@ -55,7 +55,7 @@ def set_settings(
     if len(signature or "") > user_settings.SIGNATURE_MAX:
         raise InvalidField("signature too long", field="signature")
     with uow.write() as tx:
-        accounts.apply_changes(tx, user, values)
+        accounts.apply_changes(tx, user, values, action="settings.set")
 
 
 def set_route(uow: UnitOfWork, user: Account, *, recipient: Any, sms_routing: int | None) -> None:
@@ -65,7 +65,10 @@ def set_route(uow: UnitOfWork, user: Account, *, recipient: Any, sms_routing: in
     if sms_routing not in user_settings.RECIPIENT_ROUTINGS:
         raise InvalidField("smsRouting must be 0 or 1", field="sms_routing")
     with uow.write() as tx:
+        field = f"sms_route:{number.digits}"  # one setting per recipient
+        before = {field: tx.accounts.get_route(user.id, number.digits)}
         tx.accounts.set_route(user.id, number.digits, sms_routing)
+        audit.record(tx, "route.set", user.id, before=before, after={field: sms_routing})
 
 
 def get_route(uow: UnitOfWork, user: Account, *, recipient: Any) -> tuple[str, int]:

@@ -33,11 +33,12 @@ def _valid(path: str, reseller: Account, customer: Account) -> dict[str, str]:
                         "customerId": customer.object_id, "email": "u@example.com",
                         "phoneNumber": "+43 1", "virtualNumber": "12", "moPush": PUSH_URL,
                         "finalStatusPush": '{"type": "SMPP"}',
-                        "swappingSourceAddressAllowed": "false", "sourceAddress": "123"},
+                        "swappingSourceAddressAllowed": "false", "sourceAddress": "123",
+                        "aclHlr": "true"},
         "customer-user/create": {**login, "contactName": "J D", "email": "j@example.com",
                                  "username": "cu-user", "password": "pw-1234",
                                  "customer": "cu-customer", "phoneNumber": "1 2",
-                                 "applyFreeCredits": "true"},
+                                 "applyFreeCredits": "true", "aclAdmin": "false"},
         "admin/addCredits": {**admin, "creditsToAdd": "10"},
         "admin/balance": admin,
         "admin/addCredits#aliases": {**aliases, "credits": "10"},
@@ -66,6 +67,8 @@ PUSH = [("not json", 2), ("[]", 2), ('"URL"', 2), ('{"type": "FAX"}', 2), ('{"da
         ('{"type": "EMAIL", "data": {"to": "a@example.com", "body": 5}}', 2),
         ('{"type": "SMPP", "data": {"host": "x"}}', 2),
         ('{"type": "SMPP", "extra": 1}', 2)]  # fmt: skip
+ACLS = {name: FLAG for name in ("aclBilling", "aclBillingHigh", "aclCharity", "aclIncoming",
+                                "aclSmsinbox", "aclHlr", "aclAdmin")}  # fmt: skip
 CREDITS = [(MISSING, 1), ("", 1), ("1.5", 2), ("ten", 2), ("1e3", 2), (str(10**16), 2)]
 
 RULES: dict[str, dict[str, list[tuple[Any, int]]]] = {
@@ -92,6 +95,7 @@ RULES: dict[str, dict[str, list[tuple[Any, int]]]] = {
         "finalStatusPush": PUSH,
         "swappingSourceAddressAllowed": FLAG,
         "sourceAddress": SOURCE,
+        **ACLS,
     },
     "customer-user/create": {
         "contactName": [("c" * 256, 2)],
@@ -103,6 +107,7 @@ RULES: dict[str, dict[str, list[tuple[Any, int]]]] = {
         "resellerPassword": PASS,
         "phoneNumber": PHONE,
         "applyFreeCredits": [(MISSING, 1), ("", 1), *FLAG],
+        **ACLS,
     },
     "admin/addCredits": {
         "reseller": RESELLER,

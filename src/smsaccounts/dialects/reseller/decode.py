@@ -15,7 +15,7 @@ import msgspec
 
 from smsaccounts.dialects.reseller import messages as m
 from smsaccounts.domain import validation as v
-from smsaccounts.domain.models import BillingType
+from smsaccounts.domain.models import ACL_FIELDS, BillingType
 from smsaccounts.errors import InvalidField
 from smsaccounts.services.provisioning import CustomerRef, NewCustomer, NewCustomerUser, NewUser
 
@@ -105,6 +105,7 @@ def user_create(p: m.UserCreate) -> tuple[Login, NewUser]:
             p.swapping_source_address_allowed, v.flag, "swappingSourceAddressAllowed", False
         ),
         source_address=_opt(p.source_address, v.source_address, "sourceAddress"),
+        acls=_acls(p),
     )
 
 
@@ -123,7 +124,14 @@ def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUse
         customer_name=customer,
         phone_number=_opt(p.phone_number, v.phone, "phoneNumber"),
         apply_free_credits=v.flag("applyFreeCredits", p.apply_free_credits),
+        acls=_acls(p),
     )
+
+
+def _acls(p: m.UserCreate | m.CustomerUserCreate) -> frozenset[str]:
+    """The ACLs switched on (`aclHlr=true` -> `acl_hlr`): each an optional flag, default false."""
+    wire = {field.name: field.encode_name for field in msgspec.structs.fields(p)}
+    return frozenset(acl for acl in ACL_FIELDS if _opt(getattr(p, acl), v.flag, wire[acl], False))
 
 
 def add_credits(p: m.AddCredits) -> tuple[Login, tuple[CustomerRef, int]]:

@@ -47,6 +47,13 @@ class UserCreate(_Params):
     final_status_push: str | None = None
     swapping_source_address_allowed: str | None = None
     source_address: str | None = None
+    acl_billing: str | None = None
+    acl_billing_high: str | None = None
+    acl_charity: str | None = None
+    acl_incoming: str | None = None
+    acl_smsinbox: str | None = None
+    acl_hlr: str | None = None
+    acl_admin: str | None = None
 
 
 class CustomerUserCreate(_Params):
@@ -61,6 +68,13 @@ class CustomerUserCreate(_Params):
     reseller_password: str | None = None
     phone_number: str | None = None
     apply_free_credits: str | None = None
+    acl_billing: str | None = None
+    acl_billing_high: str | None = None
+    acl_charity: str | None = None
+    acl_incoming: str | None = None
+    acl_smsinbox: str | None = None
+    acl_hlr: str | None = None
+    acl_admin: str | None = None
 
 
 class AddCredits(_Params):
