@@ -59,21 +59,35 @@ def create(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dic
     name, password = _text(form, "name"), str(form.get("password", ""))
     if me.kind is Kind.ADMIN:
         made = provisioning.create_reseller(
-            uow, name=name, password=password,
+            uow,
+            name=name,
+            password=password,
             billing_type=_billing(form, "billing_type") or BillingType.PRE_PAID,
-        )  # fmt: skip
+        )
     elif me.kind is Kind.RESELLER:
-        made = provisioning.create_customer(uow, reseller=me, new=provisioning.NewCustomer(
-            name=name, integration_id=_text(form, "integration_id"),
-            billing_type=_billing(form, "billing_type"),
-        ))  # fmt: skip
+        made = provisioning.create_customer(
+            uow,
+            reseller=me,
+            new=provisioning.NewCustomer(
+                name=name,
+                integration_id=_text(form, "integration_id"),
+                billing_type=_billing(form, "billing_type"),
+            ),
+        )
         if password:
             auth.change_password(uow, account_id=made.id, password=password)
     elif me.kind is Kind.CUSTOMER:
-        made = provisioning.create_user(uow, reseller=me, new=provisioning.NewUser(
-            username=name, password=password, customer_id=me.object_id,
-            email=_text(form, "email"), phone_number=_text(form, "phone_number"),
-        ))  # fmt: skip
+        made = provisioning.create_user(
+            uow,
+            reseller=me,
+            new=provisioning.NewUser(
+                username=name,
+                password=password,
+                customer_id=me.object_id,
+                email=_text(form, "email"),
+                phone_number=_text(form, "phone_number"),
+            ),
+        )
     else:
         changes = {"name": name, "password": password, "email": _text(form, "email")}
         record, _secret = subusers.create(uow, actor=me, changes=changes)
@@ -83,7 +97,7 @@ def create(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dic
 
 def transfer(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None:
     """The reseller API's credit transfer (`credits move`): to a customer, or back."""
-    source_id = pages._transfer_source(me, target)  # noqa: SLF001 - one rule, shared
+    source_id = pages.transfer_source(me, target)
     if source_id is None:
         raise NotFound("account not found")
     amount = _whole(form, "credits")
@@ -98,22 +112,33 @@ def top_up(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> Non
     """The admin credits a reseller's pool (a ledger entry on the reseller, by the admin)."""
     if me.kind is not Kind.ADMIN or target.kind is not Kind.RESELLER:
         raise NotFound("account not found")
-    wallet.credit(uow, account_id=target.id, asset=Asset.CREDITS, amount=_whole(form, "credits"),
-                  reason=TOP_UP_REASON, actor_id=me.id)  # fmt: skip
+    wallet.credit(
+        uow,
+        account_id=target.id,
+        asset=Asset.CREDITS,
+        amount=_whole(form, "credits"),
+        reason=TOP_UP_REASON,
+        actor_id=me.id,
+    )
 
 
-def create_key(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dict[str, Any]:
+def create_key(uow: UnitOfWork, _me: Account, target: Account, form: FormData) -> dict[str, Any]:
     purpose = _text(form, "purpose") or "client"
     if purpose not in ("client", apikeys.USER_KEY) or (
         purpose == apikeys.USER_KEY and target.kind is not Kind.USER
     ):
-        raise InvalidField("a user's own key belongs to a user; others take client keys",
-                           field="purpose")  # fmt: skip
+        raise InvalidField(
+            "a user's own key belongs to a user; others take client keys", field="purpose"
+        )
     rights = frozenset(_text(form, "rights").replace(",", " ").split())
     key, secret = auth.create_api_key(
-        uow, owner_id=target.id, name=_text(form, "key_name") or target.name, purpose=purpose,
-        rights=rights, allowed_ips=_text(form, "allowed_ips"),
-    )  # fmt: skip
+        uow,
+        owner_id=target.id,
+        name=_text(form, "key_name") or target.name,
+        purpose=purpose,
+        rights=rights,
+        allowed_ips=_text(form, "allowed_ips"),
+    )
     return {"secret": secret, "secret_key_id": key.id}
 
 
@@ -124,11 +149,11 @@ def _own_key(uow: UnitOfWork, target: Account, form: FormData) -> int:
     return key_id
 
 
-def revoke_key(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None:
+def revoke_key(uow: UnitOfWork, _me: Account, target: Account, form: FormData) -> None:
     apikeys.revoke_key(uow, key_id=_own_key(uow, target, form))
 
 
-def rotate_key(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dict[str, Any]:
+def rotate_key(uow: UnitOfWork, _me: Account, target: Account, form: FormData) -> dict[str, Any]:
     key, secret = apikeys.rotate_key(uow, key_id=_own_key(uow, target, form))
     return {"secret": secret, "secret_key_id": key.id}
 
@@ -145,14 +170,16 @@ def state(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None
 
 
 def reset_password(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None:
-    console.reset_password(uow, actor=me, account_id=target.id,
-                           password=str(form.get("password", "")))  # fmt: skip
+    console.reset_password(
+        uow, actor=me, account_id=target.id, password=str(form.get("password", ""))
+    )
 
 
 def settings(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None:
     """The account's IP range (through `accounts.update`) and its MOR API secret."""
-    accounts.update(uow, actor=me, account_id=target.id,
-                    changes={"iprange": _text(form, "iprange")})  # fmt: skip
+    accounts.update(
+        uow, actor=me, account_id=target.id, changes={"iprange": _text(form, "iprange")}
+    )
     if form.get("mor_secret_change") == "yes":
         auth.set_mor_secret(uow, account_id=target.id, secret=_text(form, "mor_secret"))
 
@@ -171,8 +198,9 @@ def _handler(action: Action) -> Handler:
         except NotFound:
             return not_found(c, request, signed)
         except DomainError as error:
-            return await _again(c, request, signed, 400, error=sentence(error),
-                                failed=action.__name__)  # fmt: skip
+            return await _again(
+                c, request, signed, 400, error=sentence(error), failed=action.__name__
+            )
         if shown and "redirect" in shown:
             return RedirectResponse(f"/console/accounts/{shown['redirect']}", status_code=303)
         if shown:
@@ -182,7 +210,9 @@ def _handler(action: Action) -> Handler:
     return handle
 
 
-async def _again(c: Console, request: Request, signed: Signed, status: int, **extra: Any) -> Response:
+async def _again(
+    c: Console, request: Request, signed: Signed, status: int, **extra: Any
+) -> Response:
     found = await run_in_threadpool(pages.account_context, c, signed, request, **extra)
     if found is None:
         return not_found(c, request, signed)

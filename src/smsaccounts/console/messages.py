@@ -19,9 +19,17 @@ _SENTENCES = {
     E.CUSTOMER_DISABLED: "That customer is disabled",
     E.USER_DISABLED: "That user is disabled",
 }
-_FIELD_CODES = frozenset({E.FIELD_MISSING, E.FIELD_INVALID, E.FIELD_FORBIDDEN,
-                          E.VALUE_OUT_OF_RANGE, E.PASSWORD_FORMAT, E.MSISDN_INVALID,
-                          E.COUNTRY_NOT_ALLOWED})  # fmt: skip
+_FIELD_CODES = frozenset(
+    {
+        E.FIELD_MISSING,
+        E.FIELD_INVALID,
+        E.FIELD_FORBIDDEN,
+        E.VALUE_OUT_OF_RANGE,
+        E.PASSWORD_FORMAT,
+        E.MSISDN_INVALID,
+        E.COUNTRY_NOT_ALLOWED,
+    }
+)
 
 
 def sentence(error: DomainError) -> str:

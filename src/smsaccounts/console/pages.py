@@ -91,9 +91,13 @@ async def tree(c: Console, request: Request, signed: Signed) -> Response:
             rows = accounts.search(c.uow, actor=root, text=query, after_path=after, limit=PAGE + 1)
         else:
             rows = accounts.list_subtree(c.uow, actor=root, after_path=after, limit=PAGE + 1)
-        return {"root": root, "exact": exact, "rows": rows[:PAGE],
-                "next_after": rows[PAGE - 1].path if len(rows) > PAGE else None,
-                "crumbs": _crumbs(c, me, root)}  # fmt: skip
+        return {
+            "root": root,
+            "exact": exact,
+            "rows": rows[:PAGE],
+            "next_after": rows[PAGE - 1].path if len(rows) > PAGE else None,
+            "crumbs": _crumbs(c, me, root),
+        }
 
     found = await run_in_threadpool(read)
     if found is None:
@@ -128,10 +132,12 @@ def _account_context(
     before = _int(request.query_params.get("before"))
     try:
         target, purse = wallet.get_visible(c.uow, actor=me, account_id=account_id)
-        ledger = console.ledger_page(c.uow, actor=me, account_id=account_id, before_id=before,
-                                     limit=PAGE + 1)  # fmt: skip
-        recent = console.ledger_page(c.uow, actor=me, account_id=account_id, before_id=None,
-                                     limit=CHART_ROWS)  # fmt: skip
+        ledger = console.ledger_page(
+            c.uow, actor=me, account_id=account_id, before_id=before, limit=PAGE + 1
+        )
+        recent = console.ledger_page(
+            c.uow, actor=me, account_id=account_id, before_id=None, limit=CHART_ROWS
+        )
     except NotFound:
         return None
     return {
@@ -143,7 +149,7 @@ def _account_context(
         "keys": apikeys.list_keys(c.uow, account_id=target.id),
         "crumbs": _crumbs(c, me, target),
         "child_kind": _child_kind(me, target),
-        "can_transfer": _transfer_source(me, target) is not None,
+        "can_transfer": transfer_source(me, target) is not None,
         "can_top_up": me.kind is Kind.ADMIN and target.kind is Kind.RESELLER,
         "is_self": target.id == me.id,
         "attributes": _attributes(target),
@@ -159,11 +165,15 @@ def _child_kind(me: Account, target: Account) -> Kind | None:
     """
     if target.id != me.id:
         return None
-    return {Kind.ADMIN: Kind.RESELLER, Kind.RESELLER: Kind.CUSTOMER,
-            Kind.CUSTOMER: Kind.USER, Kind.USER: Kind.USER}.get(me.kind)  # fmt: skip
+    return {
+        Kind.ADMIN: Kind.RESELLER,
+        Kind.RESELLER: Kind.CUSTOMER,
+        Kind.CUSTOMER: Kind.USER,
+        Kind.USER: Kind.USER,
+    }.get(me.kind)
 
 
-def _transfer_source(me: Account, target: Account) -> int | None:
+def transfer_source(me: Account, target: Account) -> int | None:
     """The reseller a customer's credits move from and back to, if the actor may move them:
     the customer's own reseller (or the admin on its behalf)."""
     if target.kind is not Kind.CUSTOMER or target.parent_id is None:
@@ -175,9 +185,20 @@ def _transfer_source(me: Account, target: Account) -> int | None:
     return None
 
 
-_SHOWN = ("email", "phone_number", "msisdn", "contact_name", "company", "integration_id",
-          "rotation_algorithm", "source_address", "iprange", "default_customer_billing_type",
-          "free_credits", "language")  # fmt: skip
+_SHOWN = (
+    "email",
+    "phone_number",
+    "msisdn",
+    "contact_name",
+    "company",
+    "integration_id",
+    "rotation_algorithm",
+    "source_address",
+    "iprange",
+    "default_customer_billing_type",
+    "free_credits",
+    "language",
+)
 
 
 def _attributes(target: Account) -> list[tuple[str, Any]]:
@@ -189,12 +210,19 @@ async def outbox(c: Console, request: Request, signed: Signed) -> Response:
     status = status if status in OUTBOX_STATES else None
     before = _int(request.query_params.get("before"))
     rows = await run_in_threadpool(
-        lambda: console.outbox_page(c.uow, root=signed.account, status=status, before_id=before,
-                                    limit=PAGE + 1)  # fmt: skip
+        lambda: console.outbox_page(
+            c.uow, root=signed.account, status=status, before_id=before, limit=PAGE + 1
+        )
     )
-    return c.render(request, "outbox.html", me=signed, rows=rows[:PAGE], chosen=status,
-                    states=OUTBOX_STATES,
-                    next_before=rows[PAGE - 1].id if len(rows) > PAGE else None)  # fmt: skip
+    return c.render(
+        request,
+        "outbox.html",
+        me=signed,
+        rows=rows[:PAGE],
+        chosen=status,
+        states=OUTBOX_STATES,
+        next_before=rows[PAGE - 1].id if len(rows) > PAGE else None,
+    )
 
 
 async def audit_log(c: Console, request: Request, signed: Signed) -> Response:
@@ -202,13 +230,27 @@ async def audit_log(c: Console, request: Request, signed: Signed) -> Response:
     target = _int(request.query_params.get("account"))
     before = _int(request.query_params.get("before"))
     rows = await run_in_threadpool(
-        lambda: console.audit_page(c.uow, root=signed.account, action=action, target_id=target,
-                                   before_id=before, limit=PAGE + 1)  # fmt: skip
+        lambda: console.audit_page(
+            c.uow,
+            root=signed.account,
+            action=action,
+            target_id=target,
+            before_id=before,
+            limit=PAGE + 1,
+        )
     )
-    return c.render(request, "audit.html", me=signed, rows=rows[:PAGE], action=action or "",
-                    account=target or "",
-                    next_before=rows[PAGE - 1].id if len(rows) > PAGE else None)  # fmt: skip
+    return c.render(
+        request,
+        "audit.html",
+        me=signed,
+        rows=rows[:PAGE],
+        action=action or "",
+        account=target or "",
+        next_before=rows[PAGE - 1].id if len(rows) > PAGE else None,
+    )
 
 
-def account_context(c: Console, signed: Signed, request: Request, **extra: Any) -> dict[str, Any] | None:
+def account_context(
+    c: Console, signed: Signed, request: Request, **extra: Any
+) -> dict[str, Any] | None:
     return _account_context(c, signed, request, **extra)

@@ -35,21 +35,34 @@ def sign_in_endpoint(c: Console) -> Callable[[Request], Awaitable[Response]]:
         pre = c.unsign(request.cookies.get(PRE_COOKIE))
         if request.method == "POST":
             form = await checked_form(request, c.csrf_for("pre:" + pre)) if pre else None
-            if form is None:
+            if form is None or pre is None:
                 return csrf_refused(c, request)
-            return await _sign_in(c, request, str(form.get("name", "")),
-                                  str(form.get("password", "")), pre)  # fmt: skip
+            return await _sign_in(
+                c, request, str(form.get("name", "")), str(form.get("password", "")), pre
+            )
         return _form(c, request, pre)
 
     return endpoint
 
 
-def _form(c: Console, request: Request, pre: str | None, error: str = "",
-          name: str = "", status: int = 200) -> Response:  # fmt: skip
+def _form(
+    c: Console,
+    request: Request,
+    pre: str | None,
+    error: str = "",
+    name: str = "",
+    status: int = 200,
+) -> Response:
     fresh = pre is None
     pre = pre or secrets.token_urlsafe(24)
-    response = c.render(request, "sign_in.html", status=status, csrf=c.csrf_for("pre:" + pre),
-                        error=error, name=name)  # fmt: skip
+    response = c.render(
+        request,
+        "sign_in.html",
+        status=status,
+        csrf=c.csrf_for("pre:" + pre),
+        error=error,
+        name=name,
+    )
     if fresh:
         c.set_cookie(request, response, PRE_COOKIE, f"{pre}.{c.sign(pre)}")
     return response
@@ -58,9 +71,13 @@ def _form(c: Console, request: Request, pre: str | None, error: str = "",
 async def _sign_in(c: Console, request: Request, name: str, password: str, pre: str) -> Response:
     try:
         _account, secret = await run_in_threadpool(
-            console.sign_in, c.uow, name=name, password=password,
-            client_ip=c.client_ip(request), user_agent=request.headers.get("user-agent", ""),
-        )  # fmt: skip
+            console.sign_in,
+            c.uow,
+            name=name,
+            password=password,
+            client_ip=c.client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
     except Blocked as error:
         return _form(c, request, pre, sentence(error), name, status=403)
     except AccessDenied as error:
@@ -69,29 +86,34 @@ async def _sign_in(c: Console, request: Request, name: str, password: str, pre: 
     except DomainError:
         return _form(c, request, pre, WRONG, name, status=403)
     response = RedirectResponse("/console/", status_code=303)
-    c.set_cookie(request, response, SESSION_COOKIE, f"{secret}.{c.sign(secret)}",
-                 max_age=c.uow.settings.console_session_seconds)  # fmt: skip
+    c.set_cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        f"{secret}.{c.sign(secret)}",
+        max_age=c.uow.settings.console_session_seconds,
+    )
     return response
 
 
-def _signed_out(request: Request) -> Response:
+def _signed_out() -> Response:
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
     return response
 
 
-async def sign_out(c: Console, request: Request, signed: Signed) -> Response:
+async def sign_out(c: Console, _request: Request, signed: Signed) -> Response:
     await run_in_threadpool(
         console.sign_out, c.uow, account=signed.account, session_id=signed.session.id
     )
-    return _signed_out(request)
+    return _signed_out()
 
 
-async def sessions(c: Console, request: Request, signed: Signed, error: str = "",
-                   status: int = 200) -> Response:  # fmt: skip
+async def sessions(
+    c: Console, request: Request, signed: Signed, error: str = "", status: int = 200
+) -> Response:
     found = await run_in_threadpool(console.sessions, c.uow, account=signed.account)
-    return c.render(request, "sessions.html", status=status, me=signed, sessions=found,
-                    error=error)  # fmt: skip
+    return c.render(request, "sessions.html", status=status, me=signed, sessions=found, error=error)
 
 
 async def end_sessions(c: Console, request: Request, signed: Signed) -> Response:
@@ -101,7 +123,7 @@ async def end_sessions(c: Console, request: Request, signed: Signed) -> Response
         console.end_sessions, c.uow, account=signed.account, session_id=session_id
     )
     if session_id is None or session_id == signed.session.id:
-        return _signed_out(request)
+        return _signed_out()
     return RedirectResponse("/console/sessions", status_code=303)
 
 
@@ -112,11 +134,14 @@ async def change_password(c: Console, request: Request, signed: Signed) -> Respo
         return await sessions(c, request, signed, "The two new passwords differ.", 400)
     try:
         await run_in_threadpool(
-            console.change_own_password, c.uow, account=signed.account,
-            current_password=str(form.get("current_password", "")), new_password=new,
+            console.change_own_password,
+            c.uow,
+            account=signed.account,
+            current_password=str(form.get("current_password", "")),
+            new_password=new,
             client_ip=c.client_ip(request),
-        )  # fmt: skip
+        )
     except DomainError as error:
         message = sentence(error) if error.field else "The current password is wrong."
         return await sessions(c, request, signed, message, 400)
-    return _signed_out(request)
+    return _signed_out()

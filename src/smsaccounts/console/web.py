@@ -60,8 +60,11 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.decode().lower() not in HEADERS]  # fmt: skip
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode().lower() not in HEADERS
+                ]
                 headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
                 message["headers"] = headers
             await send(message)
@@ -110,22 +113,35 @@ class Console:
         """TLS to this server, or to a trusted proxy that says so (X-Forwarded-Proto)."""
         if request.url.scheme == "https":
             return True
-        client = request.scope.get("client")
-        proxied = bool(client) and network.ip_allowed(self.trusted_text, client[0])
+        peer = request.client.host if request.client else None
+        proxied = peer is not None and network.ip_allowed(self.trusted_text, peer)
         forwarded = request.headers.get("x-forwarded-proto", "").split(",")[-1].strip()
         return bool(self.trusted_text) and proxied and forwarded == "https"
 
-    def render(self, request: Request, template_name: str, status: int = 200, **context: Any) -> Response:
+    def render(
+        self, request: Request, template_name: str, status: int = 200, **context: Any
+    ) -> Response:
         template = self.templates.get_template(template_name)
         html = template.render(request=request, **context)
         return HTMLResponse(html, status_code=status)
 
-    def set_cookie(self, request: Request, response: Response, name: str, value: str,
-                   max_age: int | None = None) -> None:  # fmt: skip
+    def set_cookie(
+        self,
+        request: Request,
+        response: Response,
+        name: str,
+        value: str,
+        max_age: int | None = None,
+    ) -> None:
         response.set_cookie(
-            name, value, max_age=max_age, path="/console", httponly=True,
-            samesite="strict", secure=self.over_tls(request),
-        )  # fmt: skip
+            name,
+            value,
+            max_age=max_age,
+            path="/console",
+            httponly=True,
+            samesite="strict",
+            secure=self.over_tls(request),
+        )
 
 
 class Signed:

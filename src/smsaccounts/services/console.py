@@ -62,9 +62,14 @@ def sign_in(
         return account, secret
 
     return auth.password_login(
-        uow, door="console", name=name, find=lambda tx: _find(tx, name), password=password,
-        client_ip=client_ip, then=open_session,
-    )  # fmt: skip
+        uow,
+        door="console",
+        name=name,
+        find=lambda tx: _find(tx, name),
+        password=password,
+        client_ip=client_ip,
+        then=open_session,
+    )
 
 
 def current(
@@ -78,7 +83,11 @@ def current(
             return None
         account = tx.accounts.get(session.account_id)
         chain = tx.accounts.chain(account) if account else []
-    if account is None or not chain or password_stamp(account.password_hash) != session.password_stamp:
+    if (
+        account is None
+        or not chain
+        or password_stamp(account.password_hash) != session.password_stamp
+    ):
         return None
     try:
         auth.check_chain_access(chain, client_ip)
@@ -106,15 +115,23 @@ def end_sessions(uow: ConsoleUnitOfWork, *, account: Account, session_id: int | 
 
 
 def change_own_password(
-    uow: ConsoleUnitOfWork, *, account: Account, current_password: str, new_password: str,
+    uow: ConsoleUnitOfWork,
+    *,
+    account: Account,
+    current_password: str,
+    new_password: str,
     client_ip: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Check the current password (under the lockout), then set the new one; every auth
     token and console session of the account ends."""
     auth.authenticate_password(
-        uow, door="console", name=account.name, find=lambda tx: tx.accounts.get(account.id),
-        password=current_password, client_ip=client_ip,
-    )  # fmt: skip
+        uow,
+        door="console",
+        name=account.name,
+        find=lambda tx: tx.accounts.get(account.id),
+        password=current_password,
+        client_ip=client_ip,
+    )
     auth.change_password(uow, account_id=account.id, password=new_password)
     with uow.write() as tx:
         tx.console.revoke_sessions(account.id, tx.now)

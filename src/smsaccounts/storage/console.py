@@ -36,10 +36,15 @@ def _in_subtree(root: Account) -> Any:
 
 def _session(row: Any) -> ConsoleSession:
     return ConsoleSession(
-        id=row.id, account_id=row.account_id, password_stamp=row.password_stamp,
-        client_ip=row.client_ip, user_agent=row.user_agent, created_at=row.created_at,
-        expires_at=row.expires_at, revoked_at=row.revoked_at,
-    )  # fmt: skip
+        id=row.id,
+        account_id=row.account_id,
+        password_stamp=row.password_stamp,
+        client_ip=row.client_ip,
+        user_agent=row.user_agent,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 class ConsoleRepository:
@@ -128,12 +133,17 @@ class ConsoleRepository:
         found = self.conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit))
         return [
             AuditEntry(
-                id=r.id, created_at=r.created_at, door=r.door, client_ip=r.client_ip,
-                actor_id=r.actor_id, action=r.action, target_id=r.target_id,
+                id=r.id,
+                created_at=r.created_at,
+                door=r.door,
+                client_ip=r.client_ip,
+                actor_id=r.actor_id,
+                action=r.action,
+                target_id=r.target_id,
                 changes={k: (v[0], v[1]) for k, v in json.loads(r.changes).items()},
             )
             for r in found
-        ]  # fmt: skip
+        ]
 
     def outbox_page(
         self,
