@@ -20,7 +20,7 @@ from smsaccounts.console.messages import sentence
 from smsaccounts.console.web import Console, Handler, Signed, not_found
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import DomainError, InvalidField, NotFound
+from smsaccounts.errors import DomainError, InvalidField, MissingField, NotFound
 from smsaccounts.services import accounts, apikeys, auth, console, provisioning, subusers, wallet
 from smsaccounts.services.ports import UnitOfWork
 
@@ -57,6 +57,8 @@ def create(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dic
     if target.id != me.id:
         raise NotFound("account not found")
     name, password = _text(form, "name"), str(form.get("password", ""))
+    if not name:  # what every API's create refuses before its service runs
+        raise MissingField("name is required", field="name")
     if me.kind is Kind.ADMIN:
         made = provisioning.create_reseller(
             uow,
