@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from smsaccounts.domain.models import Account, BillingType
+from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import accounts, apikeys, auth, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -16,6 +16,7 @@ from tests import factories
 from tests.console.conftest import Browser
 
 PASSWORD_RULE = "password: password must be 4-128 characters."
+NOT_ENOUGH = "There are not enough credits for this transfer (status 320)."
 
 
 def error_of(page: Any) -> str | None:
@@ -100,9 +101,8 @@ def test_transfers_follow_the_reseller_apis_rules_and_say_320_and_421(
     postpaid = factories.customer(uow, parent=reseller, billing_type=BillingType.POST_PAID)
     b = signed_in(browser, reseller, factories.PASSWORD)
     cases = [
-        (prepaid, {"credits": "11"}, "There are not enough credits for this transfer (status 320)."),
-        (prepaid, {"credits": "5", "direction": "back"},
-         "There are not enough credits for this transfer (status 320)."),
+        (prepaid, {"credits": "11"}, NOT_ENOUGH),
+        (prepaid, {"credits": "5", "direction": "back"}, NOT_ENOUGH),
         (postpaid, {"credits": "1"},
          "Credits cannot be transferred to a post-paid customer (status 421)."),
         (prepaid, {"credits": "-1"}, "credits: credits to move must be positive."),
@@ -176,7 +176,7 @@ def test_another_accounts_key_cannot_be_revoked_through_this_page(
 def test_the_ledger_is_keyset_paged(admin: Browser, uow: UnitOfWork) -> None:
     reseller = factories.reseller(uow)
     for _ in range(30):
-        wallet.credit(uow, account_id=reseller.id, asset=factories.Asset.CREDITS, amount=1,
+        wallet.credit(uow, account_id=reseller.id, asset=Asset.CREDITS, amount=1,
                       reason="test")  # fmt: skip
     first = admin.get(f"/console/accounts/{reseller.id}")
     rows = re.findall(r"<td>(\d+)</td><td>\d{4}-", first.text)

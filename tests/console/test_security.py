@@ -9,6 +9,7 @@ import pytest
 from smsaccounts.console.web import SESSION_COOKIE
 from smsaccounts.domain import throttle
 from smsaccounts.domain.clock import FakeClock
+from smsaccounts.domain.models import BillingType
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import accounts, auth, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -59,7 +60,7 @@ def test_the_session_cookie_is_httponly_strict_and_secure_over_tls(
     assert "Path=/console" in cookie
     assert "Secure" not in cookie
     tls = browser()
-    tls.http.base_url = "https://testserver"  # type: ignore[assignment]
+    tls.http.base_url = "https://testserver"
     tls.get("/console/sign-in")
     response = tls.http.post(
         "/console/sign-in",
@@ -203,9 +204,7 @@ def test_another_subtree_is_not_found_whatever_the_url_says(
     browser: Callable[..., Browser], uow: UnitOfWork
 ) -> None:
     mine, theirs = factories.reseller(uow, credits=50), factories.reseller(uow, credits=50)
-    their_customer = factories.customer(
-        uow, parent=theirs, billing_type=factories.BillingType.PRE_PAID
-    )
+    their_customer = factories.customer(uow, parent=theirs, billing_type=BillingType.PRE_PAID)
     b = browser()
     b.sign_in(mine.name, factories.PASSWORD)
     for path in (f"/console/accounts/{theirs.id}", f"/console/accounts/{their_customer.id}",
