@@ -13,11 +13,11 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from smsaccounts.console import pages
 from smsaccounts.console.messages import sentence
-from smsaccounts.console.web import Console, Handler, Signed, not_found
+from smsaccounts.console.web import Console, Handler, Signed, not_found, redirect
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import DomainError, InvalidField, MissingField, NotFound
@@ -51,45 +51,32 @@ def _billing(form: FormData, name: str) -> BillingType | None:
     return BillingType(raw)
 
 
-def create(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dict[str, Any] | None:
-    """A reseller by the admin, a customer by a reseller, a user by a customer or an aclAdmin
-    user: always below the actor itself, through the APIs' own create services."""
-    if target.id != me.id:
+def create(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> dict[str, Any]:
+    """A reseller by the admin, a customer by a reseller, a user under a customer (by it, its
+    reseller or the admin), a sub-user by an aclAdmin user: the APIs' own create services."""
+    kind = pages.child_kind(me, target)
+    if kind is None:
         raise NotFound("account not found")
     name, password = _text(form, "name"), str(form.get("password", ""))
     if not name:  # what every API's create refuses before its service runs
         raise MissingField("name is required", field="name")
-    if me.kind is Kind.ADMIN:
+    if kind is Kind.RESELLER:
         made = provisioning.create_reseller(
-            uow,
-            name=name,
-            password=password,
+            uow, name=name, password=password,
             billing_type=_billing(form, "billing_type") or BillingType.PRE_PAID,
-        )
-    elif me.kind is Kind.RESELLER:
-        made = provisioning.create_customer(
-            uow,
-            reseller=me,
-            new=provisioning.NewCustomer(
-                name=name,
-                integration_id=_text(form, "integration_id"),
-                billing_type=_billing(form, "billing_type"),
-            ),
-        )
+        )  # fmt: skip
+    elif kind is Kind.CUSTOMER:
+        made = provisioning.create_customer(uow, reseller=me, new=provisioning.NewCustomer(
+            name=name, integration_id=_text(form, "integration_id"),
+            billing_type=_billing(form, "billing_type"),
+        ))  # fmt: skip
         if password:
             auth.change_password(uow, account_id=made.id, password=password)
-    elif me.kind is Kind.CUSTOMER:
-        made = provisioning.create_user(
-            uow,
-            reseller=me,
-            new=provisioning.NewUser(
-                username=name,
-                password=password,
-                customer_id=me.object_id,
-                email=_text(form, "email"),
-                phone_number=_text(form, "phone_number"),
-            ),
-        )
+    elif target.kind is Kind.CUSTOMER:
+        made = provisioning.create_user(uow, reseller=me, new=provisioning.NewUser(
+            username=name, password=password, customer_id=target.object_id,
+            email=_text(form, "email"), phone_number=_text(form, "phone_number"),
+        ))  # fmt: skip
     else:
         changes = {"name": name, "password": password, "email": _text(form, "email")}
         record, _secret = subusers.create(uow, actor=me, changes=changes)
@@ -204,10 +191,10 @@ def _handler(action: Action) -> Handler:
                 c, request, signed, 400, error=sentence(error), failed=action.__name__
             )
         if shown and "redirect" in shown:
-            return RedirectResponse(f"/console/accounts/{shown['redirect']}", status_code=303)
+            return redirect(request, f"/console/accounts/{shown['redirect']}")
         if shown:
             return await _again(c, request, signed, 200, **shown)
-        return RedirectResponse(f"/console/accounts/{account_id}", status_code=303)
+        return redirect(request, f"/console/accounts/{account_id}")
 
     return handle
 

@@ -148,7 +148,7 @@ def _account_context(
         "chart": chart.build(recent),
         "keys": apikeys.list_keys(c.uow, account_id=target.id),
         "crumbs": _crumbs(c, me, target),
-        "child_kind": _child_kind(me, target),
+        "child_kind": child_kind(me, target),
         "can_transfer": transfer_source(me, target) is not None,
         "can_top_up": me.kind is Kind.ADMIN and target.kind is Kind.RESELLER,
         "is_self": target.id == me.id,
@@ -157,20 +157,18 @@ def _account_context(
     }
 
 
-def _child_kind(me: Account, target: Account) -> Kind | None:
-    """What kind of account the actor may create under `target` here (None: nothing).
+def child_kind(me: Account, target: Account) -> Kind | None:
+    """What kind of account the actor may create under `target` (None: nothing).
 
-    The admin creates resellers, a reseller customers, a customer users and an aclAdmin
-    user sub-users, each below itself (the create forms of the APIs do the same).
+    As the APIs allow: the admin creates resellers, a reseller customers, a customer (or
+    its reseller, or the admin) users under that customer, an aclAdmin user sub-users.
     """
-    if target.id != me.id:
-        return None
-    return {
-        Kind.ADMIN: Kind.RESELLER,
-        Kind.RESELLER: Kind.CUSTOMER,
-        Kind.CUSTOMER: Kind.USER,
-        Kind.USER: Kind.USER,
-    }.get(me.kind)
+    if target.id == me.id:
+        return {Kind.ADMIN: Kind.RESELLER, Kind.RESELLER: Kind.CUSTOMER,
+                Kind.CUSTOMER: Kind.USER, Kind.USER: Kind.USER}.get(me.kind)  # fmt: skip
+    if target.kind is Kind.CUSTOMER and me.kind in (Kind.ADMIN, Kind.RESELLER):
+        return Kind.USER
+    return None
 
 
 def transfer_source(me: Account, target: Account) -> int | None:

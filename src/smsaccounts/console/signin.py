@@ -17,6 +17,7 @@ from smsaccounts.console.web import (
     Signed,
     checked_form,
     csrf_refused,
+    redirect,
     session_of,
 )
 from smsaccounts.errors import AccessDenied, Blocked, DomainError
@@ -96,17 +97,17 @@ async def _sign_in(c: Console, request: Request, name: str, password: str, pre: 
     return response
 
 
-def _signed_out() -> Response:
-    response = RedirectResponse("/console/sign-in", status_code=303)
+def _signed_out(request: Request) -> Response:
+    response = redirect(request, "/console/sign-in")
     response.delete_cookie(SESSION_COOKIE, path="/console", httponly=True, samesite="strict")
     return response
 
 
-async def sign_out(c: Console, _request: Request, signed: Signed) -> Response:
+async def sign_out(c: Console, request: Request, signed: Signed) -> Response:
     await run_in_threadpool(
         console.sign_out, c.uow, account=signed.account, session_id=signed.session.id
     )
-    return _signed_out()
+    return _signed_out(request)
 
 
 async def sessions(
@@ -123,8 +124,8 @@ async def end_sessions(c: Console, request: Request, signed: Signed) -> Response
         console.end_sessions, c.uow, account=signed.account, session_id=session_id
     )
     if session_id is None or session_id == signed.session.id:
-        return _signed_out()
-    return RedirectResponse("/console/sessions", status_code=303)
+        return _signed_out(request)
+    return redirect(request, "/console/sessions")
 
 
 async def change_password(c: Console, request: Request, signed: Signed) -> Response:
@@ -144,4 +145,4 @@ async def change_password(c: Console, request: Request, signed: Signed) -> Respo
     except DomainError as error:
         message = sentence(error) if error.field else "The current password is wrong."
         return await sessions(c, request, signed, message, 400)
-    return _signed_out()
+    return _signed_out(request)

@@ -144,6 +144,14 @@ class Console:
         )
 
 
+def redirect(request: Request, url: str) -> Response:
+    """303 to `url`; for htmx (which would follow a 303 unseen) an HX-Location instead, so
+    that it loads `url` itself and shows it in the address bar."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Location": url})
+    return RedirectResponse(url, status_code=303)
+
+
 class Signed:
     """The signed-in account of a request, its session and the CSRF token for its forms."""
 
@@ -195,7 +203,7 @@ def page(c: Console, handler: Handler) -> Callable[[Request], Awaitable[Response
         if signed is None:
             if request.method == "POST":
                 return csrf_refused(c, request)
-            return RedirectResponse("/console/sign-in", status_code=303)
+            return redirect(request, "/console/sign-in")
         logs.note_caller(signed.account.id)
         audit.note_actor(signed.account.id)
         if request.method == "POST":
