@@ -8,7 +8,6 @@ and one line says why. Screenshots go to SCREENSHOTS.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import socket
 import threading
 import time
@@ -34,7 +33,7 @@ def missing() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if importlib.util.find_spec("playwright") is None:
         return "the playwright package is not installed (pip install playwright)"
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+    if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing (apt-get install -y chromium)"
     return None
 

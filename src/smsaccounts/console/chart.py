@@ -45,12 +45,17 @@ def build(entries: Sequence[LedgerEntry]) -> Chart | None:
     if not ordered:
         return None
     t0 = ordered[0].created_at.timestamp()
-    span = max(ordered[-1].created_at.timestamp() - t0, 1.0)
+    span = ordered[-1].created_at.timestamp() - t0
+    # x: the moment of each row; rows all of one moment are spread out in ledger order.
+    place = {
+        e.id: (e.created_at.timestamp() - t0) / span if span else i / max(len(ordered) - 1, 1)
+        for i, e in enumerate(ordered)
+    }
     series = []
     for asset in (Asset.CREDITS, Asset.BALANCE):
         rows = [e for e in ordered if e.asset is asset]
         if rows:
-            series.append(_series(asset, rows, t0, span, len(ordered)))
+            series.append(_series(asset, rows, place))
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -61,7 +66,7 @@ def build(entries: Sequence[LedgerEntry]) -> Chart | None:
     )
 
 
-def _series(asset: Asset, rows: list[LedgerEntry], t0: float, span: float, n: int) -> Series:
+def _series(asset: Asset, rows: list[LedgerEntry], place: dict[int, float]) -> Series:
     values = [0, *(e.resulting for e in rows)]
     low, high = min(values), max(values)
     scale = (HEIGHT - 2 * PAD) / max(high - low, 1)
@@ -73,7 +78,7 @@ def _series(asset: Asset, rows: list[LedgerEntry], t0: float, span: float, n: in
     points: list[str] = []
     previous = rows[0].resulting - rows[0].amount
     for entry in rows:
-        x = PAD + (entry.created_at.timestamp() - t0) / span * inner if n > 1 else PAD
+        x = PAD + place[entry.id] * inner
         points.append(f"{x:.1f},{y(previous):.1f}")  # a step: the value held until now
         points.append(f"{x:.1f},{y(entry.resulting):.1f}")
         previous = entry.resulting
