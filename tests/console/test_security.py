@@ -11,7 +11,7 @@ from smsaccounts.domain import throttle
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import BillingType
 from smsaccounts.domain.tree import ADMIN_ID
-from smsaccounts.services import accounts, auth, wallet
+from smsaccounts.services import accounts, apikeys, auth, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.console.conftest import Browser
@@ -220,6 +220,7 @@ def test_another_subtree_is_not_found_whatever_the_url_says(
         assert page.status_code == 404, action
     assert accounts.get(uow, actor=theirs, account_id=their_customer.id).enabled
     assert wallet.get(uow, account_id=their_customer.id).credits == 0
+    assert apikeys.list_keys(uow, account_id=their_customer.id) == []
     for query in (their_customer.name, their_customer.object_id, str(their_customer.id)):
         found = b.get(f"/console/tree?q={query}").text
         assert f"/console/accounts/{their_customer.id}" not in found, query
