@@ -38,8 +38,10 @@ def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         return error.code, json.loads(error.read())
 
 
-def sign_in(page: Any, base: str, name: str, password: str) -> None:
+def sign_in(page: Any, base: str, name: str, password: str, shot: Path | None = None) -> None:
     page.goto(f"{base}/console/sign-in")
+    if shot is not None:
+        page.screenshot(path=shot)
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", password)
     submit(page, "button[type=submit]")
@@ -80,7 +82,7 @@ def test_the_issues_scenario_end_to_end(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     # The admin signs in and creates a reseller, then gives it credits to sell.
-    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    sign_in(page, server, "admin", ADMIN_PASSWORD, shot=screenshots / "sign-in.png")
     assert page.text_content("h1") == "Dashboard"
     page.goto(f"{server}/console/accounts/1")
     page.fill("#create-form input[name=name]", "acme")
@@ -91,8 +93,6 @@ def test_the_issues_scenario_end_to_end(
     page.fill("#top-up-form input[name=credits]", "1000")
     submit(page, "#top-up-form button")
     assert page.text_content("#wallet-credits") == "1000"
-    page.goto(f"{server}/console/tree")
-    page.screenshot(path=screenshots / "tree.png", full_page=True)
     sign_out(page)
 
     # The reseller signs in, creates a customer and tops it up: a ledger row, a new chart.
@@ -153,8 +153,11 @@ def test_the_issues_scenario_end_to_end(
     page.goto(f"{server}/console/accounts/{user_id}")
     submit(page, "#state-form button[value=disable]")
     assert call(f"{server}/json/user/balance/get", balance)[1]["errorCode"] != 0
-    page.goto(f"{server}/console/")
-    page.screenshot(path=screenshots / "dashboard.png", full_page=True)
+    for name, path in (("dashboard", "/console/"), ("tree", "/console/tree"),
+                       ("user", f"/console/accounts/{user_id}"), ("outbox", "/console/outbox"),
+                       ("audit", "/console/audit"), ("sessions", "/console/sessions")):  # fmt: skip
+        page.goto(f"{server}{path}")
+        page.screenshot(path=screenshots / f"{name}.png", full_page=True)
 
     # A CSRF-less post is refused, even with the session's cookie.
     refused = context.request.post(
