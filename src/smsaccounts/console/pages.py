@@ -7,7 +7,6 @@ rows; the dashboard's subtree counts and sums are the only whole-subtree reads, 
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -17,7 +16,6 @@ from starlette.responses import Response
 
 from smsaccounts.console import chart
 from smsaccounts.console.web import Console, Signed, not_found
-from smsaccounts.domain import tree as tree_rules
 from smsaccounts.domain.console import SubtreeStats
 from smsaccounts.domain.models import Account
 from smsaccounts.domain.outbox import EXPIRED, FAILED, QUEUED, SENDING, SENT
@@ -27,7 +25,6 @@ from smsaccounts.services import accounts, apikeys, console, wallet
 
 PAGE = 25
 CHART_ROWS = 200  # the latest ledger rows the chart is drawn from
-OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 OUTBOX_STATES = (QUEUED, SENDING, SENT, FAILED, EXPIRED)
 
 
@@ -59,22 +56,6 @@ async def dashboard(c: Console, request: Request, signed: Signed) -> Response:
     return c.render(request, "dashboard.html", me=signed, **await run_in_threadpool(read))
 
 
-def _exact(c: Console, me: Account, query: str) -> list[Account]:
-    """Accounts a query names exactly: an id or a 24-hex object id, inside the subtree."""
-    found: list[Account] = []
-    with c.uow.read() as tx:
-        number = _int(query)
-        candidates = [tx.accounts.get(number)] if number is not None else []
-        if OBJECT_ID.match(query):
-            candidates.append(tx.accounts.get_by_object_id(query.lower()))
-    for candidate in candidates:
-        try:
-            found.append(accounts.visible(me, candidate))
-        except NotFound:
-            continue
-    return found
-
-
 async def tree(c: Console, request: Request, signed: Signed) -> Response:
     me = signed.account
     query = request.query_params.get("q", "").strip()
@@ -86,7 +67,7 @@ async def tree(c: Console, request: Request, signed: Signed) -> Response:
             root = accounts.get(c.uow, actor=me, account_id=root_id) if root_id else me
         except NotFound:
             return None
-        exact = _exact(c, me, query) if query and after is None else []
+        exact = console.exact(c.uow, actor=me, query=query) if query and after is None else []
         if query:
             rows = accounts.search(c.uow, actor=root, text=query, after_path=after, limit=PAGE + 1)
         else:
@@ -96,7 +77,7 @@ async def tree(c: Console, request: Request, signed: Signed) -> Response:
             "exact": exact,
             "rows": rows[:PAGE],
             "next_after": rows[PAGE - 1].path if len(rows) > PAGE else None,
-            "crumbs": _crumbs(c, me, root),
+            "crumbs": console.breadcrumbs(c.uow, actor=me, account=root),
         }
 
     found = await run_in_threadpool(read)
@@ -107,14 +88,6 @@ async def tree(c: Console, request: Request, signed: Signed) -> Response:
 
 def _depth(account: Account) -> int:
     return account.path.count(".")
-
-
-def _crumbs(c: Console, me: Account, account: Account) -> list[Account]:
-    """The account's ancestors from the actor down (read from the materialized path)."""
-    with c.uow.read() as tx:
-        chain = tx.accounts.chain(account)
-    inside = [a for a in chain if tree_rules.can_access(me.path, a.path)]
-    return list(reversed(inside))
 
 
 async def account(c: Console, request: Request, signed: Signed) -> Response:
@@ -147,7 +120,7 @@ def _account_context(
         "next_before": ledger[PAGE - 1].id if len(ledger) > PAGE else None,
         "chart": chart.build(recent),
         "keys": apikeys.list_keys(c.uow, account_id=target.id),
-        "crumbs": _crumbs(c, me, target),
+        "crumbs": console.breadcrumbs(c.uow, actor=me, account=target),
         "child_kind": child_kind(me, target),
         "can_transfer": transfer_source(me, target) is not None,
         "can_top_up": me.kind is Kind.ADMIN and target.kind is Kind.RESELLER,

@@ -11,8 +11,9 @@ Every change the console makes goes through the same services as the APIs.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from smsaccounts.domain import credentials
+from smsaccounts.domain import bounds, credentials, tree
 from smsaccounts.domain.audit import AuditEntry
 from smsaccounts.domain.console import ConsoleSession, SubtreeStats, password_stamp
 from smsaccounts.domain.models import Account, LedgerEntry
@@ -146,6 +147,30 @@ def reset_password(uow: UnitOfWork, *, actor: Account, account_id: int, password
 
 
 # -- reads -----------------------------------------------------------------------------------
+
+OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+def exact(uow: UnitOfWork, *, actor: Account, query: str) -> list[Account]:
+    """The accounts a search names exactly, by id or 24-hex object id, in the actor's subtree."""
+    with uow.read() as tx:
+        candidates = []
+        if query.isdigit() and bounds.is_id(int(query)):
+            candidates.append(tx.accounts.get(int(query)))
+        if OBJECT_ID.match(query):
+            candidates.append(tx.accounts.get_by_object_id(query.lower()))
+    found = []
+    for candidate in candidates:
+        if candidate is not None and tree.can_access(actor.path, candidate.path):
+            found.append(candidate)
+    return found
+
+
+def breadcrumbs(uow: UnitOfWork, *, actor: Account, account: Account) -> list[Account]:
+    """The account's ancestors from the actor down, then itself (read from its path)."""
+    with uow.read() as tx:
+        chain = tx.accounts.chain(account)
+    return [a for a in reversed(chain) if tree.can_access(actor.path, a.path)]
 
 
 def stats(uow: ConsoleUnitOfWork, *, root: Account) -> SubtreeStats:
