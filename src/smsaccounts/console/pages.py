@@ -24,6 +24,7 @@ from smsaccounts.errors import NotFound
 from smsaccounts.services import accounts, apikeys, console, wallet
 
 PAGE = 25
+STATS_CACHED = 10_000  # accounts whose dashboard figures are kept at once
 CHART_ROWS = 200  # the latest ledger rows the chart is drawn from
 OUTBOX_STATES = (QUEUED, SENDING, SENT, FAILED, EXPIRED)
 
@@ -38,6 +39,8 @@ def _stats(c: Console, root: Account) -> SubtreeStats:
         stats: SubtreeStats = cached[1]
         return stats
     stats = console.stats(c.uow, root=root)
+    if len(c.stats_cache) >= STATS_CACHED:  # bounded: one entry per signed-in account
+        c.stats_cache.clear()
     c.stats_cache[root.id] = (time.monotonic(), stats)
     return stats
 
