@@ -81,3 +81,25 @@ def test_the_audit_log_filters_by_action_and_account(admin: Browser, uow: UnitOf
     assert "<td>account.create</td>" not in page.text
     page = admin.get(f"/console/audit?action=account.disable&account={one.id}")
     assert page.text.count("<td>account.disable</td>") == 1
+
+
+def test_the_console_and_its_vendored_htmx_are_served(admin: Browser) -> None:
+    moved = admin.http.get("/console", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (308, "/console/")
+    script = admin.http.get("/console/static/htmx.min.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert "2.0.11" in admin.http.get("/console/static/VENDORED.txt").text
+
+
+def test_an_acl_admin_user_creates_a_sub_user_below_itself(
+    browser: Callable[..., Browser], uow: UnitOfWork
+) -> None:
+    boss = factories.user(uow, acl_admin=True)
+    b = browser()
+    b.sign_in(boss.name, factories.PASSWORD)
+    b.get(f"/console/accounts/{boss.id}")
+    page = b.post(f"/console/accounts/{boss.id}/create", {"name": "minion", "password": "pw-12345"})
+    assert page.status_code == 200
+    assert "user minion" in page.text
+    assert f'<a href="/console/accounts/{boss.id}">{boss.name}</a>' in page.text  # breadcrumbs

@@ -227,3 +227,16 @@ def test_another_subtree_is_not_found_whatever_the_url_says(
     assert "No accounts match." in b.get(f"/console/tree?q={their_customer.name}").text
     audit = b.get(f"/console/audit?account={their_customer.id}")
     assert "No audit rows." in audit.text
+
+
+def test_a_session_ends_when_the_client_is_outside_the_accounts_ip_range(
+    browser: Callable[..., Browser], admin: Browser, uow: UnitOfWork
+) -> None:
+    reseller = factories.reseller(uow)
+    b = browser()  # calls from 10.1.2.3
+    b.sign_in(reseller.name, factories.PASSWORD)
+    admin.get(f"/console/accounts/{reseller.id}")
+    admin.post(f"/console/accounts/{reseller.id}/settings", {"iprange": "10.0.0.0/8"})
+    assert b.http.get("/console/", follow_redirects=False).status_code == 200
+    admin.post(f"/console/accounts/{reseller.id}/settings", {"iprange": "192.168.0.0/16"})
+    assert b.http.get("/console/", follow_redirects=False).status_code == 303
