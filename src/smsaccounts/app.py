@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from smsaccounts import dialects, logs, openapi
+from smsaccounts import console, dialects, logs, openapi
 from smsaccounts.config import Settings
 from smsaccounts.middleware import BodyLimit, ExactPaths
 from smsaccounts.services import outbox
@@ -59,7 +59,12 @@ def create_app(
             uow.close()
 
     served = dialects.serve(uow)
-    routes = [Route("/healthz", healthz, methods=["GET"]), *served.routes, *openapi.routes()]
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        *served.routes,
+        *openapi.routes(),
+        *console.mount(uow),
+    ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

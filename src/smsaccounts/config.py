@@ -86,6 +86,12 @@ class Settings:
     # Threads per worker process for blocking work (transactions, argon2). Few beat many:
     # Python threads share one interpreter lock, and 4 served more than 40 (make bench).
     worker_threads: int = 4
+    # The web console (/console/): a session ends this long after sign-in; the cookie is
+    # signed with this key (empty: a random key per process, so a restart signs everyone out).
+    console_session_seconds: int = 28_800
+    console_secret: str = ""
+    # Subtree counts and sums on the dashboard are computed at most this often per account.
+    console_stats_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

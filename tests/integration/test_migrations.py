@@ -27,6 +27,9 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import (
+    inspect as sa_inspect,
+)
 from sqlalchemy.exc import DBAPIError
 
 from smsaccounts.config import Settings
@@ -168,6 +171,18 @@ def test_0003_downgrades_to_0001_and_upgrades_again(blank: Engine) -> None:
     _downgrade(blank, "0001")
     upgrade(blank)
     with blank.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_0007_console_sessions_downgrade_to_0004_and_upgrade_again(blank: Engine) -> None:
+    upgrade(blank)
+    _downgrade(blank, "0004")
+    with blank.connect() as conn:
+        assert "console_sessions" not in sa_inspect(conn).get_table_names()
+    upgrade(blank)
+    with blank.connect() as conn:
+        assert "console_sessions" in sa_inspect(conn).get_table_names()
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
 

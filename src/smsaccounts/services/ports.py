@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 from smsaccounts.config import Settings
 from smsaccounts.domain.audit import AuditEntry
 from smsaccounts.domain.clock import Clock
+from smsaccounts.domain.console import ConsoleSession, SubtreeStats
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.domain.models import (
     Account,
@@ -275,3 +276,46 @@ class SessionsUnitOfWork(UnitOfWorkOf[Tx], Protocol):
 
     @property
     def hot(self) -> KeySessions: ...
+
+
+class Console(Protocol):
+    """The web console's sessions and its keyset-paged reads inside one subtree."""
+
+    def add_session(self, **values: Any) -> int: ...
+    def session_by_hash(self, token_hash: str) -> ConsoleSession | None: ...
+    def sessions(
+        self, account_id: int, now: dt.datetime, limit: int = 50
+    ) -> list[ConsoleSession]: ...
+    def revoke_sessions(
+        self, account_id: int, now: dt.datetime, *, session_id: int | None = None
+    ) -> int: ...
+    def ledger_page(
+        self, account_id: int, *, before_id: int | None = None, limit: int = 25
+    ) -> list[LedgerEntry]: ...
+    def ledger_in_subtree(self, root: Account, *, limit: int = 10) -> list[LedgerEntry]: ...
+    def audit_page(
+        self,
+        root: Account,
+        *,
+        action: str | None = None,
+        target_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 25,
+    ) -> list[AuditEntry]: ...
+    def outbox_page(
+        self,
+        root: Account | None,
+        *,
+        status: str | None = None,
+        before_id: int | None = None,
+        limit: int = 25,
+    ) -> list[OutboxMessage]: ...
+    def subtree_stats(self, root: Account) -> SubtreeStats: ...
+
+
+class ConsoleTx(Tx, Protocol):
+    @property
+    def console(self) -> Console: ...
+
+
+ConsoleUnitOfWork: TypeAlias = UnitOfWorkOf[ConsoleTx]

@@ -288,3 +288,19 @@ audit_log = Table(
     Index("ix_audit_log_target_id_id", "target_id", "id"),
     Index("ix_audit_log_actor_id_id", "actor_id", "id"),
 )
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # A digest of the password hash at sign-in: any password change, through any door,
+    # ends every session opened under the old one.
+    Column("password_stamp", String(64), nullable=False),
+    Column("client_ip", String(64), nullable=True),
+    Column("user_agent", String(255), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)

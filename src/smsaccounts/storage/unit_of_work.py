@@ -18,6 +18,7 @@ from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
+from smsaccounts.storage.console import ConsoleRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
@@ -63,6 +64,10 @@ class Tx:
     @functools.cached_property
     def audit(self) -> AuditRepository:
         return AuditRepository(self.conn)
+
+    @functools.cached_property
+    def console(self) -> ConsoleRepository:
+        return ConsoleRepository(self.conn)
 
 
 class UnitOfWork:
