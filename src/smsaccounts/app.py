@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from smsaccounts import dialects, logs, openapi
 from smsaccounts.config import Settings
+from smsaccounts.health import Readiness
 from smsaccounts.middleware import BodyLimit, ExactPaths
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
@@ -44,6 +45,12 @@ def create_app(
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
+    async def readyz(_request: Request) -> JSONResponse:
+        failed = await run_in_threadpool(readiness.failed)
+        if not failed:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Every run_in_threadpool of this loop shares this many threads.
@@ -59,7 +66,13 @@ def create_app(
             uow.close()
 
     served = dialects.serve(uow)
-    routes = [Route("/healthz", healthz, methods=["GET"]), *served.routes, *openapi.routes()]
+    readiness = Readiness(uow.db, served.limiter)
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *served.routes,
+        *openapi.routes(),
+    ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -40,6 +40,7 @@ class RateLimiter:
             if settings.redis_url
             else WindowCounters()
         )
+        self._storage = storage
         self._limiter = FixedWindowRateLimiter(storage)
         self._shared = bool(settings.redis_url)
 
@@ -53,6 +54,18 @@ class RateLimiter:
             raise RateLimited(
                 f"too many requests ({scope})", retry_after=self._wait(scope, identity)
             )
+
+    def check(self) -> bool:
+        """Whether the counters' storage answers (Redis: a PING)."""
+        try:
+            return bool(self._storage.check())
+        except Exception:  # noqa: BLE001 - any failure to answer is "not ready"
+            return False
+
+    @property
+    def shared(self) -> bool:
+        """Whether the counts live outside this process (Redis)."""
+        return self._shared
 
     @property
     def blocking(self) -> bool:
