@@ -12,10 +12,10 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smsaccounts import dialects, logs, openapi
+from smsaccounts import dialects, logs, metrics, openapi
 from smsaccounts.config import Settings
 from smsaccounts.health import Readiness
 from smsaccounts.middleware import BodyLimit, ExactPaths
@@ -45,6 +45,10 @@ def create_app(
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
+    async def metrics_page(_request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, headers={"content-type": content_type})
+
     async def readyz(_request: Request) -> JSONResponse:
         failed = await run_in_threadpool(readiness.failed)
         if not failed:
@@ -73,6 +77,8 @@ def create_app(
         *served.routes,
         *openapi.routes(),
     ]
+    if settings.metrics.lower() == "on":  # a port of their own is `serve`'s listener
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

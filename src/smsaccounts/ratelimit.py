@@ -23,6 +23,7 @@ from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from smsaccounts import metrics
 from smsaccounts.config import Settings
 from smsaccounts.errors import RateLimited, ServiceUnavailable
 
@@ -49,8 +50,10 @@ class RateLimiter:
             allowed = self._limiter.hit(self.limit, scope, identity)
         except StorageError as error:
             # A shared limit we cannot count is an outage, not a free pass.
+            metrics.REDIS_ERRORS.inc()
             raise ServiceUnavailable("rate limit storage unavailable") from error
         if not allowed:
+            metrics.RATE_LIMITED.labels(scope).inc()
             raise RateLimited(
                 f"too many requests ({scope})", retry_after=self._wait(scope, identity)
             )

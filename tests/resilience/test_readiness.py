@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import make_url, text
 from starlette.testclient import TestClient
 
@@ -109,8 +110,10 @@ def test_readyz_names_redis_when_the_limits_live_there_and_it_is_down(
         redis_proxy.stop()
         assert _ready(http) == (503, {"status": "unavailable", "failed": ["redis"]})
         # A mysms call would answer 99 now: that is what readiness keeps traffic away from.
+        errors = REGISTRY.get_sample_value("smsaccounts_redis_errors_total") or 0.0
         answer = http.post("/json/user/balance/get", json={"apiKey": "sak_x", "authToken": "x"})
         assert answer.json()["errorCode"] == 99
+        assert REGISTRY.get_sample_value("smsaccounts_redis_errors_total") == errors + 1
         redis_proxy.start()
         assert _ready(http) == (200, {"status": "ready"})
 

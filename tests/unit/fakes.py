@@ -606,6 +606,9 @@ class FakeOutbox:
         if message is not None:
             self.tx.put(self._all, message_id, dataclasses.replace(message, **values))
 
+    def depth(self) -> int:
+        return sum(1 for m in self._all.values() if m.status in PENDING)
+
     def expire(self, now: dt.datetime) -> int:
         lapsed = [
             m

@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from smsaccounts import metrics
 from smsaccounts.domain.outbox import FAILED, QUEUED, SENT, OutboxMessage, masked
 from smsaccounts.services import msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
@@ -76,6 +77,8 @@ def deliver_due(uow: UnitOfWork, transport: Transport, *, limit: int = 50) -> in
         if message is None or message.body is None:
             continue
         delivered += _deliver(uow, transport, message, message.body)
+    with uow.read() as tx:
+        metrics.OUTBOX_DEPTH.set(tx.outbox.depth())
     return delivered
 
 
@@ -95,10 +98,12 @@ def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage, body
                 next_attempt_at=tx.now + dt.timedelta(seconds=min(delay, 3600)),
                 **({"body": None} if final else {}),  # given up: the secret goes too
             )
+        metrics.OUTBOX_FAILURES.labels("true" if final else "false").inc()
         log.warning("sms delivery failed", outbox_id=message.id, attempts=attempts, final=final)
         return 0
     with uow.write() as tx:
         tx.outbox.mark(message.id, status=SENT, sent_at=tx.now, last_error=None, body=None)
+    metrics.OUTBOX_DELIVERIES.inc()
     log.info("sms delivered", outbox_id=message.id, transport=transport.name)
     return 1
 

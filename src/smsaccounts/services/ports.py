@@ -187,6 +187,9 @@ class Outbox(Protocol):
         self, message_id: int, now: dt.datetime, lease_until: dt.datetime
     ) -> OutboxMessage | None: ...
     def mark(self, message_id: int, **values: Any) -> None: ...
+    def depth(self) -> int:
+        """How many messages may still go out (queued or being sent)."""
+
     def expire(self, now: dt.datetime) -> int:
         """Pending messages past their `expires_at` become expired, their body dropped."""
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.pool import NullPool
 
+from smsaccounts import metrics
 from smsaccounts.config import Settings
 from smsaccounts.errors import ServiceUnavailable
 
@@ -76,6 +77,7 @@ class Database:
         except _OUTAGE as error:
             if isinstance(error, exc.OperationalError) and not _is_outage(error):
                 raise
+            metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
     def ping(self) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import Engine, and_, bindparam, or_, select
 
+from smsaccounts import metrics
 from smsaccounts.domain.models import ApiKey, KeySession, Principal
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
@@ -181,6 +182,7 @@ class HotReads:
                 _close(conn)  # a broken connection is never handed out again
                 if kept:
                     continue
+                metrics.DATABASE_ERRORS.inc()
                 raise ServiceUnavailable("database unavailable") from error
             self._idle.append(conn)
             return None if row is None else (tuple(row), inactive)
@@ -201,6 +203,7 @@ class HotReads:
             conn.autocommit = True  # each read is one statement, its own snapshot
             return conn
         except self._outage as error:
+            metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
     def close(self) -> None:
@@ -246,6 +249,7 @@ class HotReads:
                     _finish(conn)  # a broken connection is never handed out again
                     if kept:
                         continue
+                    metrics.DATABASE_ERRORS.inc()
                     raise ServiceUnavailable("database unavailable") from error
                 pool.give_back(conn)
                 return None if row is None else (tuple(row), inactive)
@@ -257,6 +261,7 @@ class HotReads:
         try:
             return await psycopg.AsyncConnection.connect(**cparams, autocommit=True)
         except self._outage as error:
+            metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
 

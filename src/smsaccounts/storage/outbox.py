@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
 
 from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
 from smsaccounts.storage import rows
@@ -80,6 +80,14 @@ class OutboxRepository:
 
     def mark(self, message_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+    def depth(self) -> int:
+        """How many messages may still go out (queued or being sent)."""
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.status.in_(PENDING))
+            ).scalar_one()
+        )
 
     def expire(self, now: dt.datetime) -> int:
         """Drop the body of every pending message whose time ran out; how many there were."""
