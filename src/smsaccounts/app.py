@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import threading
 from collections.abc import AsyncIterator
 
 import structlog
@@ -59,10 +61,14 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Every run_in_threadpool of this loop shares this many threads.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        worker = asyncio.create_task(_outbox_worker(uow, transport)) if deliver_sms else None
+        stop = threading.Event()
+        worker = asyncio.create_task(_outbox_worker(uow, transport, stop)) if deliver_sms else None
         try:
             yield
         finally:
+            # Shutdown (after uvicorn's grace period for requests): the worker finishes the
+            # SMS it is sending, marks it, and takes no other.
+            stop.set()
             if worker is not None:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -95,12 +101,21 @@ def create_app(
     return app
 
 
-async def _outbox_worker(uow: UnitOfWork, transport: Transport) -> None:
-    """Deliver due SMS every poll interval; an outage is logged and retried, never fatal."""
+async def _outbox_worker(uow: UnitOfWork, transport: Transport, stop: threading.Event) -> None:
+    """Deliver due SMS every poll interval; an outage is logged and retried, never fatal.
+
+    A cancelled pass still waits for its thread (anyio does not abandon it), which checks
+    `stop` before each message: the SMS being sent is marked, the rest left for later.
+    """
     interval = uow.settings.outbox_poll_seconds
+    worker = outbox.worker_name()
     while True:
         try:
-            await run_in_threadpool(outbox.deliver_due, uow, transport)
+            await run_in_threadpool(
+                functools.partial(
+                    outbox.deliver_due, uow, transport, worker=worker, stopping=stop.is_set
+                )
+            )
         except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure
             log.warning("outbox worker pass failed", error=type(error).__name__)
         await asyncio.sleep(interval)
