@@ -70,9 +70,14 @@ def create_app(
             # SMS it is sending, marks it, and takes no other.
             stop.set()
             if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+                # Not cancelled: a cancelled await would leave the thread's send unmarked.
+                # The pass ends after its current SMS; a hung transport is cut off with
+                # the lease (by then another worker may take the message anyway).
+                done, _ = await asyncio.wait({worker}, timeout=settings.outbox_lease_seconds)
+                if not done:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
             uow.close()
 
     served = dialects.serve(uow)
@@ -104,12 +109,12 @@ def create_app(
 async def _outbox_worker(uow: UnitOfWork, transport: Transport, stop: threading.Event) -> None:
     """Deliver due SMS every poll interval; an outage is logged and retried, never fatal.
 
-    A cancelled pass still waits for its thread (anyio does not abandon it), which checks
-    `stop` before each message: the SMS being sent is marked, the rest left for later.
+    Once `stop` is set the pass ends after the SMS being sent (marked as sent), and the
+    loop after the pass.
     """
     interval = uow.settings.outbox_poll_seconds
     worker = outbox.worker_name()
-    while True:
+    while not stop.is_set():
         try:
             await run_in_threadpool(
                 functools.partial(
