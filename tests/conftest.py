@@ -25,6 +25,12 @@ from tests import multiserver
 
 PG_URL = os.environ.get("SMSACCOUNTS_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+# Behind PgBouncer (transaction pooling): no server-side prepared statements, and one
+# dedicated database whose public schema the tests use (PgBouncer passes no `options`, so a
+# schema of the test run's own cannot be chosen by search_path).
+PG_PREPARED = os.environ.get("SMSACCOUNTS_PG_PREPARED_STATEMENTS", "true").lower() != "false"
+PG_PUBLIC = os.environ.get("SMSACCOUNTS_TEST_PG_SCHEMA", "") == "public"
+BASE = Settings(pg_prepared_statements=PG_PREPARED)
 if multiserver.COUNT:  # servers in processes of their own share one PostgreSQL database
     if not PG_URL:
         raise RuntimeError("SMSACCOUNTS_TEST_SERVERS needs SMSACCOUNTS_TEST_DATABASE_URL")
@@ -93,15 +99,17 @@ class Backend:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             engine.dispose()
         else:
-            self.schema = f"t_{os.getpid()}_{secrets.token_hex(4)}"
-            base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-            admin = create_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-            admin.dispose()
-            sep = "&" if "?" in PG_URL else "?"
-            self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.schema}"
-            self.engine = make_engine(Settings(), url=self.url)
+            self.schema = "public" if PG_PUBLIC else f"t_{os.getpid()}_{secrets.token_hex(4)}"
+            self.url = PG_URL
+            if not PG_PUBLIC:
+                base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+                admin = create_engine(base)
+                with admin.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+                admin.dispose()
+                sep = "&" if "?" in PG_URL else "?"
+                self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.schema}"
+            self.engine = make_engine(BASE, url=self.url)
             upgrade(self.engine)
             with self.engine.connect() as conn:
                 self.seed = {
@@ -125,6 +133,8 @@ class Backend:
     def close(self) -> None:
         if self.kind == "postgresql":
             self.engine.dispose()
+            if PG_PUBLIC:
+                return  # the database is the run's own; whoever made it drops it
             admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
@@ -163,7 +173,7 @@ def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[multiserve
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, log_format="console", **FAST_ARGON2)  # type: ignore[arg-type]
+    return BASE.replace(database_url=db_url, log_format="console", **FAST_ARGON2)
 
 
 @pytest.fixture

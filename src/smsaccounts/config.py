@@ -83,6 +83,10 @@ class Settings:
     trusted_proxies: str = ""
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1_048_576
+    # false behind PgBouncer in transaction pooling: psycopg then prepares no statements
+    # on the server (a prepared statement lives in a server session the pooler hands
+    # to other clients between transactions).
+    pg_prepared_statements: bool = True
     # Prometheus metrics: off, on (GET /metrics on the API's port) or a port of their own.
     metrics: str = "off"
     # On SIGTERM, in-flight requests get this long to finish before connections are closed.

@@ -18,6 +18,10 @@ from smsaccounts.errors import ServiceUnavailable
 _OUTAGE = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
 
 
+# psycopg's switch for server-side prepared statements (None: never prepare).
+NO_PREPARE: dict[str, Any] = {"prepare_threshold": None}
+
+
 def make_engine(settings: Settings, *, url: str | None = None, **kwargs: Any) -> Engine:
     url = url or settings.database_url
     if url.startswith("sqlite"):
@@ -25,6 +29,8 @@ def make_engine(settings: Settings, *, url: str | None = None, **kwargs: Any) ->
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    if not settings.pg_prepared_statements:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **NO_PREPARE}
     return create_engine(url, **{**options, **kwargs})
 
 

@@ -67,8 +67,10 @@ def _statement() -> Any:
 class HotReads:
     """Compiled once per engine; DB-API connections handed out per call, kept for reuse."""
 
-    def __init__(self, engine: Engine, *, max_connections: int = 16) -> None:
+    def __init__(self, engine: Engine, *, max_connections: int = 16, prepare: bool = True) -> None:
         self.engine = engine
+        # Behind PgBouncer's transaction pooling no statement is prepared on the server.
+        self._no_prepare: dict[str, Any] = {} if prepare else {"prepare_threshold": None}
         # A SQLite read in WAL mode takes microseconds and never waits on a writer, so it may
         # run on the event loop; a PostgreSQL read is a network round trip and may not.
         self.inline = engine.dialect.name == "sqlite"
@@ -199,7 +201,7 @@ class HotReads:
                 conn.execute("PRAGMA busy_timeout=30000")
                 conn.execute("PRAGMA mmap_size=1073741824")
                 return conn
-            conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+            conn = dialect.loaded_dbapi.connect(*cargs, **cparams, **self._no_prepare)
             conn.autocommit = True  # each read is one statement, its own snapshot
             return conn
         except self._outage as error:
@@ -259,7 +261,9 @@ class HotReads:
 
         _cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
         try:
-            return await psycopg.AsyncConnection.connect(**cparams, autocommit=True)
+            return await psycopg.AsyncConnection.connect(
+                **cparams, **self._no_prepare, autocommit=True
+            )
         except self._outage as error:
             metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
