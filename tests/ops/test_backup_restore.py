@@ -23,7 +23,6 @@ from smsaccounts.services import wallet
 from smsaccounts.storage.tables import accounts, ledger, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
-from tests.conftest import PG_URL
 from tests.servers import COMMAND
 
 
