@@ -23,20 +23,33 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision of this code's migration history."""
+    script = ScriptDirectory(str(MIGRATIONS))
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
 class Readiness:
-    """`failed()` lists the dependencies that are not ready; empty means ready."""
+    """`failed()` lists the dependencies that are not ready; empty means ready.
+
+    Migrations are pending when the database is behind this code. A database ahead of it
+    (a revision this code does not know: a newer version migrated it during a rolling
+    upgrade) is ready, since migrations only add columns and tables: the old workers keep
+    serving until they are replaced.
+    """
 
     def __init__(self, db: Database, limiter: RateLimiter) -> None:
         self.db = db
         self.limiter = limiter
         self.heads = migration_heads()
+        self.known = known_revisions()
 
     def failed(self) -> list[str]:
         failed = []
         applied = self._applied()
         if applied is None:
             failed.append(DATABASE)
-        elif applied != self.heads:
+        elif applied != self.heads and applied <= self.known:
             failed.append(MIGRATIONS_PENDING)
         if self.limiter.shared and not self.limiter.check():
             failed.append(REDIS)

@@ -76,6 +76,21 @@ def test_readyz_names_pending_migrations(settings: Settings, engine: Any, clock:
             conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
 
 
+def test_a_database_migrated_by_a_newer_version_leaves_this_one_ready(
+    settings: Settings, engine: Any, clock: FakeClock
+) -> None:
+    """During a rolling upgrade the old workers keep serving after the new migrations."""
+    (head,) = migration_heads()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    try:
+        with _app(settings, clock) as http:
+            assert _ready(http) == (200, {"status": "ready"})
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+
+
 def test_readyz_names_the_database_when_it_does_not_answer(
     settings: Settings, clock: FakeClock, tmp_path: Any
 ) -> None:
