@@ -123,4 +123,14 @@ async def _outbox_worker(uow: UnitOfWork, transport: Transport, stop: threading.
             )
         except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure
             log.warning("outbox worker pass failed", error=type(error).__name__)
-        await asyncio.sleep(interval)
+        await _sleep_unless(stop, interval)
+
+
+async def _sleep_unless(stop: threading.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less: a stop is noticed within a tenth of a second."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not stop.is_set():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, 0.1))

@@ -91,7 +91,7 @@ def _pg_round_trip(db_url: str, tmp_path: Path, name: str) -> str:
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         pytest.skip("pg_dump and pg_restore are not installed")
     url = make_url(db_url)
-    schema = url.query["options"].rpartition("=")[2] if "options" in url.query else "public"
+    schema = str(url.query.get("options", "=public")).rpartition("=")[2]
     plain = url.set(query={}).render_as_string(hide_password=False)
     dump = tmp_path / "backup.dump"
     subprocess.run(["pg_dump", "--format=custom", f"--schema={schema}", f"--file={dump}", plain],
