@@ -71,7 +71,6 @@ def _one_line(error: BaseException) -> str:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-
     from smsaccounts.storage.database import make_engine
 
     engine = make_engine(settings)
