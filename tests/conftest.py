@@ -31,6 +31,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 PG_PREPARED = os.environ.get("SMSACCOUNTS_PG_PREPARED_STATEMENTS", "true").lower() != "false"
 PG_PUBLIC = os.environ.get("SMSACCOUNTS_TEST_PG_SCHEMA", "") == "public"
 BASE = Settings(pg_prepared_statements=PG_PREPARED)
+BASE_CONNECT: dict[str, Any] = {} if PG_PREPARED else {"prepare_threshold": None}
 if multiserver.COUNT:  # servers in processes of their own share one PostgreSQL database
     if not PG_URL:
         raise RuntimeError("SMSACCOUNTS_TEST_SERVERS needs SMSACCOUNTS_TEST_DATABASE_URL")
@@ -101,12 +102,14 @@ class Backend:
         else:
             self.schema = "public" if PG_PUBLIC else f"t_{os.getpid()}_{secrets.token_hex(4)}"
             self.url = PG_URL
+            base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+            admin = create_engine(base, connect_args=BASE_CONNECT)
+            with admin.begin() as conn:
+                if PG_PUBLIC:  # the run's own database: start it empty
+                    conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
             if not PG_PUBLIC:
-                base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-                admin = create_engine(base)
-                with admin.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-                admin.dispose()
                 sep = "&" if "?" in PG_URL else "?"
                 self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.schema}"
             self.engine = make_engine(BASE, url=self.url)
