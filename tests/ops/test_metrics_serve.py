@@ -5,6 +5,7 @@ set up by `serve`), and the API's port serves no /metrics."""
 from __future__ import annotations
 
 import http.client
+import time
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def _scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def _pids(values: Path) -> set[str]:
+    return {path.stem.rpartition("_")[2] for path in values.glob("counter_*.db")}
 
 
 def _status(port: int, path: str) -> int:
@@ -52,10 +57,13 @@ def test_two_workers_are_scraped_as_one_on_the_metrics_port(db_url: str, tmp_pat
         labels = {"dialect": "link", "operation": "ping", "status": "401", "result": "401"}
         samples = _scrape(port)
         key = ("smsaccounts_request_duration_seconds_count", frozenset(labels.items()))
-        assert samples[key] == REQUESTS
+        assert samples[key] == REQUESTS, samples
         assert _status(server.port, "/metrics") == 404
-        # Both worker processes write their values there (one file per kind and pid).
-        pids = {path.stem.rpartition("_")[2] for path in values.glob("counter_*.db")}
-        assert len(pids) == 2
+        # Both worker processes write their values there (one file per kind and pid), the
+        # second perhaps only once it has started: wait for it (a hang guard, no timing).
+        deadline = time.monotonic() + 60
+        while len(_pids(values)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_pids(values)) == 2, server.tail()
     finally:
         server.stop()
