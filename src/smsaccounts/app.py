@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import threading
 from collections.abc import AsyncIterator
 
 import structlog
@@ -12,11 +14,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smsaccounts import console, dialects, logs, openapi
+from smsaccounts import console, dialects, logs, metrics, openapi
 from smsaccounts.config import Settings
+from smsaccounts.health import Readiness
 from smsaccounts.middleware import BodyLimit, ExactPaths
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
@@ -44,27 +47,50 @@ def create_app(
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
+    async def metrics_page(_request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, headers={"content-type": content_type})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        failed = await run_in_threadpool(readiness.failed)
+        if not failed:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Every run_in_threadpool of this loop shares this many threads.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        worker = asyncio.create_task(_outbox_worker(uow, transport)) if deliver_sms else None
+        stop = threading.Event()
+        worker = asyncio.create_task(_outbox_worker(uow, transport, stop)) if deliver_sms else None
         try:
             yield
         finally:
+            # Shutdown (after uvicorn's grace period for requests): the worker finishes the
+            # SMS it is sending, marks it, and takes no other.
+            stop.set()
             if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+                # Not cancelled: a cancelled await would leave the thread's send unmarked.
+                # The pass ends after its current SMS; a hung transport is cut off with
+                # the lease (by then another worker may take the message anyway).
+                done, _ = await asyncio.wait({worker}, timeout=settings.outbox_lease_seconds)
+                if not done:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
             uow.close()
 
     served = dialects.serve(uow)
+    readiness = Readiness(uow.db, served.limiter)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         *served.routes,
         *openapi.routes(),
         *console.mount(uow),
     ]
+    if settings.metrics.lower() == "on":  # a port of their own is `serve`'s listener
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -81,12 +107,31 @@ def create_app(
     return app
 
 
-async def _outbox_worker(uow: UnitOfWork, transport: Transport) -> None:
-    """Deliver due SMS every poll interval; an outage is logged and retried, never fatal."""
+async def _outbox_worker(uow: UnitOfWork, transport: Transport, stop: threading.Event) -> None:
+    """Deliver due SMS every poll interval; an outage is logged and retried, never fatal.
+
+    Once `stop` is set the pass ends after the SMS being sent (marked as sent), and the
+    loop after the pass.
+    """
     interval = uow.settings.outbox_poll_seconds
-    while True:
+    worker = outbox.worker_name()
+    while not stop.is_set():
         try:
-            await run_in_threadpool(outbox.deliver_due, uow, transport)
+            await run_in_threadpool(
+                functools.partial(
+                    outbox.deliver_due, uow, transport, worker=worker, stopping=stop.is_set
+                )
+            )
         except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure
             log.warning("outbox worker pass failed", error=type(error).__name__)
-        await asyncio.sleep(interval)
+        await _sleep_unless(stop, interval)
+
+
+async def _sleep_unless(stop: threading.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less: a stop is noticed within a tenth of a second."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not stop.is_set():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, 0.1))

@@ -12,7 +12,15 @@ from typing import Any
 
 import structlog
 
-from smsaccounts import __version__, cli_accounts, cli_completion, cli_wallets, clikit, logs
+from smsaccounts import (
+    __version__,
+    cli_accounts,
+    cli_completion,
+    cli_wallets,
+    clikit,
+    logs,
+    metrics,
+)
 from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
 from smsaccounts.config import PREFIX, Settings
 from smsaccounts.domain import account_fields, bounds, money, validation
@@ -77,8 +85,6 @@ def _one_line(error: BaseException) -> str:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from smsaccounts.storage.database import make_engine
 
     engine = make_engine(settings)
@@ -87,6 +93,23 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     logs.configure(settings)  # uvicorn's own lines too, in SMSACCOUNTS_LOG_FORMAT
     for report in reports:
         structlog.get_logger(__name__).warning("migration report", **report)
+    created = None
+    if settings.metrics.lower() != "off":
+        # Before uvicorn starts its workers: they inherit where to write their values.
+        created = metrics.prepare_multiprocess(args.workers)
+        port = metrics.port_of(settings.metrics)
+        if port is not None:
+            metrics.listen(port, args.host)
+    try:
+        _uvicorn(settings, args)
+    finally:
+        metrics.remove_directory(created)
+    return 0
+
+
+def _uvicorn(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "smsaccounts.app:create_app",
         factory=True,
@@ -99,8 +122,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         # X-Forwarded-For from loopback. SMSACCOUNTS_TRUSTED_PROXIES names who may set it.
         proxy_headers=False,
         access_log=False,  # the pipeline writes one access line per request
+        # SIGTERM: stop accepting, give in-flight requests this long, then close.
+        timeout_graceful_shutdown=settings.grace_seconds,
     )
-    return 0
 
 
 def _parser(defaults: Settings) -> argparse.ArgumentParser:

@@ -83,6 +83,17 @@ class Settings:
     trusted_proxies: str = ""
     # Request bodies larger than this answer 413 before they are read whole.
     max_body_bytes: int = 1_048_576
+    # false behind PgBouncer in transaction pooling: psycopg then prepares no statements
+    # on the server (a prepared statement lives in a server session the pooler hands
+    # to other clients between transactions).
+    pg_prepared_statements: bool = True
+    # Prometheus metrics: off, on (GET /metrics on the API's port) or a port of their own.
+    metrics: str = "off"
+    # On SIGTERM, in-flight requests get this long to finish before connections are closed.
+    grace_seconds: int = 30
+    # An outbox message claimed by a worker is its own for this long; if that worker dies
+    # the claim runs out and another worker delivers the message.
+    outbox_lease_seconds: float = 60.0
     # Threads per worker process for blocking work (transactions, argon2). Few beat many:
     # Python threads share one interpreter lock, and 4 served more than 40 (make bench).
     worker_threads: int = 4
@@ -116,6 +127,13 @@ class Settings:
                 "password_min_length",
                 "must be at least 1 and at most SMSACCOUNTS_PASSWORD_MAX_LENGTH",
             )
+        if self.metrics.lower() not in {"off", "on"} and not (
+            self.metrics.isdigit() and 1 <= int(self.metrics) <= 65535
+        ):
+            raise SettingError("metrics", f"must be off, on or a port number, got {self.metrics!r}")
+        if self.outbox_lease_seconds <= 0 or self.grace_seconds < 0:
+            name = "outbox_lease_seconds" if self.outbox_lease_seconds <= 0 else "grace_seconds"
+            raise SettingError(name, "must be a positive number of seconds")
         scheme = self.database_url.partition(":")[0].partition("+")[0]
         if scheme not in DATABASE_SCHEMES:
             raise SettingError(

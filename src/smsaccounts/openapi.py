@@ -38,6 +38,14 @@ class Health(msgspec.Struct):
     status: str
 
 
+class Ready(msgspec.Struct, omit_defaults=True):
+    """What `/readyz` answers: `ready`, or `unavailable` (503) naming what failed
+    (`database`, `migrations` pending, `redis` when configured)."""
+
+    status: str
+    failed: list[str] = []
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Body:
     """A request or response body: one type (or alternatives), in some media types.
@@ -97,7 +105,7 @@ def dialect_operations() -> list[tuple[str, Operation]]:
     """(dialect name, operation) for every dialect, from each one's `spec.OPERATIONS`."""
     from smsaccounts.dialects import DIALECTS  # here: dialect specs import this module
 
-    found = [("service", HEALTHZ)]
+    found = [("service", HEALTHZ), ("service", READYZ)]
     for dialect in DIALECTS:
         spec = importlib.import_module(f"{dialect.__name__}.spec")
         tag = dialect.__name__.rpartition(".")[2]
@@ -158,6 +166,17 @@ HEALTHZ = Operation(
     responses={
         200: ("the service is up", Body.of(Health)),
         503: ("the database does not answer", Body.of(Health)),
+    },
+)
+
+
+READYZ = Operation(
+    path="/readyz",
+    method="GET",
+    summary="this worker can serve: database, migrations and Redis (when configured) ready",
+    responses={
+        200: ("ready", Body.of(Ready)),
+        503: ("not ready: `failed` names each dependency that is not", Body.of(Ready)),
     },
 )
 

@@ -23,6 +23,7 @@ from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from smsaccounts import metrics
 from smsaccounts.config import Settings
 from smsaccounts.errors import RateLimited, ServiceUnavailable
 
@@ -40,6 +41,7 @@ class RateLimiter:
             if settings.redis_url
             else WindowCounters()
         )
+        self._storage = storage
         self._limiter = FixedWindowRateLimiter(storage)
         self._shared = bool(settings.redis_url)
 
@@ -48,11 +50,25 @@ class RateLimiter:
             allowed = self._limiter.hit(self.limit, scope, identity)
         except StorageError as error:
             # A shared limit we cannot count is an outage, not a free pass.
+            metrics.REDIS_ERRORS.inc()
             raise ServiceUnavailable("rate limit storage unavailable") from error
         if not allowed:
+            metrics.RATE_LIMITED.labels(scope).inc()
             raise RateLimited(
                 f"too many requests ({scope})", retry_after=self._wait(scope, identity)
             )
+
+    def check(self) -> bool:
+        """Whether the counters' storage answers (Redis: a PING)."""
+        try:
+            return bool(self._storage.check())
+        except Exception:  # noqa: BLE001 - any failure to answer is "not ready"
+            return False
+
+    @property
+    def shared(self) -> bool:
+        """Whether the counts live outside this process (Redis)."""
+        return self._shared
 
     @property
     def blocking(self) -> bool:

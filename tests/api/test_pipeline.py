@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import factories
+from tests import factories, multiserver
 from tests.factories import PASSWORD
 
 DEEP_JSON = b'{"a":' * 1000 + b"1" + b"}" * 1000
@@ -171,6 +171,7 @@ def access_lines(make_http: Callable[..., TestClient]) -> Iterator[tuple[TestCli
     structlog.reset_defaults()
 
 
+@multiserver.reads_logs
 def test_every_request_in_every_dialect_writes_one_access_line_without_a_secret(
     access_lines: tuple[TestClient, io.StringIO], uow: UnitOfWork
 ) -> None:
@@ -215,6 +216,7 @@ def test_a_path_no_route_pattern_matches_still_answers_in_the_dialects_shape(
     assert (answer.status_code, _shape(dialect, answer)) == UNKNOWN[dialect][0]
 
 
+@multiserver.reads_logs
 def test_a_redis_outage_is_each_dialects_unavailable_and_logged_with_its_cause(
     make_http: Callable[..., TestClient],
 ) -> None:

@@ -288,3 +288,32 @@ def test_stored_msisdns_become_canonical_and_collisions_are_reported_not_merged(
     with blank.connect() as conn:
         assert conn.execute(select(wallets.c.account_id).order_by(wallets.c.account_id)).scalars(
         ).all() == [1, 2, 3, 4, 5, 6, 7, 8]  # fmt: skip
+
+
+def test_0008_leases_a_send_claimed_before_it_until_its_old_lease_ran_out(blank: Engine) -> None:
+    """Before 0008 a `sending` message's lease was its next_attempt_at: the claim keeps it."""
+    upgrade(blank, "0004")
+    names = ("to_msisdn", "text", "purpose", "status", "attempts", "next_attempt_at",
+             "created_at")  # fmt: skip
+    with blank.begin() as conn:
+        conn.execute(
+            insert(table("outbox", *(column(name) for name in names))),
+            [{"to_msisdn": "436761234567", "text": "x", "purpose": "pin", "status": status,
+              "attempts": 1, "next_attempt_at": NAIVE_NOW, "created_at": NAIVE_NOW}
+             for status in ("sending", "queued")],
+        )  # fmt: skip
+    upgrade(blank)
+    with blank.connect() as conn:
+        found = conn.execute(
+            select(outbox.c.status, outbox.c.claimed_until, outbox.c.claimed_by)
+            .order_by(outbox.c.id)
+        ).all()  # fmt: skip
+    assert [tuple(row) for row in found] == [
+        ("sending", NOW, "before-0008"),
+        ("queued", None, None),
+    ]
+    _downgrade(blank, "0004")
+    upgrade(blank)
+    with blank.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []

@@ -1,5 +1,6 @@
 """The SMS outbox: written in the caller's transaction, delivered once, retried with backoff."""
 
+import datetime as dt
 import http.server
 import threading
 from collections.abc import Iterator
@@ -91,12 +92,36 @@ def test_a_send_claimed_by_a_crashed_worker_is_taken_again_after_its_lease(
     uow: UnitOfWork, clock: FakeClock
 ) -> None:
     message_id = queue_one(uow)
+    lease = uow.settings.outbox_lease_seconds
     with uow.write() as tx:
-        assert tx.outbox.claim(message_id, tx.now, tx.now + outbox.LEASE) is not None
+        until = tx.now + dt.timedelta(seconds=lease)
+        assert tx.outbox.claim(message_id, tx.now, until, worker="crashed") is not None
     transport = RecordingTransport()
     assert outbox.deliver_due(uow, transport) == 0
-    clock.advance(outbox.LEASE.total_seconds())
-    assert outbox.deliver_due(uow, transport) == 1
+    clock.advance(lease - 1)
+    assert outbox.deliver_due(uow, transport) == 0  # the claim still holds
+    clock.advance(1)
+    assert outbox.deliver_due(uow, transport, worker="next") == 1
+    # The crashed worker, were it only slow, can no longer settle the message as its own.
+    with uow.write() as tx:
+        assert not tx.outbox.finish(message_id, worker="crashed", status="queued")
+    [message] = outbox.list_messages(uow)
+    assert (message.status, message.claimed_by, message.attempts) == ("sent", None, 2)
+
+
+def test_a_stopping_worker_takes_no_further_message(uow: UnitOfWork) -> None:
+    for _ in range(3):
+        queue_one(uow)
+    transport = RecordingTransport()
+    asked: list[int] = []
+
+    def stopping() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # the stop arrives while the first message is being sent
+
+    assert outbox.deliver_due(uow, transport, stopping=stopping) == 1
+    statuses = [m.status for m in outbox.list_messages(uow)]
+    assert statuses == ["sent", "queued", "queued"]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import factories
+from tests import factories, multiserver
 
 from .conftest import RIGHTS
 
@@ -215,6 +215,7 @@ def _last_sms_match(uow: UnitOfWork, msisdn: str, pattern: str) -> str:
     return found.group(1)
 
 
+@multiserver.moves_clock
 def test_every_step_answers_the_code_the_lockout_model_predicts(
     uow: UnitOfWork, clock: FakeClock, make_http: Any
 ) -> None:

@@ -15,7 +15,7 @@ from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Account
 from smsaccounts.services import auth
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import factories
+from tests import factories, multiserver
 
 from .conftest import RIGHTS, mor_hash
 
@@ -78,6 +78,7 @@ USER_DOORS: dict[str, Callable[[Doors, str], str]] = {
 
 
 @pytest.mark.parametrize("first", list(USER_DOORS))
+@multiserver.moves_clock
 def test_a_user_blocked_at_one_door_is_blocked_at_every_other(
     doors: Doors, uow: UnitOfWork, clock: FakeClock, first: str
 ) -> None:
@@ -102,6 +103,7 @@ def test_failures_at_different_doors_add_up(doors: Doors, uow: UnitOfWork) -> No
     assert doors.mysms(factories.PASSWORD) == "blocked"
 
 
+@multiserver.moves_clock
 def test_a_150_character_reseller_name_locks_out_like_a_short_one(
     doors: Doors, uow: UnitOfWork, clock: FakeClock
 ) -> None:

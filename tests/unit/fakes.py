@@ -590,21 +590,35 @@ class FakeOutbox:
         return [m.id for m in due][:limit]
 
     def claim(
-        self, message_id: int, now: dt.datetime, lease_until: dt.datetime
+        self, message_id: int, now: dt.datetime, lease_until: dt.datetime, *, worker: str
     ) -> OutboxMessage | None:
         message = self._all.get(message_id)
         if message is None or not self._due(message, now):
             return None
         claimed = dataclasses.replace(
-            message, status=SENDING, next_attempt_at=lease_until, attempts=message.attempts + 1
+            message,
+            status=SENDING,
+            claimed_until=lease_until,
+            claimed_by=worker,
+            attempts=message.attempts + 1,
         )
         self.tx.put(self._all, message_id, claimed)
         return claimed
+
+    def finish(self, message_id: int, *, worker: str, **values: Any) -> bool:
+        message = self._all.get(message_id)
+        if message is None or message.status != SENDING or message.claimed_by != worker:
+            return False
+        self.mark(message_id, claimed_until=None, claimed_by=None, **values)
+        return True
 
     def mark(self, message_id: int, **values: Any) -> None:
         message = self._all.get(message_id)
         if message is not None:
             self.tx.put(self._all, message_id, dataclasses.replace(message, **values))
+
+    def depth(self) -> int:
+        return sum(1 for m in self._all.values() if m.status in PENDING)
 
     def expire(self, now: dt.datetime) -> int:
         lapsed = [
@@ -613,16 +627,18 @@ class FakeOutbox:
             if m.status in PENDING and m.expires_at is not None and m.expires_at <= now
         ]
         for message in lapsed:
-            self.mark(message.id, status=EXPIRED, body=None)
+            self.mark(message.id, status=EXPIRED, body=None, claimed_until=None, claimed_by=None)
         return len(lapsed)
 
     @staticmethod
     def _due(message: OutboxMessage, now: dt.datetime) -> bool:
-        return (
-            message.status in PENDING
-            and message.next_attempt_at <= now
-            and (message.expires_at is None or message.expires_at > now)
+        waiting = message.status == QUEUED and message.next_attempt_at <= now
+        abandoned = (
+            message.status == SENDING
+            and message.claimed_until is not None
+            and message.claimed_until <= now
         )
+        return (waiting or abandoned) and (message.expires_at is None or message.expires_at > now)
 
 
 # Cheap but real argon2id, as the database tests use.

@@ -25,12 +25,14 @@ def all_dialects(uow: UnitOfWork) -> tuple[Dialect, ...]:
 class Served(NamedTuple):
     routes: list[BaseRoute]
     fallback: Callable[[ASGIApp], ASGIApp]  # wraps the app router's own 404
+    limiter: RateLimiter  # the app's one limiter (readiness pings its storage)
 
 
 def serve(uow: UnitOfWork) -> Served:
     """Every dialect's routes, and the answer to paths under their mounts that none has."""
     # One limiter per app: its counts must outlive a request, and every door shares them.
-    pipeline = Pipeline(uow, RateLimiter(uow.settings))
+    limiter = RateLimiter(uow.settings)
+    pipeline = Pipeline(uow, limiter)
     every = all_dialects(uow)
     routes = [route for dialect in every for route in pipeline.routes(dialect)]
-    return Served(routes, lambda default: pipeline.fallback(every, default))
+    return Served(routes, lambda default: pipeline.fallback(every, default), limiter)

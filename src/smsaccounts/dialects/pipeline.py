@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from smsaccounts import logs
+from smsaccounts import logs, metrics
 from smsaccounts.dialects import wire
 from smsaccounts.domain.network import parse_ranges
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode
@@ -140,6 +140,7 @@ class Pipeline:
         # Below the configured level an access line is not even built (warnings and errors
         # always are).
         self.access_lines = logs.level_of(uow.settings.log_level) <= logging.INFO
+        self.metrics = uow.settings.metrics.lower() != "off"
         try:
             self.trusted_proxies = parse_ranges(uow.settings.trusted_proxies)
         except ValueError as error:
@@ -216,6 +217,9 @@ class Pipeline:
             extra = {"error": type(error).__name__,
                      "frames": "".join(traceback.format_tb(error.__traceback__))}  # fmt: skip
         await _send(send, reply)
+        if self.metrics:
+            metrics.observe_request(dialect.name, op.name if op else "none", reply.status,
+                                    reply.result, time.perf_counter() - started)  # fmt: skip
         if level == "info":
             if reply.status >= 500:  # a 5xx that is neither an outage nor a bug: still loud
                 level = "error"

@@ -34,6 +34,8 @@ class OutboxMessage:
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    claimed_until: dt.datetime | None = None  # while sending: when the worker's claim ends
+    claimed_by: str | None = None  # while sending: the worker that claimed it
 
 
 def masked(text: str, secret: str | None) -> str:

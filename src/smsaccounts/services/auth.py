@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
-from smsaccounts import logs
+from smsaccounts import logs, metrics
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, password_policy, throttle
 from smsaccounts.domain.models import Account, ApiKey, Principal, acting
@@ -102,7 +102,11 @@ def password_login(
         if blocked or account is None or not correct:
             # While blocked the (unchanged) state is written too: a locked, an unknown and a
             # wrong login run the same statements, so their timing tells nothing apart.
-            tx.throttles.put(key, throttle.record_failure(rule, state, tx.now))
+            after = throttle.record_failure(rule, state, tx.now)
+            tx.throttles.put(key, after)
+            if not blocked and throttle.is_blocked(after, tx.now):
+                # By the kind of name only: `msisdn:<owner>` would be a label per tenant.
+                metrics.LOCKOUTS.labels(door.partition(":")[0]).inc()
         else:
             if state != throttle.State():
                 tx.throttles.put(key, throttle.record_success(state, tx.now))

@@ -8,17 +8,21 @@ expired: then the body is dropped (`domain.outbox`).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
+from smsaccounts import metrics
 from smsaccounts.domain.outbox import FAILED, QUEUED, SENT, OutboxMessage, masked
 from smsaccounts.services import msisdns
 from smsaccounts.services.ports import Tx, UnitOfWork
 from smsaccounts.transports import Transport
 
 log = structlog.get_logger(__name__)
-LEASE = dt.timedelta(seconds=60)
 
 
 def queue(
@@ -60,26 +64,50 @@ def expire(uow: UnitOfWork) -> int:
         return tx.outbox.expire(tx.now)
 
 
-def deliver_due(uow: UnitOfWork, transport: Transport, *, limit: int = 50) -> int:
+def worker_name() -> str:
+    """This process's name in the claims it takes: host, pid and a random tail (a pid is
+    reused across restarts and hosts)."""
+    return f"{socket.gethostname()[:14]}-{os.getpid()}-{secrets.token_hex(4)}"[:32]
+
+
+def deliver_due(
+    uow: UnitOfWork,
+    transport: Transport,
+    *,
+    limit: int = 50,
+    worker: str | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> int:
     """Deliver what is due; each message claimed first so two workers never send it twice.
 
+    A claim holds for `SMSACCOUNTS_OUTBOX_LEASE_SECONDS`: if this worker dies mid-delivery,
+    the claim runs out and another worker sends the message. `stopping` is asked before
+    each message, so a stopping worker finishes the one it is sending and takes no other.
     Expired messages are dropped first: a PIN that can no longer be used is never sent, and
     its text is not kept.
     """
+    worker = worker or worker_name()
+    lease = dt.timedelta(seconds=uow.settings.outbox_lease_seconds)
     expire(uow)
     with uow.read() as tx:
         due = tx.outbox.due_ids(tx.now, limit)
     delivered = 0
     for message_id in due:
+        if stopping():
+            break
         with uow.write() as tx:
-            message = tx.outbox.claim(message_id, tx.now, tx.now + LEASE)
+            message = tx.outbox.claim(message_id, tx.now, tx.now + lease, worker=worker)
         if message is None or message.body is None:
             continue
-        delivered += _deliver(uow, transport, message, message.body)
+        delivered += _deliver(uow, transport, message, message.body, worker)
+    with uow.read() as tx:
+        metrics.OUTBOX_DEPTH.set(tx.outbox.depth())
     return delivered
 
 
-def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage, body: str) -> int:
+def _deliver(
+    uow: UnitOfWork, transport: Transport, message: OutboxMessage, body: str, worker: str
+) -> int:
     settings = uow.settings
     try:
         transport.send(to=message.to_msisdn, text=body, sender=settings.sms_sender)
@@ -88,17 +116,24 @@ def _deliver(uow: UnitOfWork, transport: Transport, message: OutboxMessage, body
         final = attempts >= settings.outbox_max_attempts
         delay = settings.outbox_backoff_seconds * 2 ** (attempts - 1)
         with uow.write() as tx:
-            tx.outbox.mark(
+            tx.outbox.finish(
                 message.id,
+                worker=worker,
                 status=FAILED if final else QUEUED,
                 last_error=_describe(error),
                 next_attempt_at=tx.now + dt.timedelta(seconds=min(delay, 3600)),
                 **({"body": None} if final else {}),  # given up: the secret goes too
             )
+        metrics.OUTBOX_FAILURES.labels("true" if final else "false").inc()
         log.warning("sms delivery failed", outbox_id=message.id, attempts=attempts, final=final)
         return 0
     with uow.write() as tx:
-        tx.outbox.mark(message.id, status=SENT, sent_at=tx.now, last_error=None, body=None)
+        kept = tx.outbox.finish(
+            message.id, worker=worker, status=SENT, sent_at=tx.now, last_error=None, body=None
+        )
+    metrics.OUTBOX_DELIVERIES.inc()
+    if not kept:  # the claim ran out while the transport took longer than the lease
+        log.warning("sms delivered after its claim ran out", outbox_id=message.id)
     log.info("sms delivered", outbox_id=message.id, transport=transport.name)
     return 1
 

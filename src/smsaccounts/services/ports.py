@@ -185,9 +185,17 @@ class Outbox(Protocol):
     ) -> list[OutboxMessage]: ...
     def due_ids(self, now: dt.datetime, limit: int) -> list[int]: ...
     def claim(
-        self, message_id: int, now: dt.datetime, lease_until: dt.datetime
-    ) -> OutboxMessage | None: ...
+        self, message_id: int, now: dt.datetime, lease_until: dt.datetime, *, worker: str
+    ) -> OutboxMessage | None:
+        """Take a due message for `worker` until `lease_until`; None if another holds it."""
+
+    def finish(self, message_id: int, *, worker: str, **values: Any) -> bool:
+        """Settle a message `worker` still holds; False when its claim was lost."""
+
     def mark(self, message_id: int, **values: Any) -> None: ...
+    def depth(self) -> int:
+        """How many messages may still go out (queued or being sent)."""
+
     def expire(self, now: dt.datetime) -> int:
         """Pending messages past their `expires_at` become expired, their body dropped."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from smsaccounts import metrics
 from smsaccounts.domain import wallet_rules
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.domain.tree import ADMIN_ID
@@ -239,7 +240,7 @@ def _apply(
     audit.record(tx, "wallet.change", account_id,
                  before={asset.value: resulting - amount, "reason": None},
                  after={asset.value: resulting, "reason": reason})  # fmt: skip
-    return tx.wallets.record(
+    entry = tx.wallets.record(
         account_id=account_id,
         asset=asset,
         amount=amount,
@@ -249,6 +250,8 @@ def _apply(
         idempotency_key=idempotency_key,
         now=tx.now,
     )
+    metrics.WALLET_CHANGES.labels(asset.value, "credit" if amount > 0 else "debit").inc()
+    return entry
 
 
 def _replay(earlier: LedgerEntry, amount: int) -> LedgerEntry:

@@ -10,11 +10,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.pool import NullPool
 
+from smsaccounts import metrics
 from smsaccounts.config import Settings
 from smsaccounts.errors import ServiceUnavailable
 
 # Errors that mean "the database does not answer", as opposed to a bug in a statement.
 _OUTAGE = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
+
+
+# psycopg's switch for server-side prepared statements (None: never prepare).
+NO_PREPARE: dict[str, Any] = {"prepare_threshold": None}
 
 
 def make_engine(settings: Settings, *, url: str | None = None, **kwargs: Any) -> Engine:
@@ -24,6 +29,8 @@ def make_engine(settings: Settings, *, url: str | None = None, **kwargs: Any) ->
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    if not settings.pg_prepared_statements:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), **NO_PREPARE}
     return create_engine(url, **{**options, **kwargs})
 
 
@@ -76,6 +83,7 @@ class Database:
         except _OUTAGE as error:
             if isinstance(error, exc.OperationalError) and not _is_outage(error):
                 raise
+            metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
     def ping(self) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import Engine, and_, bindparam, or_, select
 
+from smsaccounts import metrics
 from smsaccounts.domain.models import ApiKey, KeySession, Principal
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
@@ -66,8 +67,10 @@ def _statement() -> Any:
 class HotReads:
     """Compiled once per engine; DB-API connections handed out per call, kept for reuse."""
 
-    def __init__(self, engine: Engine, *, max_connections: int = 16) -> None:
+    def __init__(self, engine: Engine, *, max_connections: int = 16, prepare: bool = True) -> None:
         self.engine = engine
+        # Behind PgBouncer's transaction pooling no statement is prepared on the server.
+        self._no_prepare: dict[str, Any] = {} if prepare else {"prepare_threshold": None}
         # A SQLite read in WAL mode takes microseconds and never waits on a writer, so it may
         # run on the event loop; a PostgreSQL read is a network round trip and may not.
         self.inline = engine.dialect.name == "sqlite"
@@ -181,6 +184,7 @@ class HotReads:
                 _close(conn)  # a broken connection is never handed out again
                 if kept:
                     continue
+                metrics.DATABASE_ERRORS.inc()
                 raise ServiceUnavailable("database unavailable") from error
             self._idle.append(conn)
             return None if row is None else (tuple(row), inactive)
@@ -197,10 +201,11 @@ class HotReads:
                 conn.execute("PRAGMA busy_timeout=30000")
                 conn.execute("PRAGMA mmap_size=1073741824")
                 return conn
-            conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+            conn = dialect.loaded_dbapi.connect(*cargs, **cparams, **self._no_prepare)
             conn.autocommit = True  # each read is one statement, its own snapshot
             return conn
         except self._outage as error:
+            metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
     def close(self) -> None:
@@ -246,6 +251,7 @@ class HotReads:
                     _finish(conn)  # a broken connection is never handed out again
                     if kept:
                         continue
+                    metrics.DATABASE_ERRORS.inc()
                     raise ServiceUnavailable("database unavailable") from error
                 pool.give_back(conn)
                 return None if row is None else (tuple(row), inactive)
@@ -255,8 +261,11 @@ class HotReads:
 
         _cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
         try:
-            return await psycopg.AsyncConnection.connect(**cparams, autocommit=True)
+            return await psycopg.AsyncConnection.connect(
+                **cparams, **self._no_prepare, autocommit=True
+            )
         except self._outage as error:
+            metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
 

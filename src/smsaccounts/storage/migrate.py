@@ -7,9 +7,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The advisory lock migrations take on PostgreSQL (a constant of this application: any
+# 64-bit number no other application on the server uses; here b"smsacct" read as a number).
+LOCK_KEY = int.from_bytes(b"smsacct", "big")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -24,8 +27,15 @@ def upgrade(engine: Engine, revision: str = "head") -> list[dict[str, Any]]:
     not carry over as it was, such as msisdn collisions), one dict each."""
     config = alembic_config(engine)
     config.attributes["reports"] = []
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    with engine.connect() as conn:
+        # Several workers (or hosts) starting at once apply the history exactly once: the
+        # first takes the lock and migrates; the others wait for it, then find the database
+        # at the head and do nothing. The lock is the transaction's: it ends at the commit.
+        conn = conn.execution_options(sqlite_immediate=True)  # SQLite: BEGIN IMMEDIATE
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
     reports: list[dict[str, Any]] = config.attributes["reports"]
     return reports

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
 
 from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
 from smsaccounts.storage import rows
@@ -13,12 +13,11 @@ from smsaccounts.storage.tables import outbox
 
 
 def _due(now: dt.datetime) -> ColumnElement[bool]:
-    """Pending, its time come, and not expired."""
-    return (
-        outbox.c.status.in_(PENDING)
-        & (outbox.c.next_attempt_at <= now)
-        & or_(outbox.c.expires_at.is_(None), outbox.c.expires_at > now)
-    )
+    """Queued with its time come, or being sent under a claim that ran out (the worker
+    died); and not expired."""
+    waiting = (outbox.c.status == QUEUED) & (outbox.c.next_attempt_at <= now)
+    abandoned = (outbox.c.status == SENDING) & (outbox.c.claimed_until <= now)
+    return or_(waiting, abandoned) & or_(outbox.c.expires_at.is_(None), outbox.c.expires_at > now)
 
 
 class OutboxRepository:
@@ -67,25 +66,53 @@ class OutboxRepository:
         return [row.id for row in found]
 
     def claim(
-        self, message_id: int, now: dt.datetime, lease_until: dt.datetime
+        self, message_id: int, now: dt.datetime, lease_until: dt.datetime, *, worker: str
     ) -> OutboxMessage | None:
-        """Take one message for delivery; None when another worker took it first."""
+        """Take one message for delivery until `lease_until`; None when another worker holds
+        it (or it is no longer due)."""
         row = self.conn.execute(
             update(outbox)
             .where(outbox.c.id == message_id, _due(now))
-            .values(status=SENDING, next_attempt_at=lease_until, attempts=outbox.c.attempts + 1)
+            .values(
+                status=SENDING,
+                claimed_until=lease_until,
+                claimed_by=worker,
+                attempts=outbox.c.attempts + 1,
+            )
             .returning(*outbox.c)
         ).first()
         return rows.outbox_message(row._mapping) if row else None
 
+    def finish(self, message_id: int, *, worker: str, **values: Any) -> bool:
+        """Settle a message this worker still holds (its claim dropped); False when the
+        claim was lost (it ran out and another worker took the message)."""
+        result = self.conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id == message_id,
+                outbox.c.status == SENDING,
+                outbox.c.claimed_by == worker,
+            )
+            .values(claimed_until=None, claimed_by=None, **values)
+        )
+        return result.rowcount == 1
+
     def mark(self, message_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+    def depth(self) -> int:
+        """How many messages may still go out (queued or being sent)."""
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.status.in_(PENDING))
+            ).scalar_one()
+        )
 
     def expire(self, now: dt.datetime) -> int:
         """Drop the body of every pending message whose time ran out; how many there were."""
         result = self.conn.execute(
             update(outbox)
             .where(outbox.c.status.in_(PENDING), outbox.c.expires_at <= now)
-            .values(status=EXPIRED, body=None)
+            .values(status=EXPIRED, body=None, claimed_until=None, claimed_by=None)
         )
         return result.rowcount

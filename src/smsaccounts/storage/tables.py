@@ -270,6 +270,9 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # While `sending`: the worker that claimed it, and until when the claim holds.
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(32), nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_to_msisdn", "to_msisdn"),
 )

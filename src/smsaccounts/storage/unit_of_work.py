@@ -84,7 +84,7 @@ class UnitOfWork:
     @functools.cached_property
     def hot(self) -> HotReads:
         """The one-statement reads of the hottest request paths."""
-        return HotReads(self.db.engine)
+        return HotReads(self.db.engine, prepare=self.settings.pg_prepared_statements)
 
     def close(self) -> None:
         if "hot" in self.__dict__:

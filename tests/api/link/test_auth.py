@@ -17,7 +17,7 @@ from smsaccounts.domain.models import Account
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.services import accounts, subusers
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import factories
+from tests import factories, multiserver
 
 DENIED = re.compile(r"Access denied \[([0-9a-f]{8})\] authentication failed")
 
@@ -46,6 +46,7 @@ def test_unknown_and_missing_keys_answer_401_with_a_fresh_request_id(client: Any
     assert first != second
 
 
+@multiserver.reads_logs
 def test_the_request_id_of_a_refusal_is_in_that_requests_log_line(client: Any) -> None:
     with capture_logs() as logs:
         request_id = _denied(client.get("/v2/users.json?apikey=sak_nope"))

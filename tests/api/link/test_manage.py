@@ -184,6 +184,7 @@ def test_a_new_password_works_for_legacy_login_and_revokes_tokens(
         auth.authenticate_token(uow, token=token, client_ip="127.0.0.1")
 
 
+@pytest.mark.in_process("answers with the test's fixed clock date")
 def test_delete_deactivates_keeps_the_data_and_kills_the_key(
     client: Any, root_key: str, kid: Node
 ) -> None:

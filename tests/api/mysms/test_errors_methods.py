@@ -9,7 +9,7 @@ import pytest
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import factories
+from tests import factories, multiserver
 
 from .conftest import Tenant
 from .wire_client import Api, pin_from_outbox, register
@@ -75,6 +75,7 @@ def test_create_after_three_wrong_checks_is_404_even_with_the_right_pin(
     assert answer == {"errorCode": 404}
 
 
+@multiserver.moves_clock
 def test_create_for_a_country_not_allowed_is_500(
     make_http: Any, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
 ) -> None:
@@ -142,6 +143,7 @@ def test_verify_sends_a_6_digit_pin_that_checks_and_a_wrong_one_is_400(
     assert api.call("msisdn/verify", **check, pin=pin) == {"errorCode": 0}
 
 
+@multiserver.moves_clock
 def test_three_wrong_checks_block_checks_for_15_minutes_with_404(
     api: Api, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
 ) -> None:
@@ -160,6 +162,7 @@ def test_three_wrong_checks_block_checks_for_15_minutes_with_404(
         "errorCode": 0}  # fmt: skip
 
 
+@multiserver.moves_clock
 def test_a_pin_expires_after_10_minutes_with_400(
     api: Api, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
 ) -> None:
@@ -172,6 +175,7 @@ def test_a_pin_expires_after_10_minutes_with_400(
     assert api.call("msisdn/verify", **check, pin=pin) == {"errorCode": 400}
 
 
+@multiserver.moves_clock
 def test_a_new_pin_request_replaces_the_old_pin(
     api: Api, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
 ) -> None:
@@ -226,6 +230,7 @@ def test_login_key_semantics_check_key_true_must_match_the_last_stored_key(
     assert api.call("login", **login, key="k" * 65) == {"errorCode": 2}
 
 
+@multiserver.moves_clock
 def test_five_wrong_logins_block_login_for_15_minutes_with_109(
     api: Api, registered: dict[str, Any], clock: FakeClock
 ) -> None:
@@ -241,6 +246,7 @@ def test_five_wrong_logins_block_login_for_15_minutes_with_109(
     assert api.call("login", **registered, password="right-pw")["errorCode"] == 0
 
 
+@multiserver.moves_clock
 def test_wrong_logins_spread_over_more_than_15_minutes_do_not_block(
     api: Api, registered: dict[str, Any], clock: FakeClock
 ) -> None:
@@ -267,6 +273,7 @@ def test_change_to_a_password_outside_4_to_15_chars_is_102_and_keeps_the_token(
 # -- /user/password/reset: 104 -----------------------------------------------------------
 
 
+@multiserver.moves_clock
 def test_a_reset_within_15_minutes_is_refused_with_104_and_sends_no_sms(
     api: Api, uow: UnitOfWork, registered: dict[str, Any], clock: FakeClock
 ) -> None:

@@ -9,6 +9,7 @@ from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Asset
 from smsaccounts.services import wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
+from tests import multiserver
 
 from .conftest import Tenant
 from .wire_client import STYLES, Api, password_from_outbox, register
@@ -18,6 +19,7 @@ GERMAN = "4915112345678"
 
 
 @pytest.mark.parametrize("style", list(STYLES))
+@multiserver.moves_clock
 def test_register_login_use_change_reset_delete_and_register_again(
     style: str, http: TestClient, uow: UnitOfWork, tenant: Tenant, clock: FakeClock
 ) -> None:

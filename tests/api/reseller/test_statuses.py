@@ -13,7 +13,7 @@ from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.errors import AlreadyExists, ErrorCode, ServiceUnavailable
 from smsaccounts.services import accounts, provisioning
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import factories
+from tests import factories, multiserver
 from tests.api.reseller.conftest import Api, by_object_id, counts, credits_of
 from tests.factories import PASSWORD
 
@@ -83,6 +83,7 @@ def test_an_unknown_reseller_is_400_whatever_the_customer(
                             name="n", integrationId="i")) == 400  # fmt: skip
 
 
+@multiserver.moves_clock
 def test_wrong_passwords_count_toward_the_lockout_and_the_clock_lifts_it(
     api: Api, uow: UnitOfWork, clock: FakeClock, pool_reseller: Account
 ) -> None:
