@@ -57,9 +57,14 @@ def authenticate_password(
     password: str,
     client_ip: str | None,
 ) -> Account:
-    """Check a password against the account `find` returns, under the login lockout."""
+    """Check a password against the account `find` returns, under the login lockout.
+
+    A password verified against the same stored hash within
+    `SMSACCOUNTS_CREDENTIAL_CACHE_SECONDS` skips the argon2 verify (`VerifiedCredentials`);
+    everything else (the lockout, `_admit`) runs as on a first call.
+    """
     return password_login(uow, door=door, name=name, find=find, password=password,
-                          client_ip=client_ip, then=_itself)  # fmt: skip
+                          client_ip=client_ip, then=_itself, cached=True)  # fmt: skip
 
 
 def _itself(_tx: Tx, account: Account) -> Account:
@@ -75,6 +80,7 @@ def password_login(
     password: str,
     client_ip: str | None,
     then: Callable[[TxT, Account], T],
+    cached: bool = False,
 ) -> T:
     """Check a password under the account's login lockout; on success run `then` in the
     same write, once the account may act (`check_account_access`) from `client_ip`.
@@ -86,7 +92,9 @@ def password_login(
     The argon2 verify runs in every branch (blocked, unknown, wrong) so that the time taken
     tells nothing. What a successful login leads to (a token, a stored device key) commits
     with the lockout state, and only if the hash the password was checked against is still
-    the account's (see `_admit`).
+    the account's (see `_admit`). With `cached`, a password this process verified against
+    the same stored hash within the cache's TTL counts as correct without the verify; only
+    an admitted login is remembered.
     Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed, AccountDisabled or
     AccessDenied (IP_NOT_ALLOWED).
     """
@@ -94,7 +102,10 @@ def password_login(
     with uow.read() as tx:
         account = find(tx)
     stored = account.password_hash if account else None
-    correct = uow.passwords.verify(stored, password)
+    verified = uow.passwords.verified
+    now = uow.clock.now()
+    hit = cached and account is not None and verified.holds(account.id, stored, password, now)
+    correct = hit or uow.passwords.verify(stored, password)
     key = login_key(account) if account else throttle.key("login", door, name)
     with uow.write() as tx:
         state = tx.throttles.lock(key)
@@ -107,6 +118,8 @@ def password_login(
             if state != throttle.State():
                 tx.throttles.put(key, throttle.record_success(state, tx.now))
             current = _admit(tx, account, stored, client_ip)
+            if cached and not hit and stored:
+                verified.remember(account.id, stored, password, now)  # verified and admitted
             if stored and uow.passwords.needs_rehash(stored):
                 tx.accounts.update(current.id, {"password_hash": uow.passwords.hash(password)})
             return then(tx, current)

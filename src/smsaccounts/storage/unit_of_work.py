@@ -111,5 +111,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> UnitOfWork:
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost,
             parallelism=settings.argon2_parallelism,
+            cache_seconds=settings.credential_cache_seconds,
         ),
     )
