@@ -97,6 +97,9 @@ class Runner:
         if status == 404:
             print(f"   {sc.name}: skipped, dialect not present", flush=True)
             return Row(sc.name, sc.what, "skipped", "dialect not present")
+        if sc.warm:
+            for request in sc.requests(lay):
+                probe(base, request)
         duration = max(self.duration, sc.min_seconds)
         print(f"   {sc.name}: {count} distinct requests, {duration} s", flush=True)
         spy = None

@@ -658,6 +658,9 @@ class FakeUnitOfWork:
     def read(self) -> contextlib.AbstractContextManager[FakeTx]:
         return self.write()
 
+    def lookups(self) -> contextlib.AbstractContextManager[FakeTx]:
+        return self.write()
+
     def interleave(self, transaction: Callable[[FakeUnitOfWork], object]) -> None:
         """Run `transaction(self)` once, just before the next wallet change of any request.
 

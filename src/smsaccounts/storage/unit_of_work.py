@@ -21,6 +21,7 @@ from smsaccounts.storage.audit import AuditRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
+from smsaccounts.storage.lookups import Lookups, LookupStatements
 from smsaccounts.storage.outbox import OutboxRepository
 from smsaccounts.storage.throttles import ThrottlesRepository
 from smsaccounts.storage.wallets import WalletsRepository
@@ -91,6 +92,20 @@ class UnitOfWork:
         """A writing transaction (SQLite: BEGIN IMMEDIATE); committed unless it raises."""
         with self.db.transaction(write=True) as conn:
             yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency)
+
+    @functools.cached_property
+    def _lookups(self) -> LookupStatements:
+        return LookupStatements(self.db.engine)
+
+    @property
+    def lookups_inline(self) -> bool:
+        """Whether `lookups` may run on the event loop: a SQLite read in WAL mode takes
+        microseconds and never waits on a writer; a database server is a round trip."""
+        return self.db.is_sqlite
+
+    def lookups(self) -> contextlib.AbstractContextManager[Lookups]:
+        """`read` for the lookups by key, on a raw connection (storage/lookups.py)."""
+        return self._lookups.open()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
