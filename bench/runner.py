@@ -19,6 +19,7 @@ from bench.scenarios import (
     FASTAPI,
     SERVICE,
     SERVICE_1M,
+    SERVICE_1M_BELOW,
     SERVICE_1W,
     Scenario,
 )
@@ -83,7 +84,7 @@ class Runner:
         if server == FASTAPI:
             return servers.baseline_command("baseline_fastapi", port, self.workers)
         workers = 1 if server == SERVICE_1W else self.workers
-        assert server in (SERVICE, SERVICE_1W, SERVICE_1M)
+        assert server in (SERVICE, SERVICE_1W, SERVICE_1M, SERVICE_1M_BELOW)
         return servers.service_command(port, workers)
 
     def _one(

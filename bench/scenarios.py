@@ -27,6 +27,8 @@ MYSMS_XML_OK = "<errorCode>0</errorCode>"
 BARE, BARE_1W, FASTAPI, SERVICE, SERVICE_1W, SERVICE_1M, IN_PROCESS = (
     "bare", "bare-1-worker", "fastapi", "service", "service-1-worker", "service-1m",
     "in-process")  # fmt: skip
+# A third database where the LINK root has 1,000,000 accounts below it.
+SERVICE_1M_BELOW = "service-1m-below"
 # Run only with --workers > 1: the 1-worker side of the workers figure.
 ONE_WORKER = frozenset({"bare_balance_1w", "mysms_balance_json_1w"})
 
@@ -137,6 +139,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("mysms_balance_json_1w", SERVICE_1W, "mysms balance/get JSON, 1 worker",
              MYSMS_JSON_OK, _balance_json),
     Scenario("link_users_1m", SERVICE_1M, "LINK users.json first page, 1M accounts",
+             '"status"%s*:%s*200', _link_users),
+    Scenario("link_users_1m_below", SERVICE_1M_BELOW,
+             "LINK users.json first page, 1M accounts below the caller",
              '"status"%s*:%s*200', _link_users),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SCENARIOS}

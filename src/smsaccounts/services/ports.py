@@ -74,7 +74,11 @@ class Accounts(Protocol):
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...
-    def count_subtree(self, root: Account) -> int: ...
+    def count_subtree(
+        self, root: Account, *, after_path: str | None = None, at_most: int | None = None
+    ) -> int:
+        """The subtree's accounts (root included) after `after_path`, counted to `at_most`."""
+
     def text_limit(self, field: str) -> int | None:
         """The most characters a text attribute holds (None: unbounded)."""
 
