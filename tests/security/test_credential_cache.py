@@ -194,3 +194,20 @@ def test_the_cache_keeps_no_password_and_no_entry_matches_another_account() -> N
     assert not cache.holds(7, "$argon2id$stored", "secret-passwor", now)
     assert "secret-password" not in repr(vars(cache))
     assert not VerifiedCredentials(60).holds(7, "$argon2id$stored", "secret-password", now)
+
+
+@pytest.mark.parametrize("name", list(DOORS))
+def test_a_cached_password_after_a_failure_clears_the_count_as_a_verified_one_does(
+    uow: UnitOfWork, make_http: Any, verifies: list[int], name: str
+) -> None:
+    door = DOORS[name]
+    doors = grow(uow, make_http)
+    ok = door(doors, RIGHT)
+    door(doors, "wrong-password")
+    key = auth.login_key(target(doors, name))
+    with uow.read() as tx:
+        assert tx.throttles.get(key).failures == 1
+    assert door(doors, RIGHT) == ok
+    assert verifies[0] == 2  # the first right one and the wrong one
+    with uow.read() as tx:
+        assert tx.throttles.get(key).failures == 0

@@ -94,7 +94,8 @@ def password_login(
     with the lockout state, and only if the hash the password was checked against is still
     the account's (see `_admit`). With `cached`, a password this process verified against
     the same stored hash within the cache's TTL counts as correct without the verify; only
-    an admitted login is remembered.
+    an admitted login is remembered; a remembered one whose lockout has no failure on
+    record is answered from a read transaction (the locked path would write nothing).
     Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed, AccountDisabled or
     AccessDenied (IP_NOT_ALLOWED).
     """
@@ -107,6 +108,12 @@ def password_login(
     hit = cached and account is not None and verified.holds(account.id, stored, password, now)
     correct = hit or uow.passwords.verify(stored, password)
     key = login_key(account) if account else throttle.key("login", door, name)
+    if hit and account is not None:
+        with uow.read() as tx:
+            # With no failure on record the locked path below writes nothing: the same
+            # answer comes from one snapshot, without the lock row's durable write.
+            if tx.throttles.get(key) == throttle.State():
+                return then(tx, _admit(tx, account, stored, client_ip, lock=False))
     with uow.write() as tx:
         state = tx.throttles.lock(key)
         blocked = throttle.is_blocked(state, tx.now)
@@ -141,15 +148,18 @@ def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
     return uow.passwords.hash(checked)
 
 
-def _admit(tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None) -> Account:
+def _admit(
+    tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None, *, lock: bool = True
+) -> Account:
     """The account as it is now, if the login may go on: the hash the password was checked
     against is still its hash, and it (and every ancestor) may act from `client_ip`.
 
-    The account and its ancestors stay share-locked until this write commits, so a password
-    change, reset, disable or delete either came first (and this login is refused) or waits
-    for it (and then revokes whatever token it issued): no token outlives one of them.
+    With `lock` the account and its ancestors stay share-locked until this write commits, so
+    a password change, reset, disable or delete either came first (and this login is refused)
+    or waits for it (and then revokes whatever token it issued): no token outlives one of
+    them. A cached check issues nothing and reads them unlocked, in one snapshot.
     """
-    chain = tx.accounts.chain(account, lock=True)
+    chain = tx.accounts.chain(account, lock=lock)
     if not chain or chain[0].password_hash != checked_hash:
         # Changed since it was verified: the password checked may no longer be its own.
         raise AuthenticationFailed("wrong password")
