@@ -163,8 +163,9 @@ def test_a_forged_or_foreign_cursor_is_refused_with_400(
         assert answer.status_code == 400
 
 
+@pytest.mark.usefixtures("big_tree")
 def test_a_pages_total_counts_only_so_many_pages_ahead_and_is_exact_near_the_end(
-    uow: UnitOfWork, root: Account, big_tree: list[int]
+    uow: UnitOfWork, root: Account
 ) -> None:
     """A 251-account subtree seen one page ahead: a lower bound until the end is near."""
     with uow.read() as tx:
