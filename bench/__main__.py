@@ -76,7 +76,7 @@ def _run_all(
     seeds: dict[str, object] = {}
     with databases.fresh(args.database_url, tmp, "main") as url:
         seeds["main"] = _seed(url, lay, credentials=True)
-        for server in (scenarios.BARE, scenarios.BARE_1W, scenarios.FASTAPI):
+        for server in (scenarios.BARE, scenarios.BARE_1W, scenarios.BARE_DEBIT, scenarios.FASTAPI):
             runner.group(server, by_server.get(server, []), url, lay)
         if scenarios.IN_PROCESS in by_server:
             print("-- in-process: argon2id verify", flush=True)

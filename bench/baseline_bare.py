@@ -36,12 +36,13 @@ CONTENT_TYPE = (b"content-type", b"application/json")
 class _Db:
     """SQLite: one connection per worker process, queried inline (microseconds, never a
     wait). PostgreSQL: a pool of async connections awaited on the event loop, so a round
-    trip never blocks the loop (`BENCH_PG_DRIVER`: `psycopg`, the default, or `asyncpg`)."""
+    trip never blocks the loop (`BENCH_PG_DRIVER`: `asyncpg`, the default, the faster here,
+    or `psycopg`; bench/README.md has the figures)."""
 
     def __init__(self, url: str) -> None:
         self.url = url.replace("postgresql+psycopg://", "postgresql://")
         self.is_sqlite = url.startswith("sqlite")
-        self.driver = os.environ.get("BENCH_PG_DRIVER", "psycopg")
+        self.driver = os.environ.get("BENCH_PG_DRIVER", "asyncpg")
         self.conn: Any = None
         self.pool: asyncio.Queue[Any] | None = None
 
@@ -69,7 +70,7 @@ class _Db:
         pool: asyncio.Queue[Any] = asyncio.Queue()
         for _ in range(POOL_SIZE):
             if self.driver == "asyncpg":
-                import asyncpg  # type: ignore[import-not-found,unused-ignore]
+                import asyncpg
 
                 pool.put_nowait(await asyncpg.connect(self.url))
             else:

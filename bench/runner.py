@@ -15,6 +15,7 @@ from bench.report import Row
 from bench.scenarios import (
     BARE,
     BARE_1W,
+    BARE_DEBIT,
     DEBIT,
     FASTAPI,
     SERVICE,
@@ -81,6 +82,8 @@ class Runner:
             return servers.baseline_command("baseline_bare", port, self.workers)
         if server == BARE_1W:
             return servers.baseline_command("baseline_bare", port, 1)
+        if server == BARE_DEBIT:
+            return servers.baseline_command("baseline_debit", port, self.workers)
         if server == FASTAPI:
             return servers.baseline_command("baseline_fastapi", port, self.workers)
         workers = 1 if server == SERVICE_1W else self.workers
@@ -104,7 +107,7 @@ class Runner:
         duration = max(self.duration, sc.min_seconds)
         print(f"   {sc.name}: {count} distinct requests, {duration} s", flush=True)
         spy = None
-        if self.profile_dir and sc.server not in (BARE, FASTAPI):
+        if self.profile_dir and sc.server not in (BARE, FASTAPI, BARE_DEBIT):
             svg = self.profile_dir / f"{sc.name}.svg"
             spy = servers.profiler(server.pid, duration, svg)
         try:

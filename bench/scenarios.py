@@ -18,6 +18,7 @@ from bench.wrk import Request
 
 MAX_REQUESTS = 20_000  # distinct requests per table: 20,000 users, tokens, hashes
 DEBIT = "-0.01"
+BARE_DEBIT_AMOUNT = "-0.02"
 
 # Lua patterns a good answer's body matches.
 MYSMS_JSON_OK = '"errorCode"%s*:%s*0[,}%s]'
@@ -29,6 +30,7 @@ BARE, BARE_1W, FASTAPI, SERVICE, SERVICE_1W, SERVICE_1M, IN_PROCESS = (
     "in-process")  # fmt: skip
 # A third database where the LINK root has 1,000,000 accounts below it.
 SERVICE_1M_BELOW = "service-1m-below"
+BARE_DEBIT = "bare-debit"  # baseline (d)
 # Run only with --workers > 1: the 1-worker side of the workers figure.
 ONE_WORKER = frozenset({"bare_balance_1w", "mysms_balance_json_1w"})
 
@@ -96,6 +98,15 @@ def _mor_debits(lay: layout.Layout) -> Iterator[Request]:
         yield Request("POST", "/billing/api/user_balance_update?" + urlencode(query))
 
 
+def _bare_debits(lay: layout.Layout) -> Iterator[Request]:
+    """mor_debit's requests with another amount, so the ledger check of mor_debit (which
+    counts the -0.01 entries) sees only the service's."""
+    for uid in lay.debit_ids():
+        query = {"u": "admin", "user_id": uid, "balance": BARE_DEBIT_AMOUNT,
+                 "hash": _sha1(f"{uid}{BARE_DEBIT_AMOUNT}{layout.MOR_SECRET}")}  # fmt: skip
+        yield Request("POST", "/billing/api/user_balance_update?" + urlencode(query))
+
+
 def _reseller_balance(lay: layout.Layout) -> Iterator[Request]:
     for c in range(lay.customers):
         form = {"reseller": f"bench-reseller-{lay.customer_reseller(c)}",
@@ -134,6 +145,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              MYSMS_JSON_OK, _login, writes=True, min_seconds=6),
     Scenario("mor_debit", SERVICE, "MOR user_balance_update -0.01, concurrent",
              "User balance updated", _mor_debits, writes=True),
+    Scenario("bare_debit", BARE_DEBIT, "baseline (d): bare ASGI UPDATE + ledger INSERT",
+             "User balance updated", _bare_debits, writes=True),
     Scenario("bare_balance_1w", BARE_1W, "baseline (a) with 1 worker",
              MYSMS_JSON_OK, _balance_json),
     Scenario("mysms_balance_json_1w", SERVICE_1W, "mysms balance/get JSON, 1 worker",
