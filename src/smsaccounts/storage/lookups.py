@@ -36,16 +36,22 @@ class _Compiled:
         self.positional = dialect.paramstyle in ("qmark", "numeric")
         self.names = tuple(table.c.keys())
         processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.c]
-        self.processors: tuple[Callable[[Any], Any] | None, ...] = tuple(processors)
+        # Only the columns that have one (dates, booleans, decorated types): most have none.
+        self.processors: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+            (name, process)
+            for name, process in zip(self.names, processors, strict=True)
+            if process is not None
+        )
 
     def args(self, values: dict[str, Any]) -> Any:
         return tuple(values[name] for name in self.order) if self.positional else values
 
     def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
-        return {
-            name: value if process is None or value is None else process(value)
-            for name, value, process in zip(self.names, row, self.processors, strict=True)
-        }
+        values = dict(zip(self.names, row, strict=True))
+        for name, process in self.processors:
+            if values[name] is not None:
+                values[name] = process(values[name])
+        return values
 
 
 class LookupStatements:
@@ -103,6 +109,7 @@ class Lookups:
     def __init__(self, statements: LookupStatements, cursor: Any) -> None:
         self._s = statements
         self._cursor = cursor
+        self._read_here: dict[int, Account] = {}  # accounts this transaction read, by id
 
     @property
     def accounts(self) -> Lookups:
@@ -118,15 +125,23 @@ class Lookups:
 
     def get(self, account_id: int) -> Account | None:
         found = self._rows(self._s.by_id, {"id": account_id})
-        return rows.account(found[0]) if found else None
+        return self._noted(rows.account(found[0])) if found else None
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         found = self._rows(self._s.by_name, {"kind": kind.value, "name": name})
-        return rows.account(found[0]) if found else None
+        return self._noted(rows.account(found[0])) if found else None
+
+    def _noted(self, account: Account) -> Account:
+        self._read_here[account.id] = account
+        return account
 
     def chain(self, account: Account) -> list[Account]:
         """As `AccountsRepository.chain`: the account as stored now, then its ancestors."""
         ids = [*ancestor_ids(account.path), account.id]
+        if len(ids) == 1 and self._read_here.get(account.id) is account:
+            # The root (the admin, MOR's usual caller), read by this very transaction's
+            # snapshot a moment ago: reading it again would answer the same row.
+            return [account]
         values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
         found = self._rows(self._s.by_ids(len(ids)), values)
         by_id = {values["id"]: rows.account(values) for values in found}
