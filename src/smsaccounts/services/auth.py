@@ -95,7 +95,8 @@ def password_login(
     the account's (see `_admit`). With `cached`, a password this process verified against
     the same stored hash within the cache's TTL counts as correct without the verify; only
     an admitted login is remembered; a remembered one whose lockout has no failure on
-    record is answered from a read transaction (the locked path would write nothing).
+    record is answered from a read transaction (the locked path would write nothing), so
+    `cached` is only for a `then` that writes nothing (`authenticate_password`'s).
     Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed, AccountDisabled or
     AccessDenied (IP_NOT_ALLOWED).
     """
