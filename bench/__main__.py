@@ -76,7 +76,7 @@ def _run_all(
     seeds: dict[str, object] = {}
     with databases.fresh(args.database_url, tmp, "main") as url:
         seeds["main"] = _seed(url, lay, credentials=True)
-        for server in (scenarios.BARE, scenarios.BARE_1W, scenarios.FASTAPI):
+        for server in (scenarios.BARE, scenarios.BARE_1W, scenarios.BARE_DEBIT, scenarios.FASTAPI):
             runner.group(server, by_server.get(server, []), url, lay)
         if scenarios.IN_PROCESS in by_server:
             print("-- in-process: argon2id verify", flush=True)
@@ -93,7 +93,21 @@ def _run_all(
             seeds["big"] = _seed(url, big, credentials=False)
             note = f"{big.total_accounts:,} accounts" + (" (--quick)" if args.quick else "")
             runner.group(scenarios.SERVICE_1M, big_scenarios, url, big, note)
+    below_scenarios = by_server.get(scenarios.SERVICE_1M_BELOW, [])
+    if below_scenarios:
+        below = _below_layout(args)
+        with databases.fresh(_big_url(args.database_url), tmp, "below") as url:
+            seeds["below"] = _seed(url, below, credentials=False)
+            note = f"{below.link_below:,} below the caller" + (" (--quick)" if args.quick else "")
+            runner.group(scenarios.SERVICE_1M_BELOW, below_scenarios, url, below, note)
     return seeds
+
+
+def _below_layout(args: argparse.Namespace) -> layout.Layout:
+    """The LINK root with 1,000,000 accounts below it (--quick: 10 times --accounts), and a
+    thousand regular users beside, so every customer has one."""
+    below = args.accounts * 10 if args.quick else BIG
+    return layout.Layout(below + 1 + 1000, link_below=below)
 
 
 def _big_users(args: argparse.Namespace) -> int:

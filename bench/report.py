@@ -45,15 +45,26 @@ def ratios(rows: dict[str, Row], workers: int) -> dict[str, list[Ratio]]:
     def add(name: str, key: str, value: float, target: str = "", met: bool | None = None) -> None:
         out.setdefault(name, []).append(Ratio(key, value, target, met))
 
-    for name in ("mysms_balance_json", "mysms_balance_xml"):
+    # Issue 17's targets, each against (a) of the same run.
+    for name, goal in (("mysms_balance_json", 0.65), ("mysms_balance_xml", 0.55),
+                       ("mor_user_details", 0.30), ("link_users", 0.08),
+                       ("reseller_balance", 0.25)):  # fmt: skip
         if name in rps and "bare_balance" in rps:
             v = rps[name] / rps["bare_balance"]
-            add(name, "of (a)", v, ">= 0.40", v >= 0.40)
+            add(name, "of (a)", v, f">= {goal:.2f}", v >= goal)
+    for name in ("mysms_balance_json", "mysms_balance_xml"):
         if name in rps and "fastapi_balance" in rps:
             v = rps[name] / rps["fastapi_balance"]
             add(name, "x (b)", v, ">= 4", v >= 4)
-        if name in p99:
-            add(name, "ms p99", p99[name], "< 5", p99[name] < 5)
+        if name in p99 and "bare_balance" in p99:
+            v = p99[name] / p99["bare_balance"]
+            add(name, "x p99 of (a)", v, "<= 1.5", v <= 1.5)
+    if "mor_debit" in rps and "bare_debit" in rps:
+        v = rps["mor_debit"] / rps["bare_debit"]
+        add("mor_debit", "of (d)", v, ">= 0.60", v >= 0.60)
+    if "link_users_1m_below" in p99 and "link_users" in p99:
+        v = p99["link_users_1m_below"] / p99["link_users"]
+        add("link_users_1m_below", "x p99 of link_users", v, "<= 1.3", v <= 1.3)
     if "fastapi_balance" in rps and "bare_balance" in rps:
         add("fastapi_balance", "of (a)", rps["fastapi_balance"] / rps["bare_balance"])
     for name, target in (("mysms_login", ">= 0.85"), ("reseller_balance", "")):

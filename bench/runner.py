@@ -15,10 +15,12 @@ from bench.report import Row
 from bench.scenarios import (
     BARE,
     BARE_1W,
+    BARE_DEBIT,
     DEBIT,
     FASTAPI,
     SERVICE,
     SERVICE_1M,
+    SERVICE_1M_BELOW,
     SERVICE_1W,
     Scenario,
 )
@@ -80,10 +82,12 @@ class Runner:
             return servers.baseline_command("baseline_bare", port, self.workers)
         if server == BARE_1W:
             return servers.baseline_command("baseline_bare", port, 1)
+        if server == BARE_DEBIT:
+            return servers.baseline_command("baseline_debit", port, self.workers)
         if server == FASTAPI:
             return servers.baseline_command("baseline_fastapi", port, self.workers)
         workers = 1 if server == SERVICE_1W else self.workers
-        assert server in (SERVICE, SERVICE_1W, SERVICE_1M)
+        assert server in (SERVICE, SERVICE_1W, SERVICE_1M, SERVICE_1M_BELOW)
         return servers.service_command(port, workers)
 
     def _one(
@@ -97,10 +101,13 @@ class Runner:
         if status == 404:
             print(f"   {sc.name}: skipped, dialect not present", flush=True)
             return Row(sc.name, sc.what, "skipped", "dialect not present")
+        if sc.warm:
+            for request in sc.requests(lay):
+                probe(base, request)
         duration = max(self.duration, sc.min_seconds)
         print(f"   {sc.name}: {count} distinct requests, {duration} s", flush=True)
         spy = None
-        if self.profile_dir and sc.server not in (BARE, FASTAPI):
+        if self.profile_dir and sc.server not in (BARE, FASTAPI, BARE_DEBIT):
             svg = self.profile_dir / f"{sc.name}.svg"
             spy = servers.profiler(server.pid, duration, svg)
         try:

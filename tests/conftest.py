@@ -211,6 +211,7 @@ def make_uow(settings: Settings, engine: Engine, clock: Any) -> UnitOfWork:
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost,
             parallelism=settings.argon2_parallelism,
+            cache_seconds=settings.credential_cache_seconds,
         ),
     )
     _OPEN.append(unit)

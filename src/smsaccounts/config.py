@@ -72,6 +72,8 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19456  # KiB; OWASP's argon2id minimum profile
     argon2_parallelism: int = 1
+    # Seconds a successful password check is remembered per process (0: every call verifies).
+    credential_cache_seconds: int = 60
     # Every new password, through every door (mysms narrows it to 4-15 on top).
     password_min_length: int = 4
     password_max_length: int = 128

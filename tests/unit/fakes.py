@@ -297,8 +297,11 @@ class FakeAccounts:
         page = self.list_subtree(root, after_path=after_path, limit=len(self._all))
         return [(a, wallets[a.id]) for a in page if a.id in wallets][:limit]
 
-    def count_subtree(self, root: Account) -> int:
-        return len(self.list_subtree(root, limit=len(self._all)))
+    def count_subtree(
+        self, root: Account, *, after_path: str | None = None, at_most: int | None = None
+    ) -> int:
+        found = len(self.list_subtree(root, after_path=after_path, limit=len(self._all)))
+        return found if at_most is None else min(found, at_most)
 
     def text_limit(self, field: str) -> int | None:
         del field  # the fake's text attributes are unbounded
@@ -672,6 +675,9 @@ class FakeUnitOfWork:
             yield tx
 
     def read(self) -> contextlib.AbstractContextManager[FakeTx]:
+        return self.write()
+
+    def lookups(self) -> contextlib.AbstractContextManager[FakeTx]:
         return self.write()
 
     def interleave(self, transaction: Callable[[FakeUnitOfWork], object]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -49,7 +50,9 @@ def same(a: str, b: str) -> bool:
 class Passwords:
     """argon2id hashing with rehash-on-login and a dummy verify for unknown accounts."""
 
-    def __init__(self, *, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    def __init__(
+        self, *, time_cost: int, memory_cost: int, parallelism: int, cache_seconds: int = 0
+    ) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_cost,
@@ -59,6 +62,7 @@ class Passwords:
         # Verified against when the account does not exist, so that an unknown name costs
         # the same time as a wrong password.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        self.verified = VerifiedCredentials(cache_seconds)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -71,3 +75,54 @@ class Passwords:
 
     def needs_rehash(self, stored: str) -> bool:
         return self._hasher.check_needs_rehash(stored)
+
+
+class VerifiedCredentials:
+    """Successful password checks of this process, remembered for `ttl_seconds` (0: none).
+
+    An entry is an HMAC under a random key that never leaves the process, over the account
+    id, the password and the stored hash it was verified against; the password is not kept.
+    The stored hash is part of the key, so a changed password (a new hash, read from the
+    database on every request) misses in every worker at once. Only a correct password is
+    ever remembered: a wrong one never matches and still pays the full verify.
+    """
+
+    MAX_ENTRIES = 100_000  # bounded memory; the oldest entry goes first
+
+    def __init__(self, ttl_seconds: int) -> None:
+        self._ttl = dt.timedelta(seconds=max(ttl_seconds, 0))
+        self._key = secrets.token_bytes(32)
+        self._until: dict[bytes, dt.datetime] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._ttl > dt.timedelta(0)
+
+    def _digest(self, account_id: int, stored: str, password: str) -> bytes:
+        # Length-prefixed fields, so no two (id, hash, password) triples share a message.
+        parts = (str(account_id).encode(), stored.encode(), password.encode())
+        message = b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def holds(self, account_id: int, stored: str | None, password: str, now: dt.datetime) -> bool:
+        """Whether this password was verified against `stored` within the TTL."""
+        if not self.enabled or not stored:
+            return False
+        digest = self._digest(account_id, stored, password)
+        until = self._until.get(digest)
+        if until is None:
+            return False
+        if now >= until:
+            self._until.pop(digest, None)
+            return False
+        return True
+
+    def remember(self, account_id: int, stored: str, password: str, now: dt.datetime) -> None:
+        """Note a verification that succeeded (and whose login was admitted)."""
+        if not self.enabled:
+            return
+        if len(self._until) >= self.MAX_ENTRIES:
+            self._until = {d: u for d, u in self._until.items() if u > now}
+            while len(self._until) >= self.MAX_ENTRIES:
+                self._until.pop(next(iter(self._until)))
+        self._until[self._digest(account_id, stored, password)] = now + self._ttl

@@ -57,9 +57,14 @@ def authenticate_password(
     password: str,
     client_ip: str | None,
 ) -> Account:
-    """Check a password against the account `find` returns, under the login lockout."""
+    """Check a password against the account `find` returns, under the login lockout.
+
+    A password verified against the same stored hash within
+    `SMSACCOUNTS_CREDENTIAL_CACHE_SECONDS` skips the argon2 verify (`VerifiedCredentials`);
+    everything else (the lockout, `_admit`) runs as on a first call.
+    """
     return password_login(uow, door=door, name=name, find=find, password=password,
-                          client_ip=client_ip, then=_itself)  # fmt: skip
+                          client_ip=client_ip, then=_itself, cached=True)  # fmt: skip
 
 
 def _itself(_tx: Tx, account: Account) -> Account:
@@ -75,6 +80,7 @@ def password_login(
     password: str,
     client_ip: str | None,
     then: Callable[[TxT, Account], T],
+    cached: bool = False,
 ) -> T:
     """Check a password under the account's login lockout; on success run `then` in the
     same write, once the account may act (`check_account_access`) from `client_ip`.
@@ -86,7 +92,11 @@ def password_login(
     The argon2 verify runs in every branch (blocked, unknown, wrong) so that the time taken
     tells nothing. What a successful login leads to (a token, a stored device key) commits
     with the lockout state, and only if the hash the password was checked against is still
-    the account's (see `_admit`).
+    the account's (see `_admit`). With `cached`, a password this process verified against
+    the same stored hash within the cache's TTL counts as correct without the verify; only
+    an admitted login is remembered; a remembered one whose lockout has no failure on
+    record is answered from a read transaction (the locked path would write nothing), so
+    `cached` is only for a `then` that writes nothing (`authenticate_password`'s).
     Raises Blocked, NotFound (ACCOUNT_UNKNOWN), AuthenticationFailed, AccountDisabled or
     AccessDenied (IP_NOT_ALLOWED).
     """
@@ -94,8 +104,17 @@ def password_login(
     with uow.read() as tx:
         account = find(tx)
     stored = account.password_hash if account else None
-    correct = uow.passwords.verify(stored, password)
+    verified = uow.passwords.verified
+    now = uow.clock.now()
+    hit = cached and account is not None and verified.holds(account.id, stored, password, now)
+    correct = hit or uow.passwords.verify(stored, password)
     key = login_key(account) if account else throttle.key("login", door, name)
+    if hit and account is not None:
+        with uow.read() as tx:
+            # With no failure on record the locked path below writes nothing: the same
+            # answer comes from one snapshot, without the lock row's durable write.
+            if tx.throttles.get(key) == throttle.State():
+                return then(tx, _admit(tx, account, stored, client_ip, lock=False))
     with uow.write() as tx:
         state = tx.throttles.lock(key)
         blocked = throttle.is_blocked(state, tx.now)
@@ -111,6 +130,8 @@ def password_login(
             if state != throttle.State():
                 tx.throttles.put(key, throttle.record_success(state, tx.now))
             current = _admit(tx, account, stored, client_ip)
+            if cached and not hit and stored:
+                verified.remember(account.id, stored, password, now)  # verified and admitted
             if stored and uow.passwords.needs_rehash(stored):
                 tx.accounts.update(current.id, {"password_hash": uow.passwords.hash(password)})
             return then(tx, current)
@@ -132,15 +153,18 @@ def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
     return uow.passwords.hash(checked)
 
 
-def _admit(tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None) -> Account:
+def _admit(
+    tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None, *, lock: bool = True
+) -> Account:
     """The account as it is now, if the login may go on: the hash the password was checked
     against is still its hash, and it (and every ancestor) may act from `client_ip`.
 
-    The account and its ancestors stay share-locked until this write commits, so a password
-    change, reset, disable or delete either came first (and this login is refused) or waits
-    for it (and then revokes whatever token it issued): no token outlives one of them.
+    With `lock` the account and its ancestors stay share-locked until this write commits, so
+    a password change, reset, disable or delete either came first (and this login is refused)
+    or waits for it (and then revokes whatever token it issued): no token outlives one of
+    them. A cached check issues nothing and reads them unlocked, in one snapshot.
     """
-    chain = tx.accounts.chain(account, lock=True)
+    chain = tx.accounts.chain(account, lock=lock)
     if not chain or chain[0].password_hash != checked_hash:
         # Changed since it was verified: the password checked may no longer be its own.
         raise AuthenticationFailed("wrong password")

@@ -24,7 +24,7 @@ from smsaccounts.errors import (
 )
 from smsaccounts.services import auth, wallet
 from smsaccounts.services.accounts import visible
-from smsaccounts.services.ports import Tx, UnitOfWork
+from smsaccounts.services.ports import Lookups, UnitOfWork
 
 BALANCE_REASON = "mor_balance_update"
 # The ledger column's width: a longer key could not be stored, so it is refused up front.
@@ -41,7 +41,7 @@ class Credentials:
     client_ip: str | None
 
 
-def find_by_name(tx: Tx, name: str) -> Account | None:
+def find_by_name(tx: Lookups, name: str) -> Account | None:
     """The first live account with this name, kind by kind in `tree.NAME_ORDER`."""
     for kind in tree.NAME_ORDER:
         account = tx.accounts.get_by_name(kind, name)
@@ -58,14 +58,29 @@ def authenticate(
     Raises AuthenticationFailed (HASH_INVALID or CREDENTIALS_WRONG), then AccountDisabled or
     AccessDenied for a caller that may not act (disabled, or outside its IP ranges).
     """
+    with uow.lookups() as tx:
+        caller, chain = _signed_caller(tx, credentials, values)
+    return _admitted(uow, credentials, caller, chain)
+
+
+def _signed_caller(
+    tx: Lookups, credentials: Credentials, values: Sequence[str | None]
+) -> tuple[Account, list[Account]]:
+    """The account named `u` and its chain, if the hash over `values` is its (nearest) secret's."""
     name = credentials.username
-    with uow.read() as tx:
-        caller = find_by_name(tx, name) if name else None
-        chain = tx.accounts.chain(caller) if caller else []
+    caller = find_by_name(tx, name) if name else None
+    chain = tx.accounts.chain(caller) if caller else []
     if caller is None or not request_hash.hash_matches(
         values, request_hash.nearest_secret(chain), credentials.hash
     ):
         raise AuthenticationFailed("incorrect hash", code=ErrorCode.HASH_INVALID)
+    return caller, chain
+
+
+def _admitted(
+    uow: UnitOfWork, credentials: Credentials, caller: Account, chain: list[Account]
+) -> Account:
+    """The signed caller, once its password (if sent) is right and it may act from here."""
     if credentials.password is not None:
         caller = _check_password(uow, caller.name, credentials.password, credentials.client_ip)
     # The caller and every account above it: a disabled reseller's customers and users are
@@ -94,10 +109,21 @@ def user_details(
 ) -> tuple[Account, Wallet]:
     """The account (by id and/or name) and its wallet, if the caller may see it."""
     values = (user_id, username)
-    caller = authenticate(uow, credentials, values)
-    with uow.read() as tx:
-        account = _target(tx, caller, user_id=user_id, username=username)
-        found = tx.wallets.get(account.id)
+    with uow.lookups() as tx:
+        caller, chain = _signed_caller(tx, credentials, values)
+        if credentials.password is None:  # no password: one transaction for every read
+            caller = _admitted(uow, credentials, caller, chain)
+            return _details(tx, caller, user_id=user_id, username=username)
+    caller = _admitted(uow, credentials, caller, chain)  # argon2 and a write: not inside
+    with uow.lookups() as tx:
+        return _details(tx, caller, user_id=user_id, username=username)
+
+
+def _details(
+    tx: Lookups, caller: Account, *, user_id: str | None, username: str | None
+) -> tuple[Account, Wallet]:
+    account = _target(tx, caller, user_id=user_id, username=username)
+    found = tx.wallets.get(account.id)
     if found is None:
         raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
     return account, found
@@ -160,7 +186,7 @@ def _units(balance: str | None) -> int:
     return units
 
 
-def _target(tx: Tx, caller: Account, *, user_id: str | None, username: str | None) -> Account:
+def _target(tx: Lookups, caller: Account, *, user_id: str | None, username: str | None) -> Account:
     """The one live account every given identifier names, inside the caller's subtree."""
     if user_id is None and username is None:
         raise NotFound("no user_id or username")

@@ -75,7 +75,11 @@ class Accounts(Protocol):
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...
-    def count_subtree(self, root: Account) -> int: ...
+    def count_subtree(
+        self, root: Account, *, after_path: str | None = None, at_most: int | None = None
+    ) -> int:
+        """The subtree's accounts (root included) after `after_path`, counted to `at_most`."""
+
     def text_limit(self, field: str) -> int | None:
         """The most characters a text attribute holds (None: unbounded)."""
 
@@ -246,6 +250,25 @@ class Tx(Protocol):
         """What runs inside is undone alone if it raises; the transaction goes on."""
 
 
+class AccountLookups(Protocol):
+    def get(self, account_id: int) -> Account | None: ...
+    def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
+    def chain(self, account: Account) -> list[Account]: ...
+
+
+class WalletLookups(Protocol):
+    def get(self, account_id: int) -> Wallet | None: ...
+
+
+class Lookups(Protocol):
+    """The reads by key of a hash-signed call (MOR): a subset of `Tx`, read-only."""
+
+    @property
+    def accounts(self) -> AccountLookups: ...
+    @property
+    def wallets(self) -> WalletLookups: ...
+
+
 TxT_co = TypeVar("TxT_co", bound=Tx, covariant=True)
 
 
@@ -266,6 +289,8 @@ class UnitOfWorkOf(Protocol[TxT_co]):
         """A writing transaction, committed unless it raises."""
 
     def read(self) -> AbstractContextManager[TxT_co]: ...
+    def lookups(self) -> AbstractContextManager[Lookups]:
+        """A read transaction for `Lookups` only; the storage may serve it more cheaply."""
 
 
 UnitOfWork: TypeAlias = UnitOfWorkOf[Tx]

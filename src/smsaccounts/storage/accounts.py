@@ -177,14 +177,19 @@ class AccountsRepository:
             pairs.append((rows.account(account_values), rows.wallet(wallet_values)))
         return pairs
 
-    def count_subtree(self, root: Account) -> int:
-        """How many accounts `root` and everything below it hold (one indexed range count)."""
+    def count_subtree(
+        self, root: Account, *, after_path: str | None = None, at_most: int | None = None
+    ) -> int:
+        """How many accounts `root` and everything below it hold, after `after_path` in path
+        order if given, counting no further than `at_most` (one indexed range scan that
+        stops there: the cost of a bounded count does not grow with the subtree)."""
         low, high = root.path, subtree_bounds(root.path)[1]
-        query = (
-            select(func.count())
-            .select_from(accounts)
-            .where(accounts.c.path >= low, accounts.c.path < high)
-        )
+        inner = select(accounts.c.id).where(accounts.c.path >= low, accounts.c.path < high)
+        if after_path is not None:
+            inner = inner.where(accounts.c.path > after_path)
+        if at_most is not None:
+            inner = inner.limit(at_most)
+        query = select(func.count()).select_from(inner.subquery())
         return int(self.conn.execute(query).scalar_one())
 
     def children(self, parent: Account) -> list[Account]:

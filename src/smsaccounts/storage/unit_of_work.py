@@ -22,6 +22,7 @@ from smsaccounts.storage.console import ConsoleRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
+from smsaccounts.storage.lookups import Lookups, LookupStatements
 from smsaccounts.storage.outbox import OutboxRepository
 from smsaccounts.storage.throttles import ThrottlesRepository
 from smsaccounts.storage.wallets import WalletsRepository
@@ -97,6 +98,20 @@ class UnitOfWork:
         with self.db.transaction(write=True) as conn:
             yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency)
 
+    @functools.cached_property
+    def _lookups(self) -> LookupStatements:
+        return LookupStatements(self.db.engine)
+
+    @property
+    def lookups_inline(self) -> bool:
+        """Whether `lookups` may run on the event loop: a SQLite read in WAL mode takes
+        microseconds and never waits on a writer; a database server is a round trip."""
+        return self.db.is_sqlite
+
+    def lookups(self) -> contextlib.AbstractContextManager[Lookups]:
+        """`read` for the lookups by key, on a raw connection (storage/lookups.py)."""
+        return self._lookups.open()
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
         with self.db.transaction(write=False) as conn:
@@ -116,5 +131,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> UnitOfWork:
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost,
             parallelism=settings.argon2_parallelism,
+            cache_seconds=settings.credential_cache_seconds,
         ),
     )

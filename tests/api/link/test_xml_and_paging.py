@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event
 from smsaccounts.dialects.link.views import encode_cursor
 from smsaccounts.domain.models import Account, BillingType
 from smsaccounts.domain.tree import Kind
-from smsaccounts.services import accounts
+from smsaccounts.services import accounts, subusers
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.api.link.conftest import listing
@@ -161,3 +161,21 @@ def test_a_forged_or_foreign_cursor_is_refused_with_400(
     for page in ("0", "-1", "x"):
         answer = client.get("/v2/users.json", params={"apikey": root_key, "page": page})
         assert answer.status_code == 400
+
+
+@pytest.mark.usefixtures("big_tree")
+def test_a_pages_total_counts_only_so_many_pages_ahead_and_is_exact_near_the_end(
+    uow: UnitOfWork, root: Account
+) -> None:
+    """A 251-account subtree seen one page ahead: a lower bound until the end is near."""
+    with uow.read() as tx:
+        actor = tx.accounts.get(root.id)
+    assert actor is not None
+    seen = [
+        subusers.list_page(uow, actor=actor, number=n, size=100, lookahead_pages=1)
+        for n in (1, 2, 3, 4)
+    ]
+    assert [(p.total, p.pages) for p in seen] == [(101, 2), (201, 3), (251, 3), (251, 3)]
+    assert [len(p.users) for p in seen] == [100, 100, 51, 0]
+    whole = subusers.list_page(uow, actor=actor, number=1, size=100)
+    assert (whole.total, whole.pages) == (251, 3)  # the default looks 10 pages ahead

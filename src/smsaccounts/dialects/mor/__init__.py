@@ -9,8 +9,10 @@ the root `errors.root_for` names.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from smsaccounts.config import Settings
 from smsaccounts.dialects import pipeline, wire
@@ -46,6 +48,15 @@ def _user_details(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
     return wire.to_xml("page", render.page(account, wallet))
 
 
+async def _user_details_on_loop(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
+    """Without `p` a details call is a few reads by key: on SQLite they run on the event loop
+    (the thread hop cost more than the reads, `make bench --profile`); a password (argon2,
+    the lockout's write) or a database server's round trips go to a worker thread."""
+    if params.p is None and uow.lookups_inline:
+        return _user_details(uow, params, call)
+    return await run_in_threadpool(_user_details, uow, params, call)
+
+
 def _user_balance_update(uow: UnitOfWork, params: UserBalanceUpdate, call: Call) -> bytes:
     account, entry = balances.update_balance(
         uow,
@@ -68,6 +79,7 @@ def _operation(
     name: str,
     params_type: type[P],
     use_case: Callable[[UnitOfWork, P, Call], bytes],
+    on_loop: Callable[[UnitOfWork, P, Call], Awaitable[bytes]] | None = None,
 ) -> Operation[P, bytes]:
     async def decode(call: Call) -> P:
         if not settings.mor_api_enabled:
@@ -86,6 +98,7 @@ def _operation(
         run=use_case,
         encode=_encode,
         credential=lambda params: f"mor:{params.u}" if params.u else None,
+        run_on_loop=on_loop,
     )
 
 
@@ -131,8 +144,8 @@ def _fail(call: Call, error: DomainError, operation: str | None) -> Reply:
 
 def dialect(settings: Settings) -> pipeline.Dialect:
     """MOR's switches (the API on or off, GET allowed) are the installation's settings."""
-    use_cases: dict[str, tuple[type[Any], Callable[..., bytes]]] = {
-        "user_details_get": (UserDetailsGet, _user_details),
+    use_cases: dict[str, tuple[Any, ...]] = {
+        "user_details_get": (UserDetailsGet, _user_details, _user_details_on_loop),
         "user_balance_update": (UserBalanceUpdate, _user_balance_update),
     }
     routes: dict[str, dict[str, Operation[Any, Any]]] = {}
