@@ -69,6 +69,8 @@ _ACCOUNT_DEFAULTS: dict[str, Any] = {
     "sms_routing": 2,
     "a2a_send_enabled": True,
     "a2a_receive_enabled": True,
+    "funding": "own",
+    "free_sms_grant": 0,
 }
 
 _MISSING: Any = object()
@@ -349,6 +351,7 @@ class FakeWallets:
             use_currency=False,
             messages_sent=0,
             max_messages=None,
+            price_per_part=None,
         )
         self.tx.put(self._all, account_id, wallet)
 

@@ -114,6 +114,8 @@ class Account:
     reg_mobile: str
     reg_fax: str
     reg_email: str
+    funding: str  # own | parent (`domain.funding`)
+    free_sms_grant: int  # free SMS each new user registered below it receives
 
     @property
     def active(self) -> bool:
@@ -170,6 +172,7 @@ class Wallet:
     use_currency: bool
     messages_sent: int
     max_messages: int | None
+    price_per_part: int | None  # units of 10^-7 per SMS part; set: messages cost money
 
     @property
     def balance_amount(self) -> Decimal:

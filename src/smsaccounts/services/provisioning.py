@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from smsaccounts.domain import phone
+from smsaccounts.domain import funding, phone
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import (
@@ -62,6 +62,7 @@ class NewUser:
     final_status_push: str = ""
     swapping_source_address_allowed: bool = False
     source_address: str = ""
+    funding: str | None = None  # None: `domain.funding`'s default (the customer's pool)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -163,6 +164,8 @@ def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
             final_status_push=new.final_status_push,
             swapping_source_address_allowed=new.swapping_source_address_allowed,
             source_address=new.source_address,
+            door=funding.Door.RESELLER,
+            **({} if new.funding is None else {"funding": new.funding}),
             **login_msisdn(tx, new.phone_number),
         )
 
@@ -210,6 +213,7 @@ def create_customer_user(
             contact_name=new.contact_name,
             email=new.email,
             phone_number=new.phone_number,
+            door=funding.Door.RESELLER,
         )
         if new.apply_free_credits and reseller.free_credits:
             wallet.apply(

@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
-from smsaccounts.domain import bounds, subusers, tree
+from smsaccounts.domain import bounds, funding, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField, NotFound
+from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services import accounts, apikeys, auth
 from smsaccounts.services.ports import Tx, UnitOfWork
 
@@ -25,7 +26,12 @@ T = TypeVar("T")
 @dataclasses.dataclass(frozen=True, slots=True)
 class UserRecord:
     account: Account
-    wallet: Wallet
+    wallet: Wallet  # its own: messages sent, the limit
+    paying: Wallet | None = None  # the wallet it spends from (`domain.funding`); None: its own
+
+    @property
+    def spends(self) -> funding.Spendable:
+        return funding.spendable(self.wallet, self.paying or self.wallet)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,7 +82,7 @@ def list_page(
             after, at = batch[-1].path, at + 1
         rows = tx.accounts.list_subtree_wallets(actor, after_path=after, limit=size + 1)
         more = len(rows) > size
-        users = [UserRecord(account, wallet) for account, wallet in rows[:size]]
+        users = [_with_payer(tx, account, wallet) for account, wallet in rows[:size]]
         next_after = rows[size - 1][0].id if more else None
         return Page(users, number, size, tx.accounts.count_subtree(actor), next_after)
 
@@ -113,6 +119,7 @@ def create(
             password_hash=password_hash,
             billing_type=terms.billing_type,
             currency=terms.currency,
+            door=funding.Door.LINK,
             **prepared.values,
         )
         if prepared.has_limit:
@@ -182,9 +189,14 @@ def require_admin(actor: Account) -> None:
 
 
 def _record(tx: Tx, account: Account) -> UserRecord:
-    wallet = tx.wallets.get(account.id)
-    assert wallet is not None  # every account is created with its wallet
-    return UserRecord(account, wallet)
+    own, paying = paying_wallets(tx, account)
+    return UserRecord(account, own, paying)
+
+
+def _with_payer(tx: Tx, account: Account, wallet: Wallet) -> UserRecord:
+    if account.funding == funding.Funding.OWN:
+        return UserRecord(account, wallet, wallet)
+    return _record(tx, account)
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:

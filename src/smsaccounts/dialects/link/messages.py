@@ -44,6 +44,8 @@ class User(msgspec.Struct, kw_only=True):
     acl_admin: bool = field(name="aclAdmin")
     enabled: bool
     credits: int
+    # Not LINK's: who pays (`own` or `parent`); balance and credits are the paying wallet's.
+    funding: str
 
 
 class Paging(msgspec.Struct, kw_only=True):
@@ -104,6 +106,7 @@ class UserInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     acl_hlr: bool | UnsetType = field(default=UNSET, name="aclHlr")
     acl_admin: bool | UnsetType = field(default=UNSET, name="aclAdmin")
     enabled: bool | UnsetType = UNSET
+    funding: str | UnsetType = UNSET  # own | parent (default for a sub-user: parent)
     # MOR personal and registration details, kept here so another dialect can read them.
     first_name: Text = UNSET
     surname: Text = UNSET

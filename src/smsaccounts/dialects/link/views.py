@@ -33,13 +33,13 @@ def wire_name(column: str) -> str:
 
 
 def user(record: UserRecord, *, apikey: str = MASKED) -> User:
-    account, wallet = record.account, record.wallet
+    account, wallet, spends = record.account, record.wallet, record.spends
     return User(
         integration_id=account.integration_id or None,
         company=account.company or None,
         integration=account.integration or None,
         defaultsender=account.defaultsender or None,
-        balance=money.format_amount(wallet.balance),
+        balance=money.format_amount(spends.balance),
         use_currency=int(wallet.use_currency),
         max_forbrug=str(wallet.max_messages or 0),
         forbrug=str(wallet.messages_sent),
@@ -60,7 +60,8 @@ def user(record: UserRecord, *, apikey: str = MASKED) -> User:
         acl_hlr=account.acl_hlr,
         acl_admin=account.acl_admin,
         enabled=account.enabled,
-        credits=wallet.credits,
+        credits=spends.credits,
+        funding=account.funding,
     )
 
 
