@@ -145,6 +145,12 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     owner.add_argument("--parent", help="username of the parent user (makes a sub-user)")
     u.add_argument("--msisdn", help="its mobile number in international form: its mysms login")
     u.add_argument("--acl", default="", help="comma-separated ACLs: " + ",".join(_ACL_NAMES))
+    u.add_argument(
+        "--funding",
+        choices=("own", "parent"),
+        default="own",
+        help="who pays for its messages: its own wallet (default) or its parent's pool",
+    )
     u.set_defaults(handler=user_create)
 
     keys = _group(sub, "apikey")
@@ -274,6 +280,7 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         attributes[f"acl_{acl}"] = True
     if args.msisdn:
         attributes.update(account_fields.parse("msisdn", args.msisdn))
+    attributes["funding"] = args.funding
     account = accounts.create(
         uow,
         kind=Kind.USER,

@@ -105,7 +105,13 @@ def user_create(p: m.UserCreate) -> tuple[Login, NewUser]:
             p.swapping_source_address_allowed, v.flag, "swappingSourceAddressAllowed", False
         ),
         source_address=_opt(p.source_address, v.source_address, "sourceAddress"),
+        funding=_opt(p.funding, _funding, "funding", None),
     )
+
+
+def _funding(field: str, value: str) -> str:
+    """`OWN` or `PARENT`, any case, as the service's `own` or `parent`."""
+    return v.choice(field, value.lower(), ("own", "parent"))
 
 
 def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUser]:

@@ -47,6 +47,7 @@ class UserCreate(_Params):
     final_status_push: str | None = None
     swapping_source_address_allowed: str | None = None
     source_address: str | None = None
+    funding: str | None = None  # OWN | PARENT (default PARENT: the customer's pool)
 
 
 class CustomerUserCreate(_Params):
