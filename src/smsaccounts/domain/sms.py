@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-import gsm0338  # noqa: F401 - importing it registers the 'gsm03.38' codec
+import gsm0338  # type: ignore[import-untyped]  # noqa: F401 - registers the "gsm03.38" codec
 
 _CODEC = "gsm03.38"
 ESCAPE = 0x1B

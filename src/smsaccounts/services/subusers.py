@@ -16,8 +16,8 @@ from smsaccounts.domain import bounds, funding, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField, NotFound
-from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services import accounts, apikeys, auth
+from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import Engine, and_, bindparam, or_, select
+from sqlalchemy import Engine, and_, bindparam, select
 
 from smsaccounts.domain.funding import Funding, payer_index
 from smsaccounts.domain.models import ApiKey, KeySession, Principal
@@ -38,11 +38,12 @@ def _ancestors_statement(count: int) -> Any:
     key's owner and of the token's user, for `Principal.active` and for the wallet the user
     spends from (`domain.funding`)."""
     ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
+    columns = (
+        accounts.c.id, accounts.c.enabled, accounts.c.deactivated.is_(None),
+        accounts.c.funding, wallets.c.free_sms, wallets.c.credits,
+    )  # fmt: skip
     return (
-        select(
-            accounts.c.id, accounts.c.enabled, accounts.c.deactivated.is_(None),
-            accounts.c.funding, wallets.c.free_sms, wallets.c.credits,
-        )  # fmt: skip
+        select(*columns)
         .select_from(accounts)
         .outerjoin(wallets, wallets.c.account_id == accounts.c.id)
         .where(accounts.c.id.in_(ids))

@@ -18,6 +18,7 @@ from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
+from smsaccounts.storage.charges import ChargesRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
@@ -59,6 +60,10 @@ class Tx:
     @functools.cached_property
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.conn)
+
+    @functools.cached_property
+    def charges(self) -> ChargesRepository:
+        return ChargesRepository(self.conn)
 
     @functools.cached_property
     def audit(self) -> AuditRepository:
