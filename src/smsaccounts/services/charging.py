@@ -21,18 +21,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from smsaccounts.domain import charging, funding, money, sms, wallet_rules
+from smsaccounts.domain import bounds, charging, credentials, funding, money, sms, wallet_rules
 from smsaccounts.domain.charging import Charge, ChargeTaken, MessageClass, Split
 from smsaccounts.domain.models import Account, Asset, acting
+from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AccountDisabled,
+    AuthenticationFailed,
     ChargeRefused,
     ErrorCode,
     InsufficientFunds,
     InvalidField,
     NotFound,
 )
-from smsaccounts.services import wallet
+from smsaccounts.services import apikeys, auth, wallet
+from smsaccounts.services.accounts import visible
 from smsaccounts.services.funding import spendable as spendable_of
 from smsaccounts.services.ports import Tx, UnitOfWork
 
@@ -62,6 +65,47 @@ class Result:
     charge: Charge
     spendable: funding.Spendable
     replayed: bool = False
+
+
+GATEWAY_KEY = "gateway"  # the purpose of a sending gateway's key (`apikey create --gateway`)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SenderRef:
+    """How a gateway names the sender: its own (LINK) API key, its username or its id."""
+
+    apikey: str | None = None
+    username: str | None = None
+    account_id: int | None = None
+
+
+def authenticate_gateway(uow: UnitOfWork, *, key: str, client_ip: str | None) -> Account:
+    """The owner of a live gateway key; any other key answers like an unknown one."""
+    api_key, owner = auth.authenticate_api_key(uow, key=key, client_ip=client_ip)
+    if api_key.purpose != GATEWAY_KEY:
+        raise AuthenticationFailed("not a gateway key", code=ErrorCode.API_KEY_INVALID)
+    return owner
+
+
+def find_sender(uow: UnitOfWork, *, caller: Account, sender: SenderRef) -> Account:
+    """The user a gateway names, inside the gateway owner's subtree (else not found)."""
+    named = [v for v in (sender.apikey, sender.username, sender.account_id) if v is not None]
+    if len(named) != 1:
+        raise InvalidField("name the sender by exactly one of apikey, username or account_id",
+                           field="sender")  # fmt: skip
+    with uow.read() as tx:
+        found: Account | None = None
+        if sender.apikey is not None:
+            keyed = tx.credentials.key_with_owner(credentials.secret_hash(sender.apikey))
+            if keyed and keyed[0].purpose == apikeys.USER_KEY and keyed[0].active:
+                found = keyed[1]
+        elif sender.username is not None:
+            found = tx.accounts.get_by_name(Kind.USER, sender.username)
+        elif sender.account_id is not None and bounds.is_id(sender.account_id):
+            found = tx.accounts.get(sender.account_id)
+    if found is None or found.deactivated is not None:
+        raise NotFound("no such sender", code=ErrorCode.USER_NOT_FOUND)
+    return visible(caller, found)
 
 
 def charge(
