@@ -91,7 +91,7 @@ def _refused(http: TestClient, key: str, **body: Any) -> tuple[int, str]:
 def test_every_refusal_reason_has_its_code_and_status_and_charges_nothing(
     http: TestClient, make_http: Any, uow: UnitOfWork, gateway: str, pool: Account
 ) -> None:
-    user = factories.user(uow, parent=pool, name="ref-u", funding="parent", prefixes="45")
+    factories.user(uow, parent=pool, name="ref-u", funding="parent", prefixes="45")
     capped = factories.user(uow, parent=pool, name="ref-c", funding="parent")
     with uow.write() as tx:
         tx.wallets.set_terms(capped.id, max_messages=1)
