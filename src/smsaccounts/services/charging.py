@@ -19,7 +19,7 @@ values now committed, a bounded number of times.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from smsaccounts.domain import bounds, charging, credentials, funding, money, sms, wallet_rules
 from smsaccounts.domain.charging import Charge, ChargeTaken, MessageClass, Split
@@ -109,9 +109,19 @@ def find_sender(uow: UnitOfWork, *, caller: Account, sender: SenderRef) -> Accou
 
 
 def charge(
-    uow: UnitOfWork, *, caller: Account, account: Account, reference: str, message: Message
+    uow: UnitOfWork,
+    *,
+    caller: Account,
+    account: Account,
+    reference: str,
+    message: Message,
+    then: Callable[[Tx, Charge, list[str]], None] | None = None,
 ) -> Result:
-    """Authorize and debit `message` for `account`, once per (caller, reference)."""
+    """Authorize and debit `message` for `account`, once per (caller, reference).
+
+    `then` runs in the same transaction after a new charge, with the recipients' canonical
+    numbers (LINK's message submission queues the message there): both happen or neither.
+    """
     _check_reference(reference)
     per_recipient = _parts(message)
     with uow.write() as tx:
@@ -136,6 +146,8 @@ def charge(
             if earlier is None:
                 raise
             return _answer(tx, account, earlier, replayed=True)
+        if then is not None:
+            then(tx, made, numbers)
         return _answer(tx, sender, made)
 
 

@@ -91,6 +91,23 @@ def body_fields(body: bytes) -> dict[str, Any]:
 _WRAPPERS = ("request", "response")
 
 
+def message_fields(body: bytes) -> dict[str, Any]:
+    """The `message` object of a JSON `{"message": {...}}`, or an XML `<message>` or
+    `<request><message>`."""
+    if not body.strip():
+        raise wire.WireError('a body is required: {"message": {...}} or <message>...</message>')
+    if wire.looks_like_xml(body):
+        root, data = wire.parse_xml(body)
+        inner = data if root == "message" else data.get("message") if root == "request" else None
+        if not isinstance(inner, dict):
+            raise wire.WireError("the XML body must be <message>...</message>")
+        return inner
+    inner = wire.parse_json_object(body).get("message")
+    if not isinstance(inner, dict):
+        raise wire.WireError('the JSON body must be {"message": {...}}')
+    return inner
+
+
 def split_read_only(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the read-only fields of a `user` object, the rest)."""
     shown = {name: value for name, value in raw.items() if name in READ_ONLY}
