@@ -72,6 +72,9 @@ _ACCOUNT_DEFAULTS: dict[str, Any] = {
     "a2a_receive_enabled": True,
     "funding": "own",
     "free_sms_grant": 0,
+    "low_balance_asset": "credits",
+    "low_balance_threshold": None,
+    "low_balance_contact": "",
 }
 
 _MISSING: Any = object()

@@ -116,6 +116,9 @@ class Account:
     reg_email: str
     funding: str  # own | parent (`domain.funding`)
     free_sms_grant: int  # free SMS each new user registered below it receives
+    low_balance_asset: str  # credits | balance (`domain.alerts`)
+    low_balance_threshold: int | None  # None: no alert
+    low_balance_contact: str  # an msisdn's digits, '' for none
 
     @property
     def active(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smsaccounts.domain import bounds, funding, phone, tree
+from smsaccounts.domain import alerts, bounds, funding, phone, tree
 from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, Asset, BillingType
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.tree import Kind
@@ -32,6 +32,9 @@ SETTABLE: frozenset[str] = frozenset(
         "free_credits",
         "free_sms_grant",
         "funding",
+        "low_balance_asset",
+        "low_balance_threshold",
+        "low_balance_contact",
         "sms_routing",
         "swapping_source_address_allowed",
         "a2a_send_enabled",
@@ -291,6 +294,25 @@ def _check_whole(field: str, value: Any, low: int, high: int) -> None:
         ) from None
 
 
+def _alert_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The low-balance settings among `values`, checked (`domain.alerts`)."""
+    found: dict[str, Any] = {}
+    if "low_balance_asset" in values:
+        if values["low_balance_asset"] not in alerts.ASSETS:
+            raise InvalidField("low_balance_asset is credits or balance",
+                               field="low_balance_asset")  # fmt: skip
+        found["low_balance_asset"] = values["low_balance_asset"]
+    if values.get("low_balance_threshold") is not None:
+        _check_whole("low_balance_threshold", values["low_balance_threshold"], 0,
+                     bounds.INT64_MAX)  # fmt: skip
+    if "low_balance_contact" in values:
+        try:
+            found["low_balance_contact"] = alerts.contact(str(values["low_balance_contact"]))
+        except ValueError as error:
+            raise InvalidField(str(error), field="low_balance_contact") from None
+    return found
+
+
 def _refuse_taken_msisdn(tx: Tx, msisdn: str) -> None:
     if tx.accounts.get_by_msisdn(msisdn) is not None:
         raise AlreadyExists(
@@ -320,6 +342,7 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 cleaned[field] = normalize_ranges(str(cleaned[field]))
             except ValueError as error:
                 raise InvalidField(str(error), field=field) from None
+    cleaned.update(_alert_settings(cleaned))
     if "funding" in cleaned:
         try:
             cleaned["funding"] = funding.parse(str(cleaned["funding"])).value

@@ -144,6 +144,10 @@ accounts = Table(
     # Who pays (`domain.funding`) and what each new user below receives.
     Column("funding", String(8), nullable=False, server_default="own"),
     Column("free_sms_grant", BigInteger, nullable=False, server_default="0"),
+    # Low-balance alerts (`domain.alerts`): asset, threshold (NULL: none) and contact.
+    Column("low_balance_asset", String(8), nullable=False, server_default="credits"),
+    Column("low_balance_threshold", BigInteger, nullable=True),
+    Column("low_balance_contact", String(255), nullable=False, server_default=""),
     # A name (and an msisdn) is unique among the live accounts of its kind; a deleted
     # account keeps its data and frees both.
     Index(

@@ -7,6 +7,7 @@ Create Date: 2026-12-02
 - `accounts.funding` (`own` | `parent`, `domain.funding`): every account there already pays
   for itself, as it did; `accounts.free_sms_grant`: free SMS each new user below receives.
 - `wallets.price_per_part`: a paying wallet with one set pays parts in money.
+- `accounts.low_balance_asset`, `_threshold`, `_contact`: low-balance alerts.
 - `charges`: one row per charge, unique per caller and reference (`services.charging`).
 """
 
@@ -31,6 +32,17 @@ def upgrade() -> None:
     op.add_column(
         "accounts", sa.Column("free_sms_grant", sa.BigInteger(), server_default="0", nullable=False)
     )
+    op.add_column(
+        "accounts",
+        sa.Column("low_balance_asset", sa.String(length=8), server_default="credits",
+                  nullable=False),
+    )  # fmt: skip
+    op.add_column("accounts", sa.Column("low_balance_threshold", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "accounts",
+        sa.Column("low_balance_contact", sa.String(length=255), server_default="",
+                  nullable=False),
+    )  # fmt: skip
     op.add_column("wallets", sa.Column("price_per_part", sa.BigInteger(), nullable=True))
     op.create_table(
         "charges",
@@ -70,5 +82,7 @@ def downgrade() -> None:
     # Plain DROP COLUMN (SQLite 3.35+): a batch copy of `accounts` would trip the foreign
     # keys every other table holds to it.
     for table, column in (("wallets", "price_per_part"), ("accounts", "free_sms_grant"),
-                          ("accounts", "funding")):  # fmt: skip
+                          ("accounts", "funding"), ("accounts", "low_balance_asset"),
+                          ("accounts", "low_balance_threshold"),
+                          ("accounts", "low_balance_contact")):  # fmt: skip
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
