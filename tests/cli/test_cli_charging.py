@@ -45,7 +45,8 @@ def test_a_gateway_key_charges_a_parent_funded_user_from_its_customers_pool(
     assert user["funding"] == "parent"
     key = smsaccounts("apikey", "create", "jasmin", "--gateway")[0]
     assert (key["purpose"], key["owner_id"]) == ("gateway", 1)
-    answer = client.post("/charging/v1/charge", headers={"Authorization": f"Bearer {key['apikey']}"},
+    bearer = {"Authorization": f"Bearer {key['apikey']}"}
+    answer = client.post("/charging/v1/charge", headers=bearer,
                          json={"reference": "m1", "username": "till",
                                "recipients": ["+4520123456"], "parts": 3})  # fmt: skip
     assert answer.status_code == 200, answer.text
