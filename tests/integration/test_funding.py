@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from smsaccounts.domain.credentials import secret_hash
 from smsaccounts.domain.models import Account, Asset, BillingType
+from smsaccounts.errors import ForbiddenField
 from smsaccounts.services import accounts, auth, funding, subusers, wallet
 from smsaccounts.services.provisioning import NewUser, create_user
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -100,3 +103,17 @@ def test_mor_user_details_show_the_wallet_the_user_spends_from(uow: UnitOfWork) 
         own, paying = funding.wallets(tx, user)
     assert (own.account_id, paying.account_id, paying.balance) == (user.id, customer.id,
                                                                    25_000_000)  # fmt: skip
+
+
+def test_a_user_cannot_switch_itself_onto_its_parents_pool(uow: UnitOfWork) -> None:
+    """Only an account above may say who pays; sending one's own funding back unchanged is
+    fine (a LINK client PUTs back the user it read)."""
+    _reseller, customer = _pool(uow)
+    root = factories.user(uow, parent=customer, acl_admin=True)
+    with pytest.raises(ForbiddenField):
+        subusers.update(uow, actor=root, account_id=root.id, changes={"funding": "parent"})
+    subusers.update(uow, actor=root, account_id=root.id, changes={"funding": "own"})
+    kid, _key = subusers.create(uow, actor=root, changes={"name": "kid-s"})
+    changed = subusers.update(uow, actor=root, account_id=kid.account.id,
+                              changes={"funding": "own"})  # fmt: skip
+    assert changed.account.funding == "own"

@@ -45,6 +45,13 @@ def default_funding(kind: Kind, door: Door) -> Funding:
     return Funding.OWN
 
 
+def may_set(actor_id: int, target_id: int) -> bool:
+    """Who pays for an account is set by an account above it (or the operator), never by
+    the account itself: a user switching itself to `parent` would spend a pool nobody
+    gave it."""
+    return actor_id != target_id
+
+
 def parse(value: str) -> Funding:
     """`own` or `parent` (any case); ValueError naming the choices otherwise."""
     try:

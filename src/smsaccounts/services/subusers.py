@@ -15,7 +15,14 @@ from email_validator import EmailNotValidError, validate_email
 from smsaccounts.domain import bounds, funding, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField, NotFound
+from smsaccounts.errors import (
+    AccessDenied,
+    ErrorCode,
+    ForbiddenField,
+    InvalidField,
+    MissingField,
+    NotFound,
+)
 from smsaccounts.services import accounts, apikeys, auth
 from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services.ports import Tx, UnitOfWork
@@ -151,6 +158,9 @@ def update(
         if check is not None:
             check(_record(tx, target))
         _check_grants(actor, prepared.values, target)
+        new_funding = prepared.values.get("funding", target.funding)
+        if new_funding != target.funding and not funding.may_set(actor.id, target.id):
+            raise ForbiddenField("funding is set by an account above this one", field="funding")
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
