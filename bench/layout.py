@@ -40,6 +40,11 @@ def user_key(account_id: int) -> str:
     return _derived("sak_", f"user-key:{account_id}")
 
 
+def gateway_key() -> str:
+    """The admin's gateway key (the charging API's)."""
+    return _derived("sak_", "gateway-key")
+
+
 def msisdn(account_id: int) -> str:
     """A valid Austrian mobile number per account: 43 676 and seven digits of the id."""
     return f"43676{account_id:07d}"

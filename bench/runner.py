@@ -169,6 +169,9 @@ def probe(base: str, request: wrk.Request) -> tuple[int, str]:
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     headers = {"Content-Type": request.content_type} if request.content_type else {}
-    conn.request(request.method, request.path, body=request.body or None, headers=headers)
+    if request.authorization:
+        headers["Authorization"] = request.authorization
+    body = request.body.replace("{seq}", "probe") or None  # a reference of its own
+    conn.request(request.method, request.path, body=body, headers=headers)
     response = conn.getresponse()
     return response.status, response.read().decode(errors="replace")

@@ -116,6 +116,21 @@ def _reseller_balance(lay: layout.Layout) -> Iterator[Request]:
                       "application/x-www-form-urlencoded", urlencode(form))  # fmt: skip
 
 
+def _charges(lay: layout.Layout) -> Iterator[Request]:
+    """One part to one number per request, over the well-funded users; `{seq}` makes every
+    request's reference new (bench/lua/spread.lua), so none is a replay."""
+    for uid in lay.debit_ids():
+        body = {"reference": "bench-{seq}", "account_id": uid,
+                "recipients": [layout.msisdn(uid)], "parts": 1}  # fmt: skip
+        yield Request(
+            "POST",
+            "/charging/v1/charge",
+            "application/json",
+            _json(body),
+            f"Bearer {layout.gateway_key()}",
+        )
+
+
 def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -147,6 +162,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              "User balance updated", _mor_debits, writes=True),
     Scenario("bare_debit", BARE_DEBIT, "baseline (d): bare ASGI UPDATE + ledger INSERT",
              "User balance updated", _bare_debits, writes=True),
+    Scenario("charge", SERVICE, "charging /charging/v1/charge, 1 part, concurrent",
+             '"charged_parts"', _charges, writes=True),
     Scenario("bare_balance_1w", BARE_1W, "baseline (a) with 1 worker",
              MYSMS_JSON_OK, _balance_json),
     Scenario("mysms_balance_json_1w", SERVICE_1W, "mysms balance/get JSON, 1 worker",

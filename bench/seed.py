@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from bench import layout
 from smsaccounts.config import Settings
 from smsaccounts.domain.credentials import Passwords, secret_hash
-from smsaccounts.domain.tree import child_path
+from smsaccounts.domain.tree import ADMIN_ID, child_path
 from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.migrate import upgrade
 
@@ -158,6 +158,7 @@ def _keys(lay: layout.Layout, ts: Any) -> Iterator[tuple[Any, ...]]:
                layout.CLIENT_RIGHTS, ts)  # fmt: skip
     yield (lay.link_root, "bench-link-root", "user", secret_hash(layout.user_key(lay.link_root)),
            "", ts)  # fmt: skip
+    yield (ADMIN_ID, "bench-gateway", "gateway", secret_hash(layout.gateway_key()), "", ts)
 
 
 class _Writer:

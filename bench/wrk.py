@@ -21,9 +21,10 @@ class Request:
     path: str
     content_type: str = ""
     body: str = ""
+    authorization: str = ""  # an Authorization header (the charging API's gateway key)
 
     def line(self) -> str:
-        fields = (self.method, self.path, self.content_type, self.body)
+        fields = (self.method, self.path, self.content_type, self.body, self.authorization)
         if any(c in f for f in fields for c in "\t\n"):
             raise ValueError("a request line may not hold tabs or newlines")
         return "\t".join(fields)

@@ -1,6 +1,8 @@
 -- Spread requests over many users and tokens: every thread loads the same request table
--- (written by bench/wrk.py, one request per line: METHOD \t PATH \t CONTENT-TYPE \t BODY)
--- and walks it from its own offset. The first line is "#check <Lua pattern>": a 2xx answer
+-- (written by bench/wrk.py, one request per line: METHOD \t PATH \t CONTENT-TYPE \t BODY
+-- \t AUTHORIZATION) and walks it from its own offset. A body holding "{seq}" is formatted
+-- per request with "{seq}" replaced by "<thread>-<count>", so that no two are the same
+-- (the charging API's references). The first line is "#check <Lua pattern>": a 2xx answer
 -- whose body does not match it counts as an error (mysms answers errors with HTTP 200).
 -- done() prints one parseable line: BENCH_RESULT key=value ...
 
@@ -37,9 +39,14 @@ function init(args)
       local f = split(line)
       local headers = {}
       if f[3] ~= "" then headers["Content-Type"] = f[3] end
+      if f[5] and f[5] ~= "" then headers["Authorization"] = f[5] end
       local body = nil
       if f[4] ~= "" then body = f[4] end
-      table.insert(reqs, wrk.format(f[1], f[2], headers, body))
+      if body and body:find("{seq}", 1, true) then
+        table.insert(reqs, {f[1], f[2], headers, body})
+      else
+        table.insert(reqs, wrk.format(f[1], f[2], headers, body))
+      end
     end
   end
   file:close()
@@ -47,10 +54,18 @@ function init(args)
   index = math.floor((tid - 1) * #reqs / 7) % #reqs
 end
 
+local seq = 0
+
 function request()
   index = index + 1
   if index > #reqs then index = 1 end
-  return reqs[index]
+  local req = reqs[index]
+  if type(req) == "table" then
+    seq = seq + 1
+    local body = req[4]:gsub("{seq}", tid .. "-" .. seq)
+    return wrk.format(req[1], req[2], req[3], body)
+  end
+  return req
 end
 
 function response(status, headers, body)

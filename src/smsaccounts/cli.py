@@ -175,6 +175,12 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     owner.add_argument("--parent", help="username of the parent user (makes a sub-user)")
     u.add_argument("--msisdn", help="its mobile number in international form: its mysms login")
     u.add_argument("--acl", default="", help="comma-separated ACLs: " + ",".join(_ACL_NAMES))
+    u.add_argument(
+        "--funding",
+        choices=("own", "parent"),
+        default="own",
+        help="who pays for its messages: its own wallet (default) or its parent's pool",
+    )
     u.set_defaults(handler=user_create)
 
     keys = _group(sub, "apikey")
@@ -185,6 +191,11 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     key_owner = k.add_mutually_exclusive_group(required=True)
     key_owner.add_argument("--customer", help="name of the customer whose application it is")
     key_owner.add_argument("--user", help="username of a user: a new key of its own (LINK)")
+    key_owner.add_argument(
+        "--gateway",
+        action="store_true",
+        help="a sending gateway's key for the charging API (owned by the admin)",
+    )
     k.add_argument(
         "--right", action="append", default=[], help="a right (user.create, user.delete); repeat"
     )
@@ -305,6 +316,7 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         attributes[f"acl_{acl}"] = True
     if args.msisdn:
         attributes.update(account_fields.parse("msisdn", args.msisdn))
+    attributes["funding"] = args.funding
     account = accounts.create(
         uow,
         kind=Kind.USER,
@@ -320,12 +332,16 @@ def user_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
-    owner = resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.user}")
+    if args.gateway:
+        owner = resolve(uow, "admin")
+    else:
+        owner = resolve(uow, f"customer:{args.customer}" if args.customer else f"user:{args.user}")
+    purpose = "gateway" if args.gateway else "client" if args.customer else "user"
     key, plaintext = auth.create_api_key(
         uow,
         owner_id=owner.id,
         name=args.name,
-        purpose="client" if args.customer else "user",
+        purpose=purpose,
         rights=frozenset(args.right),
         allowed_ips=",".join(args.allow_ip),
     )
@@ -334,7 +350,13 @@ def apikey_create(uow: UnitOfWork, args: argparse.Namespace) -> dict[str, Any]:
         "name": key.name,
         "purpose": key.purpose,
         "owner_id": owner.id,
-        **({"customer_id": owner.id} if args.customer else {"user_id": owner.id}),
+        **(
+            {}
+            if args.gateway
+            else {"customer_id": owner.id}
+            if args.customer
+            else {"user_id": owner.id}
+        ),
         "rights": sorted(key.rights),
         "allowed_ips": key.allowed_ips,
         "apikey": plaintext,

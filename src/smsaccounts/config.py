@@ -50,6 +50,9 @@ class Settings:
     # Phone numbers.
     allowed_countries: frozenset[str] = frozenset()  # ISO 3166 codes; empty = all
     default_currency: str = "EUR"
+    # Charging: a premium message priced above this (a decimal, in the paying wallet's
+    # currency) needs aclBillingHigh besides aclBilling.
+    premium_high_price: str = "5"
     # Abuse protection (seconds and counts); the defaults are the contract's.
     rate_limit: str = "100/second"
     pin_ttl_seconds: int = 600

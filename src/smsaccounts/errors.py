@@ -73,6 +73,16 @@ class ErrorCode(enum.StrEnum):
     INSUFFICIENT_FUNDS = "insufficient_funds"
     BILLING_TYPE_INCOMPATIBLE = "billing_type_incompatible"
     POST_PAID_TARGET = "post_paid_target"  # credits cannot go to a post-paid customer
+    # Charging a message (`services.charging`)
+    RECIPIENT_INVALID = "recipient_invalid"  # not a valid phone number
+    RECIPIENT_PREFIX_NOT_ALLOWED = "recipient_prefix_not_allowed"  # outside `prefixes`
+    RECIPIENT_COUNTRY_NOT_ALLOWED = "recipient_country_not_allowed"  # outside the countries
+    MESSAGE_CLASS_NOT_ALLOWED = "message_class_not_allowed"  # premium/charity without the ACL
+    MESSAGE_TOO_LONG = "message_too_long"  # more parts than one message may have
+    MESSAGE_LIMIT_REACHED = "message_limit_reached"  # max_messages
+    CHARGE_NOT_FOUND = "charge_not_found"  # no charge under that reference
+    REFUND_EXCEEDS_CHARGE = "refund_exceeds_charge"
+    REFUND_ALREADY_MADE = "refund_already_made"
     # The service
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"  # the database or Redis does not answer
@@ -169,6 +179,13 @@ class Blocked(DomainError):
 class InsufficientFunds(DomainError):
     kind = "insufficient_funds"
     default_code = ErrorCode.INSUFFICIENT_FUNDS
+
+
+class ChargeRefused(DomainError):
+    """A message that may not be sent or charged: a recipient, its class, a limit, a refund."""
+
+    kind = "charge_refused"
+    default_code = ErrorCode.MESSAGE_CLASS_NOT_ALLOWED
 
 
 class IncompatibleBillingType(DomainError):

@@ -149,7 +149,8 @@ def document(
             "title": "smsaccounts",
             "version": "1",
             "description": "Accounts, wallets and credentials of an SMS platform, served "
-            "through four wire-compatible API dialects: mysms, reseller, LINK v2 and MOR.",
+            "through four wire-compatible API dialects (mysms, reseller, LINK v2 and MOR) and "
+            "the charging API a sending gateway calls.",
         },
         "paths": paths,
         "components": {
@@ -199,9 +200,10 @@ def routes() -> list[Route]:
 
 
 def _security_schemes() -> dict[str, Any]:
+    from smsaccounts.dialects.charging import spec as charging_spec
     from smsaccounts.dialects.link import spec as link_spec
 
-    return dict(link_spec.SECURITY_SCHEMES)
+    return {**link_spec.SECURITY_SCHEMES, **charging_spec.SECURITY_SCHEMES}
 
 
 def _unique(types: Iterable[Any]) -> list[Any]:

@@ -44,6 +44,9 @@ MSISDN = "436761234567"
 # (docs/mysms.md, reseller.md, mor.md): for them, "rejected" negative data is a 200 as well.
 _IN_BODY = ["200", "400", "413", "415"]
 _LINK_OK = ["2xx", "400", "401", "403", "404", "429"]
+# The charging API's refusals (docs/charging.md): a schema-valid message may still be
+# refused by a rule (a number libphonenumber rejects, insufficient funds, a used reference).
+_CHARGING_OK = ["2xx", "400", "401", "402", "403", "404", "409", "429"]
 CONFIG = SchemathesisConfig.from_dict(
     {
         "operations": [
@@ -56,6 +59,10 @@ CONFIG = SchemathesisConfig.from_dict(
                 # the schema's: a schema-valid value may still be refused with a named 400.
                 "include-path-regex": "^/v2/",
                 "checks": {"positive_data_acceptance": {"expected-statuses": _LINK_OK}},
+            },
+            {
+                "include-path-regex": "^/charging/",
+                "checks": {"positive_data_acceptance": {"expected-statuses": _CHARGING_OK}},
             },
         ]
     }
@@ -70,6 +77,7 @@ class Seed:
     values: dict[str, str]
     link_key: str
     link_target: int
+    gateway_key: str = ""
 
 
 @pytest.fixture
@@ -100,7 +108,8 @@ def fuzz_app(settings: Settings, engine: Engine, clock: FakeClock) -> tuple[Any,
         "u": reseller.name,
         "user_id": str(mysms_user.id),
     }
-    seed = Seed(values, factories.user_key(uow, link_admin), link_child.id)
+    gateway = auth.create_api_key(uow, owner_id=ADMIN_ID, name="fuzz-gw", purpose="gateway")[1]
+    seed = Seed(values, factories.user_key(uow, link_admin), link_child.id, gateway)
     return create_app(app_settings, uow=uow, deliver_sms=False), seed
 
 
@@ -113,6 +122,8 @@ def with_credentials(case: Any, seed: Seed) -> None:
         if isinstance(container, dict):
             for name in container.keys() & seed.values.keys():
                 container[name] = seed.values[name]
+    if isinstance(case.headers, dict) and "Authorization" in case.headers:
+        case.headers["Authorization"] = f"Bearer {seed.gateway_key}"
     if isinstance(case.query, dict) and "apikey" in case.query:
         case.query["apikey"] = seed.link_key
     if isinstance(case.path_parameters, dict) and "id" in case.path_parameters:

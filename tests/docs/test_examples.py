@@ -32,6 +32,7 @@ MOR_SECRET, ADMIN_PASSWORD = "456789", "admin-pw"
 CLIENT_KEY, ALICE_KEY, ALICE_TOKEN = "sak_example-client-key", "sak_example-alice-key", (
     "sat_example-alice-token")  # fmt: skip
 BOB_TOKEN = "sat_example-bob-token"
+GATEWAY_KEY = "sak_example-gateway-key"
 SHOP_OBJECT_ID, ALICE_OBJECT_ID = "5a4e96a030046095c7ef280f", "5a4e96a030046095c7ef2810"
 PIN = "123456"  # the PIN the examples' verification SMS carries
 
@@ -64,6 +65,9 @@ def build_installation(uow: UnitOfWork) -> None:
                                    allowed_ips="", now=tx.now)  # fmt: skip
         tx.credentials.add_token(alice.id, credentials.secret_hash(ALICE_TOKEN), tx.now)
         tx.credentials.add_token(bob.id, credentials.secret_hash(BOB_TOKEN), tx.now)
+        tx.credentials.add_key(account_id=ADMIN_ID, name="jasmin", purpose="gateway",
+                               key_hash=credentials.secret_hash(GATEWAY_KEY), rights="",
+                               allowed_ips="", now=tx.now)  # fmt: skip
 
 
 def _admin(uow: UnitOfWork) -> Any:

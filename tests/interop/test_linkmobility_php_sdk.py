@@ -12,6 +12,7 @@ send the `user` back.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -92,7 +93,8 @@ def test_a_changed_read_only_field_is_refused_naming_it(
     answer = sdk.raw_request("PUT", f"/user/{kid['id']}.json",
                              {"user": {**user, "balance": "1000.0000000"}})  # fmt: skip
     assert answer == {"status": 400, "message": "balance cannot be set through this API"}
-    wallet.credit(uow, account_id=kid["id"], asset=Asset.CREDITS, amount=5, reason="test")
+    # The kid spends its parent's credits (a LINK sub-user's default funding): they are shown.
+    wallet.credit(uow, account_id=kid["parent"], asset=Asset.CREDITS, amount=5, reason="test")
     stale = sdk.raw_request("PUT", f"/user/{kid['id']}.json", {"user": user})
     assert stale == {"status": 400, "message": "credits cannot be set through this API"}
 
@@ -111,3 +113,24 @@ def test_an_error_status_is_decoded_like_any_answer(wire: TestClient) -> None:
     answer = LinkSdk(wire, "sak_not-a-key").raw_request("GET", "/users.json")
     assert answer["status"] == 401
     assert answer["message"].startswith("Access denied [")
+
+
+def test_post_message_request_is_charged_queued_and_read_as_a_batch_status(
+    sdk: LinkSdk, admin: tuple[Account, str], uow: UnitOfWork
+) -> None:
+    """`new PostMessageRequest($sender, $message, [$recipient])` as the SDK builds it: the
+    body `['message' => array_filter([...])]`, recipients joined by commas; the answer read
+    the way BatchStatusResponse::init does (status, stat, details with their sendtimes)."""
+    wallet.credit(uow, account_id=admin[0].id, asset=Asset.CREDITS, amount=3, reason="test")
+    body = {"message": {"recipients": ",".join(["+4520123456", "+4520123457"]),
+                        "sender": "Sender", "message": "Message"}}  # fmt: skip
+    answer = sdk.raw_request("POST", "/message.json", body)
+    assert 200 <= int(answer["status"]) < 300, answer
+    for part in ("stat", "details"):
+        assert re.fullmatch(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d", answer[part]["sendtime"])
+    assert {"buffered", "received", "rejected"} <= answer["stat"].keys()
+    assert answer["details"]["state"] in ("QUEUED", "RUNNING", "DONE")
+    assert int(answer["details"]["batchid"]) > 0
+    assert wallet.get(uow, account_id=admin[0].id).credits == 1
+    refused = sdk.raw_request("POST", "/message.json", body)  # 2 parts, 1 credit left
+    assert refused["status"] == 400

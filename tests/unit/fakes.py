@@ -24,6 +24,7 @@ from typing import Any
 from smsaccounts.config import Settings
 from smsaccounts.domain import wallet_rules
 from smsaccounts.domain.audit import AuditEntry
+from smsaccounts.domain.charging import Charge, ChargeTaken, Split
 from smsaccounts.domain.clock import Clock, FakeClock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.domain.models import (
@@ -69,6 +70,11 @@ _ACCOUNT_DEFAULTS: dict[str, Any] = {
     "sms_routing": 2,
     "a2a_send_enabled": True,
     "a2a_receive_enabled": True,
+    "funding": "own",
+    "free_sms_grant": 0,
+    "low_balance_asset": "credits",
+    "low_balance_threshold": None,
+    "low_balance_contact": "",
 }
 
 _MISSING: Any = object()
@@ -96,6 +102,7 @@ class Store:
     routes: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)
     outbox: dict[int, OutboxMessage] = dataclasses.field(default_factory=dict)
     audit: dict[int, AuditEntry] = dataclasses.field(default_factory=dict)
+    charges: dict[tuple[int, str], Charge] = dataclasses.field(default_factory=dict)
     # Like database sequences, ids are never handed out twice, rolled back or not.
     ids: dict[str, Iterator[int]] = dataclasses.field(default_factory=dict)
     # Run once, just before the next wallet change (see FakeUnitOfWork.interleave).
@@ -119,6 +126,7 @@ class FakeTx:
         self.throttles = FakeThrottles(self)
         self.outbox = FakeOutbox(self)
         self.audit = FakeAudit(self)
+        self.charges = FakeCharges(self)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -150,6 +158,43 @@ class FakeTx:
     def _log(self, table: dict[Any, Any], key: Any) -> None:
         assert self._frames, "a write outside any transaction"
         self._frames[-1].append((table, key, table.get(key, _MISSING)))
+
+
+class FakeCharges:
+    def __init__(self, tx: FakeTx) -> None:
+        self.tx = tx
+
+    def get(self, caller_id: int, reference: str) -> Charge | None:
+        return self.tx.store.charges.get((caller_id, reference))
+
+    def add(
+        self,
+        *,
+        caller_id: int,
+        reference: str,
+        account_id: int,
+        payer_id: int,
+        message_class: str,
+        recipients: int,
+        parts: int,
+        paid: Split,
+        now: dt.datetime,
+    ) -> Charge:
+        if (caller_id, reference) in self.tx.store.charges:
+            raise ChargeTaken(caller_id, reference)
+        charge = Charge(self.tx.store.next_id("charges"), caller_id, reference, account_id,
+                        payer_id, message_class, recipients, parts, paid.own_free_sms,
+                        paid.free_sms, paid.credits, paid.money, None, now)  # fmt: skip
+        self.tx.put(self.tx.store.charges, (caller_id, reference), charge)
+        return charge
+
+    def refund(self, charge_id: int, parts: int) -> bool:
+        for key, charge in self.tx.store.charges.items():
+            if charge.id == charge_id and charge.refunded_parts is None:
+                self.tx.put(self.tx.store.charges, key,
+                            dataclasses.replace(charge, refunded_parts=parts))  # fmt: skip
+                return True
+        return False
 
 
 class FakeAudit:
@@ -352,6 +397,7 @@ class FakeWallets:
             use_currency=False,
             messages_sent=0,
             max_messages=None,
+            price_per_part=None,
         )
         self.tx.put(self._all, account_id, wallet)
 
@@ -376,6 +422,16 @@ class FakeWallets:
         changed: dict[str, Any] = {asset.value: resulting}
         self.tx.put(self._all, account_id, dataclasses.replace(wallet, **changed))
         return resulting
+
+    def count_messages(self, account_id: int, count: int) -> bool:
+        wallet = self._all.get(account_id)
+        if wallet is None:
+            return False
+        if wallet.max_messages is not None and wallet.messages_sent + count > wallet.max_messages:
+            return False
+        sent = wallet.messages_sent + count
+        self.tx.put(self._all, account_id, dataclasses.replace(wallet, messages_sent=sent))
+        return True
 
     def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
         found = next(

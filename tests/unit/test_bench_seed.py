@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from smsaccounts.domain.models import Asset
 from smsaccounts.domain.phone import parse_msisdn
 from smsaccounts.domain.tree import ADMIN_ID, child_path
-from smsaccounts.services import auth
+from smsaccounts.services import auth, charging
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, ledger, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
@@ -71,6 +71,8 @@ def test_seeded_credentials_authenticate_through_the_services(db_url: str, uow: 
         uow, key=layout.user_key(LAYOUT.link_root), client_ip=None
     )
     assert link_owner.id == LAYOUT.link_root
+    gateway = charging.authenticate_gateway(uow, key=layout.gateway_key(), client_ip=None)
+    assert gateway.id == ADMIN_ID
     with uow.read() as tx:
         account = tx.accounts.get(user_id)
         tokens = tx.conn.execute(select(func.count()).select_from(auth_tokens)).scalar_one()
@@ -78,4 +80,4 @@ def test_seeded_credentials_authenticate_through_the_services(db_url: str, uow: 
     assert account is not None
     assert uow.passwords.verify(account.password_hash, layout.PASSWORD)
     assert tokens == LAYOUT.users
-    assert keys == LAYOUT.customers + 1
+    assert keys == LAYOUT.customers + 2  # the client keys, the LINK root's, the gateway's

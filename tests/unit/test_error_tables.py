@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from smsaccounts.dialects.charging import errors as charging
 from smsaccounts.dialects.link import errors as link
 from smsaccounts.dialects.mor import errors as mor
 from smsaccounts.dialects.mysms import codes as mysms
@@ -19,6 +20,7 @@ TABLES: dict[str, Mapping[ErrorCode, Any]] = {
     "reseller": reseller.TABLE,
     "link": link.STATUS,
     "mor": mor.TABLE,
+    "charging": charging.STATUS,
 }
 
 

@@ -1,5 +1,6 @@
-"""The four API dialects, each plugged into the one pipeline (`pipeline.Dialect`): its
-message types, its routes to use cases, its error table and its encoders."""
+"""The API dialects (four wire-compatible ones and the charging API), each plugged into the
+one pipeline (`pipeline.Dialect`): its message types, its routes to use cases, its error
+table and its encoders."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ from typing import NamedTuple
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from smsaccounts.dialects import link, mor, mysms, reseller
+from smsaccounts.dialects import charging, link, mor, mysms, reseller
 from smsaccounts.dialects.pipeline import Dialect, Pipeline
 from smsaccounts.ratelimit import RateLimiter
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
-DIALECTS = (mysms, reseller, link, mor)
+DIALECTS = (mysms, reseller, link, mor, charging)
 
 
 def all_dialects(uow: UnitOfWork) -> tuple[Dialect, ...]:
     """Every dialect; MOR's routes follow the installation's switches."""
-    return (mysms.DIALECT, reseller.DIALECT, link.DIALECT, mor.dialect(uow.settings))
+    return (mysms.DIALECT, reseller.DIALECT, link.DIALECT, mor.dialect(uow.settings),
+            charging.DIALECT)  # fmt: skip
 
 
 class Served(NamedTuple):

@@ -16,7 +16,7 @@ BOOLEANS = frozenset(
     (*ACL_FIELDS, "enabled", "swapping_source_address_allowed", "a2a_send_enabled",
      "a2a_receive_enabled")
 )  # fmt: skip
-INTEGERS = frozenset(("mo_charge", "free_credits", "sms_routing"))
+INTEGERS = frozenset(("mo_charge", "free_credits", "free_sms_grant", "sms_routing"))
 EMAILS = frozenset(("email", "reg_email"))
 # Attributes an account has that only their own commands change (a secret, the tree, a
 # wallet): named in the refusal so the operator knows where to go instead.
@@ -34,7 +34,19 @@ ELSEWHERE = {
     "id": "nothing",
     "object_id": "nothing",
 }
-SETTABLE = frozenset((*TEXT_FIELDS, *BOOLEANS, *INTEGERS, "name", "msisdn"))
+SETTABLE = frozenset(
+    (
+        *TEXT_FIELDS,
+        *BOOLEANS,
+        *INTEGERS,
+        "name",
+        "msisdn",
+        "funding",
+        "low_balance_asset",
+        "low_balance_threshold",
+        "low_balance_contact",
+    )
+)
 
 
 def parse(field: str, raw: str) -> dict[str, Any]:
@@ -53,6 +65,13 @@ def parse(field: str, raw: str) -> dict[str, Any]:
         return {field: validation.email(field, raw) if raw else ""}
     if field == "default_customer_billing_type":
         return {field: validation.choice(field, raw, validation.BILLING_TYPES) if raw else ""}
+    if field == "low_balance_threshold":
+        return {field: None if raw == "" else validation.integer(field, raw, low=0,
+                                                                  high=2**63 - 1)}  # fmt: skip
+    if field in ("low_balance_asset", "low_balance_contact"):
+        return {field: raw}
+    if field == "funding":
+        return {field: validation.choice(field, raw, ("own", "parent"))}
     if field == "name":
         return {field: validation.name(field, raw)}
     return {field: raw}

@@ -114,6 +114,11 @@ class Account:
     reg_mobile: str
     reg_fax: str
     reg_email: str
+    funding: str  # own | parent (`domain.funding`)
+    free_sms_grant: int  # free SMS each new user registered below it receives
+    low_balance_asset: str  # credits | balance (`domain.alerts`)
+    low_balance_threshold: int | None  # None: no alert
+    low_balance_contact: str  # an msisdn's digits, '' for none
 
     @property
     def active(self) -> bool:
@@ -170,6 +175,7 @@ class Wallet:
     use_currency: bool
     messages_sent: int
     max_messages: int | None
+    price_per_part: int | None  # units of 10^-7 per SMS part; set: messages cost money
 
     @property
     def balance_amount(self) -> Decimal:

@@ -15,16 +15,13 @@ from urllib.parse import urlsplit
 import msgspec
 from email_validator import EmailNotValidError, validate_email
 
+from smsaccounts.domain import sms
 from smsaccounts.errors import ErrorCode, InvalidField, MissingField
 
-# The GSM 03.38 default alphabet, basic table, in code order (0x00 '@' ... 0x7F 'à').
-GSM_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-# A sender name is shown on a handset: line breaks and the escape to the extension
-# table are codes, not characters one can show, so they are left out.
-_SENDER_CHARACTERS = frozenset(GSM_BASIC) - {"\n", "\r", "\x1b"}
+# A sender name is shown on a handset: characters of the GSM 03.38 basic table (the codec
+# of `domain.sms`), without line breaks, which are codes, not characters one can show. The
+# extension table's characters take an escape and are refused too.
+_SENDER_CONTROLS = frozenset("\n\r")
 
 ROTATION_ALGORITHMS = ("CONVERSATION", "MAX_ROTATION")
 BILLING_TYPES = ("PRE_PAID", "POST_PAID")
@@ -137,7 +134,7 @@ def source_address(field: str, value: str | None) -> str:
         return value
     if not 2 <= len(value) <= 11:
         raise _invalid(field, "an alphanumeric source address has 2 to 11 characters")
-    if not set(value) <= _SENDER_CHARACTERS:
+    if any(char in _SENDER_CONTROLS or not sms.is_basic(char) for char in value):
         raise _invalid(field, "only characters of the GSM 03.38 default alphabet")
     return value
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smsaccounts.domain import bounds, phone, tree
-from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, BillingType
+from smsaccounts.domain import alerts, bounds, funding, phone, tree
+from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, Asset, BillingType
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -30,6 +30,11 @@ SETTABLE: frozenset[str] = frozenset(
         "enabled",
         "mo_charge",
         "free_credits",
+        "free_sms_grant",
+        "funding",
+        "low_balance_asset",
+        "low_balance_threshold",
+        "low_balance_contact",
         "sms_routing",
         "swapping_source_address_allowed",
         "a2a_send_enabled",
@@ -78,14 +83,20 @@ def add(
     password_hash: str | None,
     billing_type: BillingType,
     currency: str | None = None,
+    door: funding.Door = funding.Door.CLI,
     **attributes: Any,
 ) -> Account:
     """Insert an account and its wallet (in `currency`, else the installation's default) in the
-    caller's transaction."""
+    caller's transaction.
+
+    Its funding is `attributes["funding"]` when given, else the default for its kind and
+    `door` (`domain.funding`); a new user receives the free SMS grant of its customer (else
+    of its reseller) as one ledger entry."""
     if not tree.may_parent(parent.kind, kind):
         raise InvalidField(f"a {kind} cannot be placed under a {parent.kind}", field="parent")
     _check_settable(attributes)
     values = _clean(attributes)
+    values.setdefault("funding", funding.default_funding(kind, door).value)
     _check_name(name, values.get("msisdn"))
     if tx.accounts.get_by_name(kind, name) is not None:
         raise AlreadyExists(
@@ -104,7 +115,24 @@ def add(
     if password_hash is not None:
         created["password"] = True
     audit.record(tx, "account.create", account.id, after=created)
+    if kind is Kind.USER:
+        _grant_free_sms(tx, account, parent)
     return account
+
+
+FREE_SMS_GRANT_REASON = "free_sms_grant"
+
+
+def _grant_free_sms(tx: Tx, account: Account, parent: Account) -> None:
+    """The free SMS the nearest customer or reseller above grants each new user."""
+    from smsaccounts.services import wallet  # wallet imports `visible` from here
+
+    for above in [parent, *tx.accounts.ancestors(parent)]:
+        if above.kind in (Kind.CUSTOMER, Kind.RESELLER) and above.free_sms_grant > 0:
+            wallet.apply(tx, account_id=account.id, asset=Asset.FREE_SMS,
+                         amount=above.free_sms_grant, reason=FREE_SMS_GRANT_REASON,
+                         actor_id=above.id)  # fmt: skip
+            return
 
 
 def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> Account:
@@ -264,6 +292,7 @@ def deactivate(tx: Tx, account: Account) -> Account:
 _WHOLE_NUMBERS = {
     "mo_charge": (bounds.INT32_MIN, bounds.INT32_MAX),
     "free_credits": (0, bounds.INT64_MAX),
+    "free_sms_grant": (0, bounds.INT64_MAX),
 }
 
 
@@ -276,6 +305,25 @@ def _check_whole(field: str, value: Any, low: int, high: int) -> None:
         raise InvalidField(
             f"{field} {error}", field=field, code=ErrorCode.VALUE_OUT_OF_RANGE
         ) from None
+
+
+def _alert_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The low-balance settings among `values`, checked (`domain.alerts`)."""
+    found: dict[str, Any] = {}
+    if "low_balance_asset" in values:
+        if values["low_balance_asset"] not in alerts.ASSETS:
+            raise InvalidField("low_balance_asset is credits or balance",
+                               field="low_balance_asset")  # fmt: skip
+        found["low_balance_asset"] = values["low_balance_asset"]
+    if values.get("low_balance_threshold") is not None:
+        _check_whole("low_balance_threshold", values["low_balance_threshold"], 0,
+                     bounds.INT64_MAX)  # fmt: skip
+    if "low_balance_contact" in values:
+        try:
+            found["low_balance_contact"] = alerts.contact(str(values["low_balance_contact"]))
+        except ValueError as error:
+            raise InvalidField(str(error), field="low_balance_contact") from None
+    return found
 
 
 def _refuse_taken_msisdn(tx: Tx, msisdn: str) -> None:
@@ -307,6 +355,12 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 cleaned[field] = normalize_ranges(str(cleaned[field]))
             except ValueError as error:
                 raise InvalidField(str(error), field=field) from None
+    cleaned.update(_alert_settings(cleaned))
+    if "funding" in cleaned:
+        try:
+            cleaned["funding"] = funding.parse(str(cleaned["funding"])).value
+        except ValueError as error:
+            raise InvalidField(str(error), field="funding") from None
     if "sms_routing" in cleaned and cleaned["sms_routing"] not in (0, 1, 2):
         raise InvalidField("smsRouting must be 0, 1 or 2", field="sms_routing")
     for field, (low, high) in _WHOLE_NUMBERS.items():

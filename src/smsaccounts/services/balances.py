@@ -22,7 +22,7 @@ from smsaccounts.errors import (
     InvalidField,
     NotFound,
 )
-from smsaccounts.services import auth, wallet
+from smsaccounts.services import auth, funding, wallet
 from smsaccounts.services.accounts import visible
 from smsaccounts.services.ports import Lookups, UnitOfWork
 
@@ -107,7 +107,8 @@ def _check_password(uow: UnitOfWork, name: str, password: str, client_ip: str | 
 def user_details(
     uow: UnitOfWork, credentials: Credentials, *, user_id: str | None, username: str | None
 ) -> tuple[Account, Wallet]:
-    """The account (by id and/or name) and its wallet, if the caller may see it."""
+    """The account (by id and/or name) and the wallet it spends from, if the caller may see
+    it."""
     values = (user_id, username)
     with uow.lookups() as tx:
         caller, chain = _signed_caller(tx, credentials, values)
@@ -123,10 +124,9 @@ def _details(
     tx: Lookups, caller: Account, *, user_id: str | None, username: str | None
 ) -> tuple[Account, Wallet]:
     account = _target(tx, caller, user_id=user_id, username=username)
-    found = tx.wallets.get(account.id)
-    if found is None:
-        raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)
-    return account, found
+    # The wallet it spends from: its own, or its paying ancestor's (`domain.funding`).
+    _own, paying = funding.wallets(tx, account)
+    return account, paying
 
 
 def update_balance(

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 from smsaccounts.config import Settings
 from smsaccounts.domain.audit import AuditEntry
+from smsaccounts.domain.charging import Charge, Split
 from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.console import ConsoleSession, SubtreeStats
 from smsaccounts.domain.credentials import Passwords
@@ -120,6 +121,9 @@ class Wallets(Protocol):
     ) -> LedgerEntry:
         """One ledger entry; IdempotencyKeyTaken when one exists under the same key (of the
         same scope: the actor and the reason)."""
+
+    def count_messages(self, account_id: int, count: int) -> bool:
+        """Add `count` messages sent unless that passes the wallet's `max_messages`."""
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int: ...
     def entries(
@@ -227,6 +231,27 @@ class Audit(Protocol):
         """Newest first."""
 
 
+class Charges(Protocol):
+    def get(self, caller_id: int, reference: str) -> Charge | None: ...
+    def add(
+        self,
+        *,
+        caller_id: int,
+        reference: str,
+        account_id: int,
+        payer_id: int,
+        message_class: str,
+        recipients: int,
+        parts: int,
+        paid: Split,
+        now: dt.datetime,
+    ) -> Charge:
+        """ChargeTaken when the caller already has a charge under `reference`."""
+
+    def refund(self, charge_id: int, parts: int) -> bool:
+        """Mark `parts` refunded unless it was refunded already (then False)."""
+
+
 class Tx(Protocol):
     """One open transaction: every repository in it, and the one `now` it runs at."""
 
@@ -244,6 +269,8 @@ class Tx(Protocol):
     def throttles(self) -> Throttles: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def charges(self) -> Charges: ...
     @property
     def audit(self) -> Audit: ...
     def savepoint(self) -> AbstractContextManager[None]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from smsaccounts.domain import phone
+from smsaccounts.domain import funding, phone
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID, Kind
 from smsaccounts.errors import (
@@ -64,6 +64,7 @@ class NewUser:
     swapping_source_address_allowed: bool = False
     source_address: str = ""
     acls: frozenset[str] = frozenset()  # ACL_FIELDS names switched on (`acl_hlr`)
+    funding: str | None = None  # None: `domain.funding`'s default (the customer's pool)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -166,6 +167,8 @@ def create_user(uow: UnitOfWork, *, reseller: Account, new: NewUser) -> Account:
             final_status_push=new.final_status_push,
             swapping_source_address_allowed=new.swapping_source_address_allowed,
             source_address=new.source_address,
+            door=funding.Door.RESELLER,
+            **({} if new.funding is None else {"funding": new.funding}),
             **login_msisdn(tx, new.phone_number),
             **granted(new.acls),
         )
@@ -226,6 +229,7 @@ def create_customer_user(
             phone_number=new.phone_number,
             **login_msisdn(tx, new.phone_number),
             **granted(new.acls),
+            door=funding.Door.RESELLER,
         )
         if new.apply_free_credits and reseller.free_credits:
             wallet.apply(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from smsaccounts.domain import credentials, phone, throttle
+from smsaccounts.domain import credentials, funding, phone, throttle
 from smsaccounts.domain.models import BillingType
 from smsaccounts.domain.phone import Msisdn
 from smsaccounts.domain.tree import Kind
@@ -201,6 +201,7 @@ def create_user(
                 billing_type=BillingType.PRE_PAID,
                 msisdn=number.digits,
                 country=number.country,
+                door=funding.Door.MYSMS,
             )
             return auth.issue_token(tx, user)
     raise AuthenticationFailed("verify pin invalid", code=ErrorCode.PIN_INVALID)

@@ -12,11 +12,19 @@ from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
-from smsaccounts.domain import bounds, subusers, tree
+from smsaccounts.domain import bounds, funding, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind
-from smsaccounts.errors import AccessDenied, ErrorCode, InvalidField, MissingField, NotFound
+from smsaccounts.errors import (
+    AccessDenied,
+    ErrorCode,
+    ForbiddenField,
+    InvalidField,
+    MissingField,
+    NotFound,
+)
 from smsaccounts.services import accounts, apikeys, auth
+from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 T = TypeVar("T")
@@ -29,7 +37,12 @@ LOOKAHEAD_PAGES = 10
 @dataclasses.dataclass(frozen=True, slots=True)
 class UserRecord:
     account: Account
-    wallet: Wallet
+    wallet: Wallet  # its own: messages sent, the limit
+    paying: Wallet | None = None  # the wallet it spends from (`domain.funding`); None: its own
+
+    @property
+    def spends(self) -> funding.Spendable:
+        return funding.spendable(self.wallet, self.paying or self.wallet)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,7 +98,7 @@ def list_page(
             after, at = batch[-1].path, at + 1
         rows = tx.accounts.list_subtree_wallets(actor, after_path=after, limit=size + 1)
         more = len(rows) > size
-        users = [UserRecord(account, wallet) for account, wallet in rows[:size]]
+        users = [_with_payer(tx, account, wallet) for account, wallet in rows[:size]]
         next_after = rows[size - 1][0].id if more else None
         # The pages before this one are full (keyset pages are); what follows is counted
         # only `lookahead_pages` ahead, so a page costs the same under a million accounts.
@@ -127,6 +140,7 @@ def create(
             password_hash=password_hash,
             billing_type=terms.billing_type,
             currency=terms.currency,
+            door=funding.Door.LINK,
             **prepared.values,
         )
         if prepared.has_limit:
@@ -158,6 +172,9 @@ def update(
         if check is not None:
             check(_record(tx, target))
         _check_grants(actor, prepared.values, target)
+        new_funding = prepared.values.get("funding", target.funding)
+        if new_funding != target.funding and not funding.may_set(actor.id, target.id):
+            raise ForbiddenField("funding is set by an account above this one", field="funding")
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
@@ -196,9 +213,14 @@ def require_admin(actor: Account) -> None:
 
 
 def _record(tx: Tx, account: Account) -> UserRecord:
-    wallet = tx.wallets.get(account.id)
-    assert wallet is not None  # every account is created with its wallet
-    return UserRecord(account, wallet)
+    own, paying = paying_wallets(tx, account)
+    return UserRecord(account, own, paying)
+
+
+def _with_payer(tx: Tx, account: Account, wallet: Wallet) -> UserRecord:
+    if account.funding == funding.Funding.OWN:
+        return UserRecord(account, wallet, wallet)
+    return _record(tx, account)
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:

@@ -20,7 +20,7 @@ from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
-from smsaccounts.services import audit
+from smsaccounts.services import audit, low_balance
 from smsaccounts.services.accounts import visible
 from smsaccounts.services.ports import Tx, UnitOfWork
 
@@ -237,6 +237,7 @@ def _apply(
         if not wallet_rules.fits(getattr(found, asset.value), amount):
             raise _out_of_range(asset)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
+    low_balance.after_change(tx, account_id, asset, resulting - amount, resulting)
     audit.record(tx, "wallet.change", account_id,
                  before={asset.value: resulting - amount, "reason": None},
                  after={asset.value: resulting, "reason": reason})  # fmt: skip

@@ -9,7 +9,9 @@ reads live here: every write still goes through a unit of work.
 An account acts only while every ancestor is enabled and live too (`Principal.active`), so
 a second read by primary key asks which of the ancestors the two paths name (the
 materialized path lists their ids) are not: disabling a reseller shuts out its customers'
-keys and its users' tokens on this path at once, as everywhere else.
+keys and its users' tokens on this path at once, as everywhere else. The same read gives
+the ancestors' funding and wallet figures, so a user who spends its customer's pool
+(`domain.funding`) is shown that pool without a third statement.
 """
 
 from __future__ import annotations
@@ -22,22 +24,30 @@ import threading
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import Engine, and_, bindparam, or_, select
+from sqlalchemy import Engine, and_, bindparam, select
 
 from smsaccounts import metrics
+from smsaccounts.domain.funding import Funding, payer_index
 from smsaccounts.domain.models import ApiKey, KeySession, Principal
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, wallets
 
 
-def _inactive_statement(count: int) -> Any:
-    """Which of `count` accounts (by id) are disabled or deleted: the complement of
-    `Account.active`, for the ancestors of the key's owner and of the token's user."""
+def _ancestors_statement(count: int) -> Any:
+    """State, funding and wallet figures of `count` accounts (by id): the ancestors of the
+    key's owner and of the token's user, for `Principal.active` and for the wallet the user
+    spends from (`domain.funding`)."""
     ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
-    return select(accounts.c.id).where(
-        accounts.c.id.in_(ids),
-        or_(accounts.c.enabled.is_(False), accounts.c.deactivated.is_not(None)),
+    columns = (
+        accounts.c.id, accounts.c.enabled, accounts.c.deactivated.is_(None),
+        accounts.c.funding, wallets.c.free_sms, wallets.c.credits,
+    )  # fmt: skip
+    return (
+        select(*columns)
+        .select_from(accounts)
+        .outerjoin(wallets, wallets.c.account_id == accounts.c.id)
+        .where(accounts.c.id.in_(ids))
     )
 
 
@@ -50,7 +60,7 @@ def _statement() -> Any:
         owner.c.kind, owner.c.path, owner.c.enabled, owner.c.deactivated.is_(None),
         owner.c.iprange,
         user.c.id, user.c.kind, user.c.path, user.c.enabled, user.c.deactivated.is_(None),
-        user.c.iprange, wallet.c.free_sms, wallet.c.credits,
+        user.c.iprange, user.c.funding, wallet.c.free_sms, wallet.c.credits,
     )  # fmt: skip
     live_token = and_(token.c.token_hash == bindparam("token_hash"), token.c.revoked_at.is_(None))
     return (
@@ -96,7 +106,7 @@ class HotReads:
         self._users: dict[tuple[Any, ...], Principal] = {}
         self._async: _LoopConnections | None = None
         # The ancestor read, compiled once per number of ids (a tree is a few levels deep).
-        self._inactive_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self._ancestors_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
 
     def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """The key (by hash) with its owner, and the live token's user with its wallet."""
@@ -120,20 +130,21 @@ class HotReads:
             return {"key_hash": key_hash, "token_hash": token_hash}
         return (token_hash, key_hash) if self._token_first else (key_hash, token_hash)
 
-    def _inactive_query(self, ids: list[int]) -> tuple[str, Any]:
+    def _ancestors_query(self, ids: list[int]) -> tuple[str, Any]:
         """The ancestor read for `ids`, and its arguments in the driver's style."""
-        compiled = self._inactive_sql.get(len(ids))
+        compiled = self._ancestors_sql.get(len(ids))
         if compiled is None:
-            statement = _inactive_statement(len(ids)).compile(dialect=self.engine.dialect)
+            statement = _ancestors_statement(len(ids)).compile(dialect=self.engine.dialect)
             compiled = (statement.string, tuple(statement.positiontup or ()))
-            self._inactive_sql[len(ids)] = compiled
+            self._ancestors_sql[len(ids)] = compiled
         sql, order = compiled
         values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
         if not self._positional:
             return sql, values
         return sql, tuple(values[name] for name in order)
 
-    def _read(self, row: tuple[Any, ...], inactive: frozenset[int]) -> KeySession:
+    def _read(self, row: tuple[Any, ...], above: _Ancestors) -> KeySession:
+        inactive = frozenset(id_ for id_, found in above.items() if not (found[0] and found[1]))
         key_columns, user_columns = row[:_KEY_COLUMNS], row[_KEY_COLUMNS:_USER_COLUMNS]
         key_columns += (_all_active(key_columns[_OWNER_PATH], inactive),)
         found = self._keys.get(key_columns)
@@ -147,9 +158,10 @@ class HotReads:
             if user is None:
                 user = self._users[user_columns] = _principal(user_columns)
                 _bound(self._users)
-        return KeySession(found[0], found[1], user, int(row[-2] or 0), int(row[-1] or 0))
+        free_sms, credits = _spendable(row, above)
+        return KeySession(found[0], found[1], user, free_sms, credits)
 
-    def _fetch_one(self, args: Any) -> tuple[tuple[Any, ...], frozenset[int]] | None:
+    def _fetch_one(self, args: Any) -> tuple[tuple[Any, ...], _Ancestors] | None:
         if self._slots is None:
             return self._execute(args)
         if not self._slots.acquire(timeout=30):
@@ -159,7 +171,7 @@ class HotReads:
         finally:
             self._slots.release()
 
-    def _execute(self, args: Any) -> tuple[tuple[Any, ...], frozenset[int]] | None:
+    def _execute(self, args: Any) -> tuple[tuple[Any, ...], _Ancestors] | None:
         """Run the statement (and the ancestor read); a kept connection that died (a database
         restart) is retried once on a fresh one, as the engine's pre-ping does for pooled
         connections."""
@@ -173,11 +185,11 @@ class HotReads:
                 try:
                     cursor.execute(self._sql, args)
                     row = cursor.fetchone()
-                    inactive: frozenset[int] = frozenset()
+                    above: _Ancestors = {}
                     ids = None if row is None else _ancestors_named(row)
                     if ids:
-                        cursor.execute(*self._inactive_query(ids))
-                        inactive = frozenset(found[0] for found in cursor.fetchall())
+                        cursor.execute(*self._ancestors_query(ids))
+                        above = {found[0]: tuple(found[1:]) for found in cursor.fetchall()}
                 finally:
                     cursor.close()
             except self._outage as error:
@@ -187,7 +199,7 @@ class HotReads:
                 metrics.DATABASE_ERRORS.inc()
                 raise ServiceUnavailable("database unavailable") from error
             self._idle.append(conn)
-            return None if row is None else (tuple(row), inactive)
+            return None if row is None else (tuple(row), above)
 
     def _connect(self) -> Any:
         dialect = self.engine.dialect
@@ -221,7 +233,7 @@ class HotReads:
 
     # -- awaited on the event loop (PostgreSQL) --------------------------------------------
 
-    async def _fetch_one_async(self, args: Any) -> tuple[tuple[Any, ...], frozenset[int]] | None:
+    async def _fetch_one_async(self, args: Any) -> tuple[tuple[Any, ...], _Ancestors] | None:
         pool = self._async
         if pool is None or pool.loop is not asyncio.get_running_loop():
             # Connections belong to the loop that opened them: a new loop (a new test client)
@@ -240,11 +252,12 @@ class HotReads:
                     try:
                         await cursor.execute(self._sql, args)
                         row = await cursor.fetchone()
-                        inactive: frozenset[int] = frozenset()
+                        above: _Ancestors = {}
                         ids = None if row is None else _ancestors_named(row)
                         if ids:
-                            await cursor.execute(*self._inactive_query(ids))
-                            inactive = frozenset(found[0] for found in await cursor.fetchall())
+                            await cursor.execute(*self._ancestors_query(ids))
+                            found_rows = await cursor.fetchall()
+                            above = {found[0]: tuple(found[1:]) for found in found_rows}
                     finally:
                         await cursor.close()
                 except self._outage as error:
@@ -254,7 +267,7 @@ class HotReads:
                     metrics.DATABASE_ERRORS.inc()
                     raise ServiceUnavailable("database unavailable") from error
                 pool.give_back(conn)
-                return None if row is None else (tuple(row), inactive)
+                return None if row is None else (tuple(row), above)
 
     async def _connect_async(self) -> Any:
         import psycopg  # only a PostgreSQL installation gets here
@@ -297,7 +310,10 @@ def _finish(conn: Any) -> None:
         conn.pgconn.finish()
 
 
-# The statement's columns: 13 of the key and its owner, 6 of the user, 2 of the wallet.
+# Per ancestor id: enabled, live, funding, free SMS, credits.
+_Ancestors = dict[int, tuple[Any, ...]]
+# The statement's columns: 13 of the key and its owner, 6 of the user, its funding, 2 of its
+# wallet.
 _KEY_COLUMNS = 13
 _USER_COLUMNS = _KEY_COLUMNS + 6
 _OWNER_PATH = 9  # in the key's columns
@@ -315,6 +331,21 @@ def _ancestors_named(row: tuple[Any, ...]) -> list[int]:
     if user_path is not None:
         ids.update(ancestor_ids(user_path))
     return sorted(ids)
+
+
+def _spendable(row: tuple[Any, ...], above: _Ancestors) -> tuple[int, int]:
+    """(free SMS, credits) the token's user can spend (`domain.funding.spendable`): its own
+    free SMS, plus the paying ancestor's free SMS and credits when it spends a pool."""
+    own_free, own_credits = int(row[-2] or 0), int(row[-1] or 0)
+    user_path = row[_KEY_COLUMNS + _USER_PATH]
+    if user_path is None or row[-3] == Funding.OWN:
+        return own_free, own_credits
+    chain = [above.get(id_) for id_ in reversed(ancestor_ids(user_path))]
+    rows = [found for found in chain if found is not None]
+    if not rows:
+        return own_free, own_credits
+    paying = rows[payer_index([found[2] for found in rows])]
+    return own_free + int(paying[3] or 0), int(paying[4] or 0)
 
 
 def _all_active(path: str, inactive: frozenset[int]) -> bool:

@@ -141,6 +141,13 @@ accounts = Table(
     _s("reg_mobile", 64),
     _s("reg_fax", 64),
     _s("reg_email"),
+    # Who pays (`domain.funding`) and what each new user below receives.
+    Column("funding", String(8), nullable=False, server_default="own"),
+    Column("free_sms_grant", BigInteger, nullable=False, server_default="0"),
+    # Low-balance alerts (`domain.alerts`): asset, threshold (NULL: none) and contact.
+    Column("low_balance_asset", String(8), nullable=False, server_default="credits"),
+    Column("low_balance_threshold", BigInteger, nullable=True),
+    Column("low_balance_contact", String(255), nullable=False, server_default=""),
     # A name (and an msisdn) is unique among the live accounts of its kind; a deleted
     # account keeps its data and frees both.
     Index(
@@ -174,6 +181,7 @@ wallets = Table(
     Column("use_currency", Boolean, nullable=False, server_default=text("false")),
     Column("messages_sent", BigInteger, nullable=False, server_default="0"),
     Column("max_messages", BigInteger, nullable=True),  # NULL = unlimited
+    Column("price_per_part", BigInteger, nullable=True),  # units; NULL: parts cost credits
 )
 
 ledger = Table(
@@ -199,6 +207,28 @@ ledger = Table(
         "idempotency_key",
         unique=True,
     ),
+)
+
+# One row per charge (`services.charging`): its reference is unique per caller, so a replay
+# answers this row; what paid for it is kept so that a refund puts back at most that.
+charges = Table(
+    "charges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("caller_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("payer_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("message_class", String(16), nullable=False),
+    Column("recipients", Integer, nullable=False),
+    Column("parts", BigInteger, nullable=False),  # recipients x parts of the text
+    Column("own_free_sms", BigInteger, nullable=False),  # taken from the sender's free SMS
+    Column("free_sms", BigInteger, nullable=False),  # from the payer's free SMS
+    Column("credits", BigInteger, nullable=False),  # from the payer's credits
+    Column("money", BigInteger, nullable=False),  # units, from the payer's balance
+    Column("refunded_parts", BigInteger, nullable=True),  # NULL until refunded (once)
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("uq_charges_caller_id_reference", "caller_id", "reference", unique=True),
 )
 
 auth_tokens = Table(

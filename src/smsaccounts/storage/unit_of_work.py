@@ -19,6 +19,7 @@ from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
 from smsaccounts.storage.console import ConsoleRepository
+from smsaccounts.storage.charges import ChargesRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
@@ -61,6 +62,10 @@ class Tx:
     @functools.cached_property
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.conn)
+
+    @functools.cached_property
+    def charges(self) -> ChargesRepository:
+        return ChargesRepository(self.conn)
 
     @functools.cached_property
     def audit(self) -> AuditRepository:

@@ -70,6 +70,18 @@ class WalletsRepository:
         row = self.conn.execute(query.values({column: column + amount}).returning(column)).first()
         return None if row is None else int(row[0])
 
+    def count_messages(self, account_id: int, count: int) -> bool:
+        """Add `count` to the messages sent unless that passes `max_messages` (one
+        conditional UPDATE, as every wallet change)."""
+        limit = wallets.c.max_messages
+        found = self.conn.execute(
+            update(wallets)
+            .where(wallets.c.account_id == account_id,
+                   or_(limit.is_(None), wallets.c.messages_sent <= limit - count))
+            .values(messages_sent=wallets.c.messages_sent + count)
+        )  # fmt: skip
+        return found.rowcount == 1
+
     def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
         row = self.conn.execute(
             select(ledger).where(

@@ -66,7 +66,8 @@ def test_a_stale_copy_is_refused_once_the_shown_value_changed(
 ) -> None:
     """What counts is the value now: a copy read before the credits changed is refused."""
     read = client.get(_url(kid.id, root_key)).json()["user"]
-    wallet.credit(uow, account_id=kid.id, asset=Asset.CREDITS, amount=3, reason="test")
+    assert read["funding"] == "parent"  # a LINK sub-user spends its parent's credits
+    wallet.credit(uow, account_id=read["parent"], asset=Asset.CREDITS, amount=3, reason="test")
     answer = client.put(_url(kid.id, root_key), json={"user": {**read, "company": "X"}})
     assert answer.json() == {"status": 400, "message": "credits cannot be set through this API"}
 

@@ -71,7 +71,9 @@ def test_every_listed_user_has_exactly_the_seeds_fields_with_the_seeds_json_type
     users = listing(client, tree["root"].key)["users"]
     assert len(users) == 5
     for user in users:
-        assert list(user) == list(SEED_TYPES)
+        # The seed's fields in its order, then ours: who pays (`own` or `parent`).
+        assert list(user) == [*SEED_TYPES, "funding"]
+        assert user["funding"] in ("own", "parent")
         for name, allowed in SEED_TYPES.items():
             assert _json_type_ok(user[name], allowed), (name, user[name])
         assert re.fullmatch(r"-?\d+\.\d{7}", user["balance"])

@@ -8,9 +8,11 @@ from smsaccounts.domain import validation as v
 from smsaccounts.errors import InvalidField, MissingField
 
 
-def test_the_gsm_basic_table_has_128_codes_with_section_sign_at_0x5f() -> None:
-    assert len(v.GSM_BASIC) == 128
-    assert (v.GSM_BASIC[0x5F], v.GSM_BASIC[0x11], v.GSM_BASIC[0x24]) == ("§", "_", "¤")
+@pytest.mark.parametrize("value", ["Shop€", "a{b}", "ab~", "a\nb", "ab\x1b", "Ωmega漢", "ab`"])
+def test_source_address_refuses_what_the_gsm_codec_has_no_basic_septet_for(value: str) -> None:
+    """Extension characters (two septets), line breaks and characters outside GSM 03.38."""
+    with pytest.raises(InvalidField):
+        v.source_address("sourceAddress", value)
 
 
 @pytest.mark.parametrize("value", ["123", "1" * 16, "ab", "1a", "Shop 24", "§Δ_Ω@£$¥",

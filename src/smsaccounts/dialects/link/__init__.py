@@ -39,6 +39,7 @@ DIALECT = pipeline.Dialect(
             "DELETE": _operation("user.delete", handlers.delete_user),
         },
         "/user/{id}/apikey.{fmt}": {"POST": _operation("user.apikey", handlers.rotate_key)},
+        "/message.{fmt}": {"POST": _operation("message.send", handlers.send_message)},
     },
     fail=http.fail,
 )

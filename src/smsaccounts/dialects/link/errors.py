@@ -61,6 +61,15 @@ STATUS: dict[E, int] = {
     E.INSUFFICIENT_FUNDS: 400,
     E.BILLING_TYPE_INCOMPATIBLE: 400,
     E.POST_PAID_TARGET: 400,
+    E.RECIPIENT_INVALID: 400,
+    E.RECIPIENT_PREFIX_NOT_ALLOWED: 403,
+    E.RECIPIENT_COUNTRY_NOT_ALLOWED: 403,
+    E.MESSAGE_CLASS_NOT_ALLOWED: 403,
+    E.MESSAGE_TOO_LONG: 400,
+    E.MESSAGE_LIMIT_REACHED: 403,
+    E.CHARGE_NOT_FOUND: 404,
+    E.REFUND_EXCEEDS_CHARGE: 400,
+    E.REFUND_ALREADY_MADE: 400,
     E.RATE_LIMITED: 429,
     E.UNAVAILABLE: 503,
     E.INTERNAL: 500,
@@ -70,6 +79,12 @@ _TAKEN = frozenset({E.NAME_TAKEN, E.USERNAME_TAKEN, E.CUSTOMER_NAME_TAKEN,
                     E.RESELLER_NAME_TAKEN, E.MSISDN_TAKEN})  # fmt: skip
 _INVALID = frozenset({E.FIELD_INVALID, E.VALUE_OUT_OF_RANGE, E.PASSWORD_FORMAT,
                       E.MSISDN_INVALID, E.COUNTRY_NOT_ALLOWED})  # fmt: skip
+
+# Refusals of a message (`services.charging`): their message names the rule, no internals.
+_CHARGE_REFUSALS = frozenset({E.RECIPIENT_INVALID, E.RECIPIENT_PREFIX_NOT_ALLOWED,
+                              E.RECIPIENT_COUNTRY_NOT_ALLOWED, E.MESSAGE_CLASS_NOT_ALLOWED,
+                              E.MESSAGE_TOO_LONG, E.MESSAGE_LIMIT_REACHED,
+                              E.INSUFFICIENT_FUNDS})  # fmt: skip
 
 
 def message_for(error: DomainError, request_id: str) -> str:
@@ -93,6 +108,8 @@ def message_for(error: DomainError, request_id: str) -> str:
         return f"Access denied: {acl} cannot be granted by a user who does not hold it"
     if code is E.API_DISABLED:
         return "Access denied: this API is disabled"
+    if code in _CHARGE_REFUSALS:
+        return error.message
     if status == 403:
         return "Access denied: managing users needs aclAdmin"
     if code is E.RATE_LIMITED:

@@ -10,9 +10,17 @@ a page costs the same however deep it is, and rows added meanwhile do not shift 
 
 from __future__ import annotations
 
+import secrets
+from typing import TypeVar
+
+from smsaccounts.dialects import wire
 from smsaccounts.dialects.link import views
 from smsaccounts.dialects.link.http import Call, Caller, authenticate
 from smsaccounts.dialects.link.messages import (
+    BatchDetails,
+    BatchStat,
+    MessageInput,
+    MessageResponse,
     Paging,
     PingResponse,
     Stats,
@@ -20,12 +28,15 @@ from smsaccounts.dialects.link.messages import (
     UserResponse,
     UsersResponse,
 )
-from smsaccounts.domain import bounds
-from smsaccounts.errors import InvalidField, NotFound
-from smsaccounts.services import subusers
+from smsaccounts.domain import bounds, validation
+from smsaccounts.domain.charging import Charge, MessageClass
+from smsaccounts.errors import ForbiddenField, InvalidField, MissingField, NotFound
+from smsaccounts.services import charging, subusers
+from smsaccounts.services.ports import Tx
 from smsaccounts.services.subusers import UserRecord
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
+T = TypeVar("T")
 PAGE_SIZE = 100
 MAX_PAGE = 1_000_000
 
@@ -116,3 +127,73 @@ def _page_number(raw: str) -> int:
         return bounds.parse_int(raw, low=1, high=MAX_PAGE, signed=False)
     except ValueError as error:
         raise InvalidField(str(error), field="page") from None
+
+
+# Documented fields of LINK's message resource this server cannot honour: refused by name.
+_NOT_ACTED_ON = {
+    "status": "status", "statusurl": "statusurl", "returndata": "returndata",
+    "sms_class": "class", "sendtime": "sendtime", "invoicetext": "invoicetext",
+    "validity": "validity", "contenttype": "contenttype", "udh": "udh",
+    "attachment": "attachment", "pushurl": "pushurl", "pushexpire": "pushexpire",
+    "filter": "filter", "segmentation": "segmentation", "pid": "pid", "advanced": "advanced",
+    "protocol": "protocol", "revenuetext": "revenuetext",
+}  # fmt: skip
+_FORMATS = ("GSM", "UNICODE")
+_ORE = 100_000  # money units (10^-7) in one øre, LINK's price unit
+TIME_FORMAT = "%d-%m-%Y %H:%M:%S"
+
+
+def send_message(uow: UnitOfWork, call: Call) -> MessageResponse:
+    """Charge the caller for the message (reference: its batch id) and queue one SMS per
+    recipient in the outbox, in one transaction; the outbox worker delivers them."""
+    caller = authenticate(uow, call)
+    data = wire.convert(views.message_fields(call.body), MessageInput)
+    for name, wire_name in _NOT_ACTED_ON.items():
+        if getattr(data, name) is not None:
+            raise ForbiddenField(f"{wire_name} is not supported by this server", field=wire_name)
+    if data.format is not None and data.format not in _FORMATS:
+        raise ForbiddenField("format: only GSM and UNICODE are supported", field="format")
+    text = _required("message", data.message)
+    validation.source_address("sender", _required("sender", data.sender))
+    recipients = _recipients(data.recipients)
+    batch = secrets.randbelow(2**53) + 1
+    message = charging.Message(recipients=recipients, text=text, price=(data.price or 0) * _ORE,
+                               message_class=_class(data))  # fmt: skip
+
+    def queue(tx: Tx, _charge: Charge, numbers: list[str]) -> None:
+        for number in numbers:
+            tx.outbox.add(to_msisdn=number, text=text, body=text, purpose="message",
+                          account_id=caller.account.id, now=tx.now)  # fmt: skip
+
+    result = charging.charge(uow, caller=caller.account, account=caller.account,
+                             reference=f"link-message:{batch}", message=message,
+                             then=queue)  # fmt: skip
+    sent = uow.clock.now().strftime(TIME_FORMAT)
+    return MessageResponse(
+        stat=BatchStat(sendtime=sent, buffered=0, received=result.charge.recipients, rejected=0),
+        details=BatchDetails(sendtime=sent, batchid=batch, state="QUEUED"),
+    )
+
+
+def _required(field: str, value: T | None) -> T:
+    if value is None or value == "":
+        raise MissingField(f"{field} is required", field=field)
+    return value
+
+
+def _recipients(value: str | list[str] | None) -> list[str]:
+    found = value.split(",") if isinstance(value, str) else value or []
+    numbers = [number.strip() for number in found if number.strip()]
+    if not numbers:
+        raise MissingField("recipients is required", field="recipients")
+    return numbers
+
+
+def _class(data: MessageInput) -> MessageClass:
+    if data.charity:
+        return MessageClass.CHARITY
+    if data.price is not None:
+        if data.price < 100:
+            raise InvalidField("price is in øre, at least 100", field="price")
+        return MessageClass.PREMIUM
+    return MessageClass.STANDARD

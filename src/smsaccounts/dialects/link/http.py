@@ -86,7 +86,8 @@ def authenticate(uow: UnitOfWork, call: Call) -> Caller:
 
 
 def encode(call: pipeline.Call, reply: msgspec.Struct) -> Reply:
-    return render(_format(call), 200, reply)
+    """HTTP 200, or the `status` the answer carries (201: a message queued)."""
+    return render(_format(call), getattr(reply, "status", 200), reply)
 
 
 def fail(call: pipeline.Call, error: DomainError, _operation: str | None) -> Reply:

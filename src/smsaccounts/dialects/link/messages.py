@@ -44,6 +44,8 @@ class User(msgspec.Struct, kw_only=True):
     acl_admin: bool = field(name="aclAdmin")
     enabled: bool
     credits: int
+    # Not LINK's: who pays (`own` or `parent`); balance and credits are the paying wallet's.
+    funding: str
 
 
 class Paging(msgspec.Struct, kw_only=True):
@@ -104,6 +106,7 @@ class UserInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     acl_hlr: bool | UnsetType = field(default=UNSET, name="aclHlr")
     acl_admin: bool | UnsetType = field(default=UNSET, name="aclAdmin")
     enabled: bool | UnsetType = UNSET
+    funding: str | UnsetType = UNSET  # own | parent (default for a sub-user: parent)
     # MOR personal and registration details, kept here so another dialect can read them.
     first_name: Text = UNSET
     surname: Text = UNSET
@@ -131,3 +134,66 @@ READ_ONLY = frozenset(
     {"balance", "credits", "forbrug", "parent", "id", "apikey", "created", "deactivated",
      "materialized_path", "use_currency"}
 )  # fmt: skip
+
+
+class MessageInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`POST /v2/message`'s `message` object, as LINK documents its Messages resource.
+
+    `recipients`, `sender` and `message` are acted on; `price` (øre, at least 100: a premium
+    message), `charity` and `format` (GSM or UNICODE) set the charge's class and coding.
+    Every other documented field is accepted by the schema and refused by name (400), as this
+    server cannot honour it: it is never silently dropped.
+    """
+
+    recipients: str | list[str] | None = None  # comma-separated, or a list
+    sender: str | None = None
+    message: str | None = None
+    price: int | None = None
+    charity: bool | None = None
+    format: str | None = None
+    status: bool | None = None
+    statusurl: str | None = None
+    returndata: str | None = None
+    # LINK's SMS class (0-3), not a charge class; `class` is a Python keyword.
+    sms_class: int | None = field(default=None, name="class")
+    sendtime: str | None = None
+    invoicetext: str | None = None
+    validity: int | None = None
+    contenttype: int | None = None
+    udh: str | None = None
+    attachment: list[str] | None = None
+    pushurl: str | None = None
+    pushexpire: str | None = None
+    filter: list[str] | None = None
+    segmentation: list[str] | None = None
+    pid: int | None = None
+    advanced: str | None = None
+    protocol: str | None = None
+    revenuetext: str | None = None
+
+
+class MessageBody(msgspec.Struct):
+    """`POST /v2/message.{json|xml}` body: `{"message": {...}}`, or `<message>` in XML."""
+
+    message: MessageInput
+
+
+class BatchStat(msgspec.Struct, kw_only=True):
+    sendtime: str  # DD-MM-YYYY HH:MM:SS (UTC)
+    buffered: int
+    received: int  # recipients queued
+    rejected: int
+
+
+class BatchDetails(msgspec.Struct, kw_only=True):
+    sendtime: str
+    batchid: int
+    state: str  # QUEUED
+
+
+class MessageResponse(msgspec.Struct, kw_only=True):
+    """LINK's batch status for a submitted message (the PHP SDK's BatchStatusResponse)."""
+
+    stat: BatchStat
+    details: BatchDetails
+    status: int = 201

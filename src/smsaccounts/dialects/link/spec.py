@@ -13,6 +13,9 @@ import msgspec
 
 from smsaccounts.dialects.link.messages import (
     ErrorResponse,
+    MessageBody,
+    MessageInput,
+    MessageResponse,
     PingResponse,
     UserInput,
     UserResponse,
@@ -93,13 +96,17 @@ def _answers(success: type[Any]) -> dict[int, tuple[str, Body | None]]:
     return out
 
 
-def _op(method: str, path: str, summary: str, success: type[Any], **extra: Any) -> Operation:
+def _op(method: str, path: str, summary: str, success: type[Any], *, created: bool = False,
+        **extra: Any) -> Operation:  # fmt: skip
     params = (FMT, ID) if "{id}" in path else (FMT,)
+    responses = _answers(success)
+    if created:  # a queued message answers 201 with LINK's batch status
+        responses = {201: ("queued", responses.pop(200)[1]), **responses}
     return Operation(
         path=path,
         method=method,
         summary=summary,
-        responses=_answers(success),
+        responses=responses,
         params=params,
         security=("linkApiKey",),
         **extra,
@@ -155,6 +162,17 @@ OPERATIONS = (
         "a new apikey for the caller itself, or for a user below it (aclAdmin); shown once "
         "in the answer's `apikey`, and every earlier key of that user stops working",
         UserResponse,
+        query=Legacy,
+    ),
+    _op(
+        "POST",
+        "/v2/message.{fmt}",
+        "send an SMS: charged to the wallet the caller spends from, queued for the transport; "
+        "documented fields this server cannot honour are refused by name",
+        MessageResponse,
+        created=True,
+        request=Body(((MessageBody, None), (MessageInput, "message")), (JSON, XML)),
+        body_required=True,
         query=Legacy,
     ),
 )

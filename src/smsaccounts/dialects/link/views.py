@@ -33,13 +33,13 @@ def wire_name(column: str) -> str:
 
 
 def user(record: UserRecord, *, apikey: str = MASKED) -> User:
-    account, wallet = record.account, record.wallet
+    account, wallet, spends = record.account, record.wallet, record.spends
     return User(
         integration_id=account.integration_id or None,
         company=account.company or None,
         integration=account.integration or None,
         defaultsender=account.defaultsender or None,
-        balance=money.format_amount(wallet.balance),
+        balance=money.format_amount(spends.balance),
         use_currency=int(wallet.use_currency),
         max_forbrug=str(wallet.max_messages or 0),
         forbrug=str(wallet.messages_sent),
@@ -60,7 +60,8 @@ def user(record: UserRecord, *, apikey: str = MASKED) -> User:
         acl_hlr=account.acl_hlr,
         acl_admin=account.acl_admin,
         enabled=account.enabled,
-        credits=wallet.credits,
+        credits=spends.credits,
+        funding=account.funding,
     )
 
 
@@ -88,6 +89,23 @@ def body_fields(body: bytes) -> dict[str, Any]:
 
 
 _WRAPPERS = ("request", "response")
+
+
+def message_fields(body: bytes) -> dict[str, Any]:
+    """The `message` object of a JSON `{"message": {...}}`, or an XML `<message>` or
+    `<request><message>`."""
+    if not body.strip():
+        raise wire.WireError('a body is required: {"message": {...}} or <message>...</message>')
+    if wire.looks_like_xml(body):
+        root, data = wire.parse_xml(body)
+        inner = data if root == "message" else data.get("message") if root == "request" else None
+        if not isinstance(inner, dict):
+            raise wire.WireError("the XML body must be <message>...</message>")
+        return inner
+    inner = wire.parse_json_object(body).get("message")
+    if not isinstance(inner, dict):
+        raise wire.WireError('the JSON body must be {"message": {...}}')
+    return inner
 
 
 def split_read_only(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

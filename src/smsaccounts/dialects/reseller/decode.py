@@ -106,7 +106,13 @@ def user_create(p: m.UserCreate) -> tuple[Login, NewUser]:
         ),
         source_address=_opt(p.source_address, v.source_address, "sourceAddress"),
         acls=_acls(p),
+        funding=_opt(p.funding, _funding, "funding", None),
     )
+
+
+def _funding(field: str, value: str) -> str:
+    """`OWN` or `PARENT`, any case, as the service's `own` or `parent`."""
+    return v.choice(field, value.lower(), ("own", "parent"))
 
 
 def customer_user_create(p: m.CustomerUserCreate) -> tuple[Login, NewCustomerUser]:

@@ -54,6 +54,7 @@ class UserCreate(_Params):
     acl_smsinbox: str | None = None
     acl_hlr: str | None = None
     acl_admin: str | None = None
+    funding: str | None = None  # OWN | PARENT (default PARENT: the customer's pool)
 
 
 class CustomerUserCreate(_Params):

@@ -1,0 +1,32 @@
+"""Low-balance alerts: a wallet change that crosses its account's threshold downwards
+queues one SMS to the account's contact, in the change's own transaction (`domain.alerts`)."""
+
+from __future__ import annotations
+
+from smsaccounts.domain import alerts, money
+from smsaccounts.domain.models import Asset
+from smsaccounts.services.ports import Tx
+
+PURPOSE = "low_balance"
+
+
+def after_change(tx: Tx, account_id: int, asset: Asset, before: int, after: int) -> None:
+    """Queue the alert if this change took `asset` of the account below its threshold."""
+    if after >= before or asset is Asset.FREE_SMS:
+        return
+    account = tx.accounts.get(account_id)
+    if account is None or account.low_balance_threshold is None:
+        return
+    threshold = account.low_balance_threshold
+    if account.low_balance_asset != asset.value or not account.low_balance_contact:
+        return
+    if not alerts.crossed_down(before, after, threshold):
+        return
+    shown = _shown if asset is Asset.BALANCE else str
+    body = alerts.text(account.name, asset.value, shown(after), shown(threshold))
+    tx.outbox.add(to_msisdn=account.low_balance_contact, text=body, body=body, purpose=PURPOSE,
+                  account_id=account.id, now=tx.now)  # fmt: skip
+
+
+def _shown(units: int) -> str:
+    return money.format_amount(units, 2)
