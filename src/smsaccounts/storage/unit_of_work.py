@@ -18,8 +18,8 @@ from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
-from smsaccounts.storage.console import ConsoleRepository
 from smsaccounts.storage.charges import ChargesRepository
+from smsaccounts.storage.console import ConsoleRepository
 from smsaccounts.storage.credentials import CredentialsRepository
 from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
