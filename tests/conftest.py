@@ -47,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "in_process(reason): needs the app in the test's process (skipped when "
+        "in_process(reason): needs the app in the test's process (deselected when "
         "SMSACCOUNTS_TEST_SERVERS spreads requests over real servers)",
     )
 
@@ -66,21 +66,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests meaningful on one database kind are deselected on the others, never skipped.
 
     With SMSACCOUNTS_TEST_SERVERS, a test that needs the app in this process (it patches
-    code there, reads its logs, or moves its clock) is skipped, saying why."""
-    if multiserver.COUNT:
-        for item in items:
-            reason = _in_process_reason(item)
-            if reason:
-                item.add_marker(pytest.mark.skip(reason=f"SMSACCOUNTS_TEST_SERVERS: {reason}"))
-    keep, drop = [], []
+    code there, reads its logs, or moves its clock) is deselected too; one line says how many
+    and why."""
+    keep, drop, in_process = [], [], 0
     for item in items:
         marker = item.get_closest_marker("only_backend")
         callspec = getattr(item, "callspec", None)
         kind = callspec.params.get("backend") if callspec else None
         if marker and kind is not None and kind != marker.args[0]:
             drop.append(item)
+        elif multiserver.COUNT and _in_process_reason(item):
+            in_process += 1
+            drop.append(item)
         else:
             keep.append(item)
+    if in_process:
+        print(f"SMSACCOUNTS_TEST_SERVERS: {in_process} tests that need the app in this process "
+              "(they patch it, read its logs or move its clock) are deselected")  # fmt: skip
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
