@@ -63,7 +63,11 @@ def create_app(
         # Every run_in_threadpool of this loop shares this many threads.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         stop = threading.Event()
-        worker = asyncio.create_task(_outbox_worker(uow, transport, channels, stop)) if deliver_sms else None
+        worker = (
+            asyncio.create_task(_outbox_worker(uow, transport, channels, stop))
+            if deliver_sms
+            else None
+        )
         try:
             yield
         finally:

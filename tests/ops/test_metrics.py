@@ -123,6 +123,7 @@ def test_the_api_port_serves_metrics_when_on(settings: Settings, uow: UnitOfWork
 def test_charged_and_refunded_parts_are_counted_by_what_paid_them(uow: UnitOfWork) -> None:
     """Parts by asset after commit: free SMS first, then credits, or money at a price per
     part; a refund counts what it gave back; a replay and a refused charge count nothing."""
+
     def value(name: str, asset: str) -> float:
         return REGISTRY.get_sample_value(name, {"asset": asset}) or 0.0
 

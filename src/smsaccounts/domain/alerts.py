@@ -47,8 +47,7 @@ def contact(raw: str, *, email_allowed: bool = True) -> str:
     if "@" in text:
         if not email_allowed:
             raise ValueError(
-                "low_balance_contact cannot be an e-mail address: SMSACCOUNTS_SMTP_URL is "
-                "not set"
+                "low_balance_contact cannot be an e-mail address: SMSACCOUNTS_SMTP_URL is not set"
             )
         return _email(text)
     try:
@@ -95,11 +94,9 @@ def _email(text: str) -> str:
 
 def document(*, account_id: int, name: str, asset: str, value: str, threshold: str) -> str:
     """The JSON a webhook receives: no secret, only what the alert says."""
-    return json.dumps(
-        {"account_id": account_id, "name": name, "asset": asset, "value": value,
-         "threshold": threshold},  # fmt: skip
-        separators=(",", ":"),
-    )
+    found = {"account_id": account_id, "name": name, "asset": asset, "value": value,
+             "threshold": threshold}  # fmt: skip
+    return json.dumps(found, separators=(",", ":"))
 
 
 def text(name: str, asset: str, value: str, threshold: str) -> str:

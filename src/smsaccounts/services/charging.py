@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import Counter
 
+from smsaccounts import metrics
 from smsaccounts.domain import bounds, charging, credentials, funding, money, sms, wallet_rules
 from smsaccounts.domain.charging import Charge, ChargeTaken, MessageClass, Split
 from smsaccounts.domain.models import Account, Asset, acting
@@ -36,7 +37,6 @@ from smsaccounts.errors import (
     InvalidField,
     NotFound,
 )
-from smsaccounts import metrics
 from smsaccounts.services import apikeys, auth, wallet
 from smsaccounts.services.accounts import visible
 from smsaccounts.services.funding import spendable as spendable_of

@@ -1,4 +1,5 @@
-"""The outbox (SMS, and alerts by webhook or e-mail): rows written in the caller's transaction, claimed by the delivery worker."""
+"""The outbox (SMS, and alerts by webhook or e-mail): rows written in the caller's
+transaction, claimed by the delivery worker."""
 
 from __future__ import annotations
 
