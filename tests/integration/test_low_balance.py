@@ -4,9 +4,12 @@ the value went back up."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.server
 import json
 import re
+import socketserver
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -225,6 +228,67 @@ def test_an_email_alert_is_sent_through_smtp(
     )
     ((channel, to),) = {(m.channel, m.to) for m in outbox.list_messages(uow)}
     assert (channel, to) == ("email", "Ops@example.com")
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[tuple[int, list[bytes]]]:
+    """A minimal SMTP server on loopback: answers every command with 250 and keeps each
+    message's envelope lines and data."""
+    received: list[bytes] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.wfile.write(b"220 sink\r\n")
+            data: list[bytes] | None = None
+            while line := self.rfile.readline():
+                if data is not None:
+                    if line == b".\r\n":
+                        received.append(b"".join(data))
+                        data = None
+                        self.wfile.write(b"250 kept\r\n")
+                    else:
+                        data.append(line)
+                elif line[:4].upper() == b"DATA":
+                    data = []
+                    self.wfile.write(b"354 go on\r\n")
+                elif line[:4].upper() == b"QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:
+                    received.append(line.strip())
+                    self.wfile.write(b"250 ok\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], received
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_email_alert_reaches_an_smtp_server_through_the_worker(
+    settings: Settings, engine: Engine, clock: FakeClock, smtp_sink: tuple[int, list[bytes]]
+) -> None:
+    port, received = smtp_sink
+    uow = make_uow(settings.replace(smtp_url=f"smtp://127.0.0.1:{port}",
+                                    smtp_from="alerts@example.com"), engine, clock)  # fmt: skip
+    pool = _pool(uow, 10, low_balance_threshold=5, low_balance_contact="ops@example.com")
+    wallet.debit(uow, account_id=pool.id, asset=Asset.CREDITS, amount=6, reason="t")
+    assert outbox.deliver_due(uow, LogTransport()) == 0  # no e-mail transport given: retried
+    (waiting,) = outbox.list_messages(uow)
+    assert (waiting.status, waiting.last_error) == (
+        "queued",
+        "LookupError: no transport for email (is it configured?)",
+    )
+    clock.advance(seconds=3600)
+    assert outbox.deliver_due(uow, LogTransport(), channels=make_channels(uow.settings)) == 1
+    envelope, data = received[:-1], received[-1]
+    assert b"mail from:<alerts@example.com>" in [line.lower() for line in envelope]
+    assert b"rcpt to:<ops@example.com>" in [line.lower() for line in envelope]
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert (message["To"], message["Subject"]) == ("ops@example.com", "Low-balance alert")
+    assert f"{pool.name} has 4 credits left, below the 5" in str(message.get_body())
 
 
 def test_smtp_settings_are_checked_by_name() -> None:

@@ -133,7 +133,8 @@ def _deliver(
                 **({"body": None} if final else {}),  # given up: the secret goes too
             )
         metrics.OUTBOX_FAILURES.labels("true" if final else "false").inc()
-        log.warning("sms delivery failed", outbox_id=message.id, attempts=attempts, final=final)
+        log.warning("delivery failed", outbox_id=message.id, channel=message.channel,
+                    attempts=attempts, final=final)  # fmt: skip
         return 0
     with uow.write() as tx:
         kept = tx.outbox.finish(
@@ -141,7 +142,7 @@ def _deliver(
         )
     metrics.OUTBOX_DELIVERIES.inc()
     if not kept:  # the claim ran out while the transport took longer than the lease
-        log.warning("sms delivered after its claim ran out", outbox_id=message.id)
+        log.warning("message delivered after its claim ran out", outbox_id=message.id)
     log.info("message delivered", outbox_id=message.id, transport=transport.name)
     return 1
 
