@@ -23,7 +23,7 @@ from smsaccounts.health import Readiness
 from smsaccounts.middleware import BodyLimit, ExactPaths
 from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork, build
-from smsaccounts.transports import Transport, make_transport
+from smsaccounts.transports import Transport, make_channels, make_transport
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +41,7 @@ def create_app(
     logs.configure(settings)
     uow = uow or build(settings)
     transport = make_transport(settings)
+    channels = make_channels(settings)  # alerts by webhook and e-mail
 
     async def healthz(_request: Request) -> JSONResponse:
         if await run_in_threadpool(uow.db.ping):
@@ -62,7 +63,11 @@ def create_app(
         # Every run_in_threadpool of this loop shares this many threads.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         stop = threading.Event()
-        worker = asyncio.create_task(_outbox_worker(uow, transport, stop)) if deliver_sms else None
+        worker = (
+            asyncio.create_task(_outbox_worker(uow, transport, channels, stop))
+            if deliver_sms
+            else None
+        )
         try:
             yield
         finally:
@@ -107,7 +112,9 @@ def create_app(
     return app
 
 
-async def _outbox_worker(uow: UnitOfWork, transport: Transport, stop: threading.Event) -> None:
+async def _outbox_worker(
+    uow: UnitOfWork, transport: Transport, channels: dict[str, Transport], stop: threading.Event
+) -> None:
     """Deliver due SMS every poll interval; an outage is logged and retried, never fatal.
 
     Once `stop` is set the pass ends after the SMS being sent (marked as sent), and the
@@ -119,7 +126,12 @@ async def _outbox_worker(uow: UnitOfWork, transport: Transport, stop: threading.
         try:
             await run_in_threadpool(
                 functools.partial(
-                    outbox.deliver_due, uow, transport, worker=worker, stopping=stop.is_set
+                    outbox.deliver_due,
+                    uow,
+                    transport,
+                    worker=worker,
+                    stopping=stop.is_set,
+                    channels=channels,
                 )
             )
         except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure

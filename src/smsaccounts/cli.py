@@ -231,7 +231,7 @@ def _parser(defaults: Settings) -> argparse.ArgumentParser:
     cli_accounts.add_parsers(_group(sub, "account"), sub, _group)
     cli_wallets.add_parsers(sub, _group, db, _credits)
 
-    o = _group(sub, "outbox").add_parser("list", help="queued and sent SMS, secrets masked")
+    o = _group(sub, "outbox").add_parser("list", help="queued and sent messages, secrets masked")
     o.add_argument("--to", help="only the SMS to this msisdn")
     o.set_defaults(handler=outbox_list)
     cli_completion.add_parser(sub)
@@ -429,7 +429,8 @@ def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any
     return [
         {
             "id": m.id,
-            "to": m.to_msisdn,
+            "to": m.to,
+            "channel": m.channel,
             "text": m.text,
             "purpose": m.purpose,
             "status": m.status,

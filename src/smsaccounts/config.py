@@ -47,6 +47,10 @@ class Settings:
     outbox_poll_seconds: float = 1.0
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 5.0
+    # Low-balance alerts by e-mail: smtp://HOST:PORT (or smtps://, user:password@ optional)
+    # and the From address; empty: e-mail contacts are refused.
+    smtp_url: str = ""
+    smtp_from: str = ""
     # Phone numbers.
     allowed_countries: frozenset[str] = frozenset()  # ISO 3166 codes; empty = all
     default_currency: str = "EUR"
@@ -139,6 +143,10 @@ class Settings:
         if self.outbox_lease_seconds <= 0 or self.grace_seconds < 0:
             name = "outbox_lease_seconds" if self.outbox_lease_seconds <= 0 else "grace_seconds"
             raise SettingError(name, "must be a positive number of seconds")
+        if self.smtp_url and self.smtp_url.partition("://")[0].lower() not in ("smtp", "smtps"):
+            raise SettingError("smtp_url", "must be an smtp://HOST:PORT or smtps://HOST:PORT URL")
+        if self.smtp_url and "@" not in self.smtp_from:
+            raise SettingError("smtp_from", "must be an e-mail address when SMTP is configured")
         scheme = self.database_url.partition(":")[0].partition("+")[0]
         if scheme not in DATABASE_SCHEMES:
             raise SettingError(

@@ -49,6 +49,16 @@ LOCKOUTS = Counter(
     "(msisdn: mysms, user: LINK, reseller, mor)",
     ["door"],
 )
+CHARGED_PARTS = Counter(
+    "smsaccounts_charged_parts_total",
+    "Message parts charged, by what paid them (free_sms, credits, balance)",
+    ["asset"],
+)
+REFUNDED_PARTS = Counter(
+    "smsaccounts_refunded_parts_total",
+    "Message parts refunded, by what was given back (free_sms, credits, balance)",
+    ["asset"],
+)
 RATE_LIMITED = Counter(
     "smsaccounts_rate_limited_total", "Requests refused by the rate limit", ["scope"]
 )

@@ -1,11 +1,15 @@
-"""SMS transports: `log` keeps messages in the outbox only; `http` calls a URL template."""
+"""Transports: for SMS, `log` keeps messages in the outbox only and `http` calls a URL
+template; for alerts, `webhook` POSTs JSON to a URL and `email` sends through SMTP."""
 
 from __future__ import annotations
 
+import email.message
+import smtplib
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import structlog
 
@@ -59,6 +63,94 @@ class HttpTransport:
             raise ConnectionError(f"transport request failed: {type(error).__name__}") from None
         if not 200 <= status < 300:
             raise ConnectionError(f"transport answered HTTP {status}")
+
+
+class WebhookTransport:
+    """POST the message (a JSON document) to the URL it names; any 2xx is delivered."""
+
+    name = "webhook"
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+
+    def send(self, *, to: str, text: str, sender: str) -> None:
+        del sender
+        if not to.startswith(("http://", "https://")):
+            raise ValueError("a webhook goes to an http(s) URL")
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            to,
+            data=text.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "smsaccounts"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as error:
+            error.close()
+            status = error.code
+        except OSError as error:
+            raise ConnectionError(f"webhook request failed: {type(error).__name__}") from None
+        if not 200 <= status < 300:
+            raise ConnectionError(f"webhook answered HTTP {status}")
+
+
+class SmtpTransport:
+    """Send the message as a plain-text e-mail through the SMTP server of
+    `SMSACCOUNTS_SMTP_URL` (smtp://[user:password@]host:port, or smtps:// for TLS from the
+    start), from `SMSACCOUNTS_SMTP_FROM`. `connect` builds the client (tests inject one)."""
+
+    name = "email"
+    subject = "Low-balance alert"
+
+    def __init__(
+        self,
+        url: str,
+        sender: str,
+        *,
+        timeout: float = 10.0,
+        connect: Callable[..., Any] | None = None,
+    ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme.lower() not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMSACCOUNTS_SMTP_URL must be an smtp://HOST:PORT URL")
+        self.tls = parts.scheme.lower() == "smtps"
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.tls else 25)
+        self.user = urllib.parse.unquote(parts.username or "")
+        self.password = urllib.parse.unquote(parts.password or "")
+        self.sender = sender
+        self.timeout = timeout
+        self.connect = connect or (smtplib.SMTP_SSL if self.tls else smtplib.SMTP)
+
+    def message(self, *, to: str, text: str) -> email.message.EmailMessage:
+        composed = email.message.EmailMessage()
+        composed["From"] = self.sender
+        composed["To"] = to
+        composed["Subject"] = self.subject
+        composed.set_content(text)
+        return composed
+
+    def send(self, *, to: str, text: str, sender: str) -> None:
+        del sender  # an e-mail comes from SMSACCOUNTS_SMTP_FROM
+        composed = self.message(to=to, text=text)
+        try:
+            with self.connect(self.host, self.port, timeout=self.timeout) as client:
+                if self.user:
+                    client.login(self.user, self.password)
+                client.send_message(composed)
+        except (OSError, smtplib.SMTPException) as error:
+            # The server's reply may quote the address; the type is enough to retry on.
+            raise ConnectionError(f"smtp delivery failed: {type(error).__name__}") from None
+
+
+def make_channels(settings: Settings) -> dict[str, Transport]:
+    """The transports of the messages that are not SMS: webhook always, e-mail when an SMTP
+    server is configured."""
+    channels: dict[str, Transport] = {"webhook": WebhookTransport()}
+    if settings.smtp_url:
+        channels["email"] = SmtpTransport(settings.smtp_url, settings.smtp_from)
+    return channels
 
 
 def make_transport(settings: Settings) -> Transport:

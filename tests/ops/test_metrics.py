@@ -7,14 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from smsaccounts.app import create_app
 from smsaccounts.config import SettingError, Settings
-from smsaccounts.services import outbox
+from smsaccounts.domain.models import BillingType
+from smsaccounts.errors import InsufficientFunds
+from smsaccounts.services import charging, outbox
+from smsaccounts.services.charging import Message
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
+from tests.integration.test_charging import AT
+from tests.integration.test_charging import _pool as charging_pool
 from tests.integration.test_outbox import RecordingTransport, queue_one
 
 MSISDN = "436761234567"
@@ -112,3 +118,38 @@ def test_the_api_port_serves_metrics_when_on(settings: Settings, uow: UnitOfWork
     app = create_app(settings.replace(metrics="on"), uow=uow, deliver_sms=False)
     with TestClient(app) as http:
         assert "smsaccounts_outbox_depth" in http.get("/metrics").text
+
+
+def test_charged_and_refunded_parts_are_counted_by_what_paid_them(uow: UnitOfWork) -> None:
+    """Parts by asset after commit: free SMS first, then credits, or money at a price per
+    part; a refund counts what it gave back; a replay and a refused charge count nothing."""
+
+    def value(name: str, asset: str) -> float:
+        return REGISTRY.get_sample_value(name, {"asset": asset}) or 0.0
+
+    names = ("smsaccounts_charged_parts_total", "smsaccounts_refunded_parts_total")
+    assets = ("free_sms", "credits", "balance")
+    before = {(n, a): value(n, a) for n in names for a in assets}
+
+    credit_pool = charging_pool(uow, credits=10, free_sms=1)
+    sender = factories.user(uow, parent=credit_pool, funding="parent")
+    four = Message(recipients=[AT], parts=4)  # 1 free SMS, 3 credits
+    charging.charge(uow, caller=sender, account=sender, reference="c1", message=four)
+    charging.charge(uow, caller=sender, account=sender, reference="c1", message=four)  # replay
+    charging.refund(uow, caller=sender, reference="c1", parts=2)  # paid parts first: 2 credits
+    money_pool = charging_pool(uow, billing=BillingType.POST_PAID)
+    with uow.write() as tx:
+        tx.wallets.set_terms(money_pool.id, price_per_part=500_000, credit_limit=1_000_000)
+    payer = factories.user(uow, parent=money_pool, funding="parent")
+    two = Message(recipients=[AT], parts=2)
+    charging.charge(uow, caller=payer, account=payer, reference="m1", message=two)
+    with pytest.raises(InsufficientFunds):  # past the credit limit: nothing moved
+        charging.charge(uow, caller=payer, account=payer, reference="m2", message=two)
+    charging.refund(uow, caller=payer, reference="m1", parts=1)
+
+    moved = {key: value(*key) - was for key, was in before.items()}
+    charged, refunded = names
+    assert moved == {
+        (charged, "free_sms"): 1, (charged, "credits"): 3, (charged, "balance"): 2,
+        (refunded, "free_sms"): 0, (refunded, "credits"): 2, (refunded, "balance"): 1,
+    }  # fmt: skip

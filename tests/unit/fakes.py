@@ -115,10 +115,13 @@ class Store:
 class FakeTx:
     """One transaction over the store; its writes are logged so that they can be undone."""
 
-    def __init__(self, store: Store, now: dt.datetime, *, default_currency: str) -> None:
+    def __init__(
+        self, store: Store, now: dt.datetime, *, default_currency: str, email: bool = False
+    ) -> None:
         self.store = store
         self.now = now
         self.default_currency = default_currency
+        self.email = email
         self._frames: list[list[tuple[dict[Any, Any], Any, Any]]] = []
         self.accounts = FakeAccounts(self)
         self.wallets = FakeWallets(self)
@@ -621,6 +624,8 @@ class FakeOutbox:
         account_id: int | None,
         now: dt.datetime,
         expires_at: dt.datetime | None = None,
+        channel: str = "sms",
+        destination: str | None = None,
     ) -> int:
         message = OutboxMessage(
             id=self.tx.store.next_id("outbox"),
@@ -636,6 +641,8 @@ class FakeOutbox:
             last_error=None,
             created_at=now,
             sent_at=None,
+            channel=channel,
+            destination=destination,
         )
         self.tx.put(self._all, message.id, message)
         return message.id
@@ -726,7 +733,8 @@ class FakeUnitOfWork:
     @contextlib.contextmanager
     def write(self) -> Iterator[FakeTx]:
         """A transaction committed unless it raises (then undone, write by write)."""
-        tx = FakeTx(self.store, self.clock.now(), default_currency=self.settings.default_currency)
+        tx = FakeTx(self.store, self.clock.now(), default_currency=self.settings.default_currency,
+                    email=bool(self.settings.smtp_url))  # fmt: skip
         with tx.savepoint():
             yield tx
 

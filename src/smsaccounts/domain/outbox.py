@@ -36,6 +36,13 @@ class OutboxMessage:
     sent_at: dt.datetime | None
     claimed_until: dt.datetime | None = None  # while sending: when the worker's claim ends
     claimed_by: str | None = None  # while sending: the worker that claimed it
+    channel: str = "sms"  # sms | webhook | email
+    destination: str | None = None  # webhook URL or e-mail address; None for SMS
+
+    @property
+    def to(self) -> str:
+        """Where it goes: the msisdn, URL or e-mail address."""
+        return self.destination if self.destination is not None else self.to_msisdn
 
 
 def masked(text: str, secret: str | None) -> str:

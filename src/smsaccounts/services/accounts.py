@@ -95,7 +95,7 @@ def add(
     if not tree.may_parent(parent.kind, kind):
         raise InvalidField(f"a {kind} cannot be placed under a {parent.kind}", field="parent")
     _check_settable(attributes)
-    values = _clean(attributes)
+    values = _clean(attributes, email=tx.email)
     values.setdefault("funding", funding.default_funding(kind, door).value)
     _check_name(name, values.get("msisdn"))
     if tx.accounts.get_by_name(kind, name) is not None:
@@ -203,7 +203,7 @@ def apply_changes(
     """Set attributes; a name or msisdn taken by another live account is AlreadyExists, and
     `enabled` false revokes every auth token (whichever door disables)."""
     _check_settable(changes)
-    values = _clean(changes)
+    values = _clean(changes, email=tx.email)
     check_texts(tx, values)
     new_name = values.get("name")
     if new_name and new_name != account.name:
@@ -307,7 +307,7 @@ def _check_whole(field: str, value: Any, low: int, high: int) -> None:
         ) from None
 
 
-def _alert_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+def _alert_settings(values: Mapping[str, Any], *, email: bool) -> dict[str, Any]:
     """The low-balance settings among `values`, checked (`domain.alerts`)."""
     found: dict[str, Any] = {}
     if "low_balance_asset" in values:
@@ -320,7 +320,9 @@ def _alert_settings(values: Mapping[str, Any]) -> dict[str, Any]:
                      bounds.INT64_MAX)  # fmt: skip
     if "low_balance_contact" in values:
         try:
-            found["low_balance_contact"] = alerts.contact(str(values["low_balance_contact"]))
+            found["low_balance_contact"] = alerts.contact(
+                str(values["low_balance_contact"]), email_allowed=email
+            )
         except ValueError as error:
             raise InvalidField(str(error), field="low_balance_contact") from None
     return found
@@ -347,7 +349,7 @@ def _check_settable(values: Mapping[str, Any]) -> None:
             raise ForbiddenField(f"{field} cannot be set here", field=field)
 
 
-def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(values: Mapping[str, Any], *, email: bool) -> dict[str, Any]:
     cleaned = dict(values)
     for field in ("iprange", "allowed_ips"):
         if field in cleaned:
@@ -355,7 +357,7 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
                 cleaned[field] = normalize_ranges(str(cleaned[field]))
             except ValueError as error:
                 raise InvalidField(str(error), field=field) from None
-    cleaned.update(_alert_settings(cleaned))
+    cleaned.update(_alert_settings(cleaned, email=email))
     if "funding" in cleaned:
         try:
             cleaned["funding"] = funding.parse(str(cleaned["funding"])).value

@@ -21,6 +21,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from prometheus_client import Counter
+
+from smsaccounts import metrics
 from smsaccounts.domain import bounds, charging, credentials, funding, money, sms, wallet_rules
 from smsaccounts.domain.charging import Charge, ChargeTaken, MessageClass, Split
 from smsaccounts.domain.models import Account, Asset, acting
@@ -148,7 +151,9 @@ def charge(
             return _answer(tx, account, earlier, replayed=True)
         if then is not None:
             then(tx, made, numbers)
-        return _answer(tx, sender, made)
+        answer = _answer(tx, sender, made)
+    _count(metrics.CHARGED_PARTS, made.parts, _paid(made))  # committed: a new charge
+    return answer
 
 
 def refund(uow: UnitOfWork, *, caller: Account, reference: str, parts: int) -> Result:
@@ -171,7 +176,23 @@ def refund(uow: UnitOfWork, *, caller: Account, reference: str, parts: int) -> R
         sender = tx.accounts.get(found.account_id)
         assert sender is not None  # a charge's account is never removed
         refunded = dataclasses.replace(found, refunded_parts=parts)
-        return _answer(tx, sender, refunded)
+        answer = _answer(tx, sender, refunded)
+    _count(metrics.REFUNDED_PARTS, parts, back)  # committed
+    return answer
+
+
+def _paid(found: Charge) -> Split:
+    return Split(found.own_free_sms, found.free_sms, found.credits, found.money)
+
+
+def _count(counter: Counter, parts: int, split: Split) -> None:
+    """Count `parts` by what paid them: free SMS, credits, the rest money (a split holds
+    money as an amount, not as parts)."""
+    free = split.own_free_sms + split.free_sms
+    for asset, counted in (("free_sms", free), ("credits", split.credits),
+                           ("balance", parts - free - split.credits)):  # fmt: skip
+        if counted:
+            counter.labels(asset).inc(counted)
 
 
 def _debit(tx: Tx, caller: Account, sender: Account, payer: Account, reference: str,

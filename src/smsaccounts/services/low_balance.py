@@ -1,5 +1,7 @@
 """Low-balance alerts: a wallet change that crosses its account's threshold downwards
-queues one SMS to the account's contact, in the change's own transaction (`domain.alerts`)."""
+queues one message to the account's contact, in the change's own transaction: an SMS, a
+webhook POST of a small JSON document, or an e-mail (`domain.alerts`). None carries a
+secret, so what is shown is what is sent."""
 
 from __future__ import annotations
 
@@ -23,9 +25,20 @@ def after_change(tx: Tx, account_id: int, asset: Asset, before: int, after: int)
     if not alerts.crossed_down(before, after, threshold):
         return
     shown = _shown if asset is Asset.BALANCE else str
-    body = alerts.text(account.name, asset.value, shown(after), shown(threshold))
-    tx.outbox.add(to_msisdn=account.low_balance_contact, text=body, body=body, purpose=PURPOSE,
-                  account_id=account.id, now=tx.now)  # fmt: skip
+    value, limit = shown(after), shown(threshold)
+    text = alerts.text(account.name, asset.value, value, limit)
+    contact = account.low_balance_contact
+    channel = alerts.channel(contact)
+    if channel == alerts.SMS:
+        tx.outbox.add(to_msisdn=contact, text=text, body=text, purpose=PURPOSE,
+                      account_id=account.id, now=tx.now)  # fmt: skip
+        return
+    body = text
+    if channel == alerts.WEBHOOK:
+        body = alerts.document(account_id=account.id, name=account.name, asset=asset.value,
+                               value=value, threshold=limit)  # fmt: skip
+    tx.outbox.add(to_msisdn="", text=text, body=body, purpose=PURPOSE, account_id=account.id,
+                  now=tx.now, channel=channel, destination=contact)  # fmt: skip
 
 
 def _shown(units: int) -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -77,6 +77,7 @@ def deliver_due(
     limit: int = 50,
     worker: str | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    channels: Mapping[str, Transport] | None = None,
 ) -> int:
     """Deliver what is due; each message claimed first so two workers never send it twice.
 
@@ -85,6 +86,10 @@ def deliver_due(
     each message, so a stopping worker finishes the one it is sending and takes no other.
     Expired messages are dropped first: a PIN that can no longer be used is never sent, and
     its text is not kept.
+
+    `transport` sends SMS and `channels` every other message by its channel (webhook,
+    email), with the same claims, retries and backoff; a channel without a transport fails
+    like a transport error, and is retried.
     """
     worker = worker or worker_name()
     lease = dt.timedelta(seconds=uow.settings.outbox_lease_seconds)
@@ -99,18 +104,21 @@ def deliver_due(
             message = tx.outbox.claim(message_id, tx.now, tx.now + lease, worker=worker)
         if message is None or message.body is None:
             continue
-        delivered += _deliver(uow, transport, message, message.body, worker)
+        chosen = transport if message.channel == "sms" else (channels or {}).get(message.channel)
+        delivered += _deliver(uow, chosen, message, message.body, worker)
     with uow.read() as tx:
         metrics.OUTBOX_DEPTH.set(tx.outbox.depth())
     return delivered
 
 
 def _deliver(
-    uow: UnitOfWork, transport: Transport, message: OutboxMessage, body: str, worker: str
+    uow: UnitOfWork, transport: Transport | None, message: OutboxMessage, body: str, worker: str
 ) -> int:
     settings = uow.settings
     try:
-        transport.send(to=message.to_msisdn, text=body, sender=settings.sms_sender)
+        if transport is None:
+            raise LookupError(f"no transport for {message.channel} (is it configured?)")
+        transport.send(to=message.to, text=body, sender=settings.sms_sender)
     except Exception as error:  # noqa: BLE001 - any transport failure is retried
         attempts = message.attempts
         final = attempts >= settings.outbox_max_attempts
@@ -125,7 +133,8 @@ def _deliver(
                 **({"body": None} if final else {}),  # given up: the secret goes too
             )
         metrics.OUTBOX_FAILURES.labels("true" if final else "false").inc()
-        log.warning("sms delivery failed", outbox_id=message.id, attempts=attempts, final=final)
+        log.warning("delivery failed", outbox_id=message.id, channel=message.channel,
+                    attempts=attempts, final=final)  # fmt: skip
         return 0
     with uow.write() as tx:
         kept = tx.outbox.finish(
@@ -133,8 +142,8 @@ def _deliver(
         )
     metrics.OUTBOX_DELIVERIES.inc()
     if not kept:  # the claim ran out while the transport took longer than the lease
-        log.warning("sms delivered after its claim ran out", outbox_id=message.id)
-    log.info("sms delivered", outbox_id=message.id, transport=transport.name)
+        log.warning("message delivered after its claim ran out", outbox_id=message.id)
+    log.info("message delivered", outbox_id=message.id, transport=transport.name)
     return 1
 
 

@@ -185,6 +185,8 @@ class Outbox(Protocol):
         account_id: int | None,
         now: dt.datetime,
         expires_at: dt.datetime | None = None,
+        channel: str = "sms",
+        destination: str | None = None,
     ) -> int:
         """Queue `body` to send; `text` is what is kept for reading (secrets masked)."""
 
@@ -259,6 +261,8 @@ class Tx(Protocol):
     def now(self) -> dt.datetime: ...
     @property
     def default_currency(self) -> str: ...  # of a wallet opened without one
+    @property
+    def email(self) -> bool: ...  # e-mail can be sent (SMSACCOUNTS_SMTP_URL is set)
     @property
     def accounts(self) -> Accounts: ...
     @property

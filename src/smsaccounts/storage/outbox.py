@@ -1,4 +1,5 @@
-"""The SMS outbox: rows written in the caller's transaction, claimed by the delivery worker."""
+"""The outbox (SMS, and alerts by webhook or e-mail): rows written in the caller's
+transaction, claimed by the delivery worker."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class OutboxRepository:
         account_id: int | None,
         now: dt.datetime,
         expires_at: dt.datetime | None = None,
+        channel: str = "sms",
+        destination: str | None = None,
     ) -> int:
         row = self.conn.execute(
             insert(outbox)
@@ -47,6 +50,8 @@ class OutboxRepository:
                 next_attempt_at=now,
                 expires_at=expires_at,
                 created_at=now,
+                channel=channel,
+                destination=destination,
             )
             .returning(outbox.c.id)
         ).one()

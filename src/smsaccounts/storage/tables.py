@@ -303,6 +303,10 @@ outbox = Table(
     # While `sending`: the worker that claimed it, and until when the claim holds.
     Column("claimed_until", UTCDateTime, nullable=True),
     Column("claimed_by", String(32), nullable=True),
+    # How it goes (sms | webhook | email) and, when not by SMS, where: a URL or an address
+    # (to_msisdn is then empty).
+    Column("channel", String(8), nullable=False, server_default="sms"),
+    Column("destination", Text, nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_to_msisdn", "to_msisdn"),
 )

@@ -32,10 +32,13 @@ from smsaccounts.storage.wallets import WalletsRepository
 class Tx:
     """One open transaction: every repository on the same connection, and one `now`."""
 
-    def __init__(self, conn: Connection, now: dt.datetime, *, default_currency: str) -> None:
+    def __init__(
+        self, conn: Connection, now: dt.datetime, *, default_currency: str, email: bool = False
+    ) -> None:
         self.conn = conn
         self.now = now
         self.default_currency = default_currency  # of a wallet opened without one
+        self.email = email  # an SMTP server is configured: e-mail alerts can go out
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -101,7 +104,8 @@ class UnitOfWork:
     def write(self) -> Iterator[Tx]:
         """A writing transaction (SQLite: BEGIN IMMEDIATE); committed unless it raises."""
         with self.db.transaction(write=True) as conn:
-            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency)
+            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
+                     email=bool(self.settings.smtp_url))  # fmt: skip
 
     @functools.cached_property
     def _lookups(self) -> LookupStatements:
@@ -120,7 +124,8 @@ class UnitOfWork:
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
         with self.db.transaction(write=False) as conn:
-            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency)
+            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
+                     email=bool(self.settings.smtp_url))  # fmt: skip
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> UnitOfWork:
