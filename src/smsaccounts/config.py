@@ -51,6 +51,9 @@ class Settings:
     # and the From address; empty: e-mail contacts are refused.
     smtp_url: str = ""
     smtp_from: str = ""
+    # Whether a low-balance webhook may go to a loopback, private, link-local or otherwise
+    # non-public address (off: a tenant's contact cannot make the server call inside the network).
+    webhook_private_addresses: bool = False
     # Phone numbers.
     allowed_countries: frozenset[str] = frozenset()  # ISO 3166 codes; empty = all
     default_currency: str = "EUR"

@@ -4,7 +4,9 @@ template; for alerts, `webhook` POSTs JSON to a URL and `email` sends through SM
 from __future__ import annotations
 
 import email.message
+import ipaddress
 import smtplib
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -70,13 +72,16 @@ class WebhookTransport:
 
     name = "webhook"
 
-    def __init__(self, timeout: float = 10.0) -> None:
+    def __init__(self, timeout: float = 10.0, *, private_addresses: bool = False) -> None:
         self.timeout = timeout
+        self.private_addresses = private_addresses
 
     def send(self, *, to: str, text: str, sender: str) -> None:
         del sender
         if not to.startswith(("http://", "https://")):
             raise ValueError("a webhook goes to an http(s) URL")
+        if not self.private_addresses:
+            _refuse_non_public(to)
         request = urllib.request.Request(  # noqa: S310 - scheme checked above
             to,
             data=text.encode(),
@@ -93,6 +98,21 @@ class WebhookTransport:
             raise ConnectionError(f"webhook request failed: {type(error).__name__}") from None
         if not 200 <= status < 300:
             raise ConnectionError(f"webhook answered HTTP {status}")
+
+
+def _refuse_non_public(url: str) -> None:
+    """A webhook URL set by a tenant must not reach inside the network (SSRF): every address
+    its host resolves to must be public (SMSACCOUNTS_WEBHOOK_PRIVATE_ADDRESSES lifts this).
+    The name is resolved again when the request connects; a resolver answering differently
+    the second time is outside what this check covers."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname or "", parts.port or 80, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ConnectionError("webhook host does not resolve") from None
+    for *_, address in found:
+        if not ipaddress.ip_address(str(address[0]).split("%")[0]).is_global:
+            raise ConnectionError("webhook host is not a public address")
 
 
 class SmtpTransport:
@@ -147,7 +167,8 @@ class SmtpTransport:
 def make_channels(settings: Settings) -> dict[str, Transport]:
     """The transports of the messages that are not SMS: webhook always, e-mail when an SMTP
     server is configured."""
-    channels: dict[str, Transport] = {"webhook": WebhookTransport()}
+    webhook = WebhookTransport(private_addresses=settings.webhook_private_addresses)
+    channels: dict[str, Transport] = {"webhook": webhook}
     if settings.smtp_url:
         channels["email"] = SmtpTransport(settings.smtp_url, settings.smtp_from)
     return channels

@@ -148,7 +148,7 @@ def test_a_webhook_alert_is_posted_once_per_downward_crossing(
 ) -> None:
     url, calls = hook
     pool = _pool(uow, 10, low_balance_threshold=5, low_balance_contact=url)
-    channels = make_channels(uow.settings)
+    channels = make_channels(uow.settings.replace(webhook_private_addresses=True))  # loopback
     for amount in (3, 3, 1):  # 7, 4 (crosses), 3
         wallet.debit(uow, account_id=pool.id, asset=Asset.CREDITS, amount=amount, reason="t")
         outbox.deliver_due(uow, LogTransport(), channels=channels)
@@ -174,11 +174,31 @@ def test_a_webhook_alert_is_posted_once_per_downward_crossing(
 def test_a_failing_webhook_is_retried_with_backoff(uow: UnitOfWork, clock: FakeClock) -> None:
     pool = _pool(uow, 10, low_balance_threshold=5, low_balance_contact="http://127.0.0.1:9/x")
     wallet.debit(uow, account_id=pool.id, asset=Asset.CREDITS, amount=6, reason="t")
-    assert outbox.deliver_due(uow, LogTransport(), channels=make_channels(uow.settings)) == 0
+    loopback = make_channels(uow.settings.replace(webhook_private_addresses=True))
+    assert outbox.deliver_due(uow, LogTransport(), channels=loopback) == 0
     (message,) = outbox.list_messages(uow)
     assert (message.status, message.attempts) == ("queued", 1)
     assert "webhook request failed" in (message.last_error or "")
     assert message.next_attempt_at > clock.now()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x",
+            "http://169.254.169.254/latest/meta-data", "http://[::1]/x"],
+)  # fmt: skip
+def test_a_webhook_to_an_address_inside_the_network_is_never_called(
+    uow: UnitOfWork, hook: tuple[str, list[tuple[str, str, bytes]]], url: str
+) -> None:
+    """SSRF: a tenant's contact cannot make the server call a loopback, private or metadata
+    address unless SMSACCOUNTS_WEBHOOK_PRIVATE_ADDRESSES says so."""
+    local, calls = hook
+    for contact in (url, local):
+        pool = _pool(uow, 10, low_balance_threshold=5, low_balance_contact=contact)
+        wallet.debit(uow, account_id=pool.id, asset=Asset.CREDITS, amount=6, reason="t")
+    assert outbox.deliver_due(uow, LogTransport(), channels=make_channels(uow.settings)) == 0
+    assert calls == []
+    errors = {m.last_error for m in outbox.list_messages(uow)}
+    assert errors == {"ConnectionError: webhook host is not a public address"}
 
 
 class FakeSmtp:
