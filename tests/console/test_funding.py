@@ -150,11 +150,19 @@ def test_the_dashboard_lists_accounts_under_their_threshold_by_the_wallet_they_s
     # Two levels down: the sub-user spends through `spends_under` from `under` too.
     deep = _set(uow, factories.user(uow, parent=spends_under, funding="parent"),
                 low_balance_threshold=51)  # fmt: skip
+    deep_above = _set(uow, factories.user(uow, parent=spends_under, funding="parent"),
+                      low_balance_threshold=30)  # fmt: skip
     other = _set(uow, _pool(uow, 1), low_balance_threshold=5)  # another reseller's: not shown
     page = signed_in(browser, reseller, factories.PASSWORD).get("/console/")
     assert _low_rows(page) == {under.id, spends_under.id, deep.id}
     assert above.id not in _low_rows(page) and other.id not in _low_rows(page)
-    assert spends_above.id not in _low_rows(page)
+    assert spends_above.id not in _low_rows(page) and deep_above.id not in _low_rows(page)
+    # The query itself leaves out what one level of funding decides; the service resolves
+    # the deeper chains (`deep`, `deep_above`) it returns as candidates.
+    with uow.read() as tx:
+        found, looked_to = tx.console.under_threshold(reseller, after_path=None, limit=50, scan=50)
+    assert {a.id for a in found} == {under.id, spends_under.id, deep.id, deep_above.id}
+    assert looked_to is None
 
 
 def _customer_of(uow: UnitOfWork, reseller: Account, credits: int) -> Account:
@@ -188,3 +196,20 @@ def test_the_dashboard_is_bounded_and_links_further(
         page = b.get(html.unescape(more.group(1)))
     assert len(_low_rows(b.get("/console/"))) == 1
     assert sorted(seen) == sorted(a.id for a in low)
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [("funding", {"funding": "parent"}),
+     ("low-balance", {"low_balance_asset": "credits", "low_balance_threshold": "3"})],
+)  # fmt: skip
+def test_the_funding_and_alert_forms_refuse_a_post_without_its_csrf_token(
+    admin: Browser, uow: UnitOfWork, action: str, data: dict[str, str]
+) -> None:
+    target = factories.customer(uow)
+    admin.get(f"/console/accounts/{target.id}")
+    assert admin.post(f"/console/accounts/{target.id}/{action}", data, csrf=False).status_code == 403
+    now = _now(uow, target)
+    assert (now.funding, now.low_balance_threshold) == ("own", None)
+    assert admin.post(f"/console/accounts/{target.id}/{action}", data).status_code == 200
+    assert _now(uow, target) != now  # the same post with its token does change it
