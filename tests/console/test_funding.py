@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from smsaccounts.console import pages
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import ADMIN_ID
-from smsaccounts.console import pages
 from smsaccounts.services import accounts, auth, console, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -74,7 +74,8 @@ def test_a_threshold_set_through_the_form_is_stored_and_can_be_cleared(
     form = {"low_balance_asset": "credits", "low_balance_threshold": "50",
             "low_balance_contact": "+4520123456"}  # fmt: skip
     page = admin.post(f"/console/accounts/{target.id}/low-balance", form)
-    assert page.status_code == 200 and error_of(page) is None
+    assert page.status_code == 200
+    assert error_of(page) is None
     now = _now(uow, target)
     assert (now.low_balance_asset, now.low_balance_threshold) == ("credits", 50)
     assert now.low_balance_contact == "4520123456"
@@ -155,8 +156,8 @@ def test_the_dashboard_lists_accounts_under_their_threshold_by_the_wallet_they_s
     other = _set(uow, _pool(uow, 1), low_balance_threshold=5)  # another reseller's: not shown
     page = signed_in(browser, reseller, factories.PASSWORD).get("/console/")
     assert _low_rows(page) == {under.id, spends_under.id, deep.id}
-    assert above.id not in _low_rows(page) and other.id not in _low_rows(page)
-    assert spends_above.id not in _low_rows(page) and deep_above.id not in _low_rows(page)
+    for left_out in (above, other, spends_above, deep_above):
+        assert left_out.id not in _low_rows(page)
     # The query itself leaves out what one level of funding decides; the service resolves
     # the deeper chains (`deep`, `deep_above`) it returns as candidates.
     with uow.read() as tx:
@@ -208,7 +209,8 @@ def test_the_funding_and_alert_forms_refuse_a_post_without_its_csrf_token(
 ) -> None:
     target = factories.customer(uow)
     admin.get(f"/console/accounts/{target.id}")
-    assert admin.post(f"/console/accounts/{target.id}/{action}", data, csrf=False).status_code == 403
+    refused = admin.post(f"/console/accounts/{target.id}/{action}", data, csrf=False)
+    assert refused.status_code == 403
     now = _now(uow, target)
     assert (now.funding, now.low_balance_threshold) == ("own", None)
     assert admin.post(f"/console/accounts/{target.id}/{action}", data).status_code == 200

@@ -202,9 +202,7 @@ def check_funding_change(actor: Account, account: Account, changes: Mapping[str,
     """Who pays for an account is changed by an account above it, never by itself
     (`domain.funding.may_set`); setting the value it already has is no change."""
     wanted = changes.get("funding", account.funding)
-    if str(wanted).strip().lower() != account.funding and not funding.may_set(
-        actor.id, account.id
-    ):
+    if str(wanted).strip().lower() != account.funding and not funding.may_set(actor.id, account.id):
         raise ForbiddenField("funding is set by an account above this one", field="funding")
 
 

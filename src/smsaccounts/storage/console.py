@@ -28,7 +28,6 @@ from smsaccounts.storage.tables import (
     wallets,
 )
 
-
 _PAYER = accounts.alias("payer")
 _OWN_WALLET = wallets.alias("own_wallet")
 _PAYER_WALLET = wallets.alias("payer_wallet")
@@ -221,6 +220,7 @@ class ConsoleRepository:
         count, last = self.conn.execute(select(func.count(), func.max(window.c.path))).one()
         threshold = accounts.c.low_balance_threshold
         own_pays = accounts.c.funding == "own"
+        payer_pays = and_(_PAYER.c.id.is_not(None), _PAYER.c.funding == "own")
         query = (
             select(accounts)
             .select_from(
@@ -234,11 +234,10 @@ class ConsoleRepository:
                 accounts.c.deactivated.is_(None),
                 or_(
                     and_(own_pays, _alert_value(_OWN_WALLET) < threshold),
-                    and_(~own_pays, _PAYER.c.funding == "own",
-                         _alert_value(_PAYER_WALLET) < threshold),
-                    and_(~own_pays, or_(_PAYER.c.id.is_(None), _PAYER.c.funding != "own")),
+                    and_(~own_pays, payer_pays, _alert_value(_PAYER_WALLET) < threshold),
+                    and_(~own_pays, ~payer_pays),  # further up: the caller resolves it
                 ),
-            )  # fmt: skip
+            )
             .order_by(accounts.c.path)
             .limit(limit)
         )
