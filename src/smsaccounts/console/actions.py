@@ -18,6 +18,7 @@ from starlette.responses import Response
 from smsaccounts.console import pages
 from smsaccounts.console.messages import sentence
 from smsaccounts.console.web import Console, Handler, Signed, not_found, redirect
+from smsaccounts.domain import account_fields
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import DomainError, InvalidField, MissingField, NotFound
@@ -173,6 +174,22 @@ def settings(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> N
         auth.set_mor_secret(uow, account_id=target.id, secret=_text(form, "mor_secret"))
 
 
+def low_balance(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None:
+    """The low-balance alert's asset, threshold (empty: none) and contact, parsed and set as
+    `smsaccounts account set` does (`domain.account_fields`, `accounts.update`)."""
+    changes: dict[str, Any] = {}
+    for field in ("low_balance_asset", "low_balance_threshold", "low_balance_contact"):
+        changes.update(account_fields.parse(field, _text(form, field)))
+    accounts.update(uow, actor=me, account_id=target.id, changes=changes)
+
+
+def set_funding(uow: UnitOfWork, me: Account, target: Account, form: FormData) -> None:
+    """Who pays for the account: by an account above it only (`accounts.update` refuses the
+    account itself, as every door does)."""
+    changes = account_fields.parse("funding", _text(form, "funding"))
+    accounts.update(uow, actor=me, account_id=target.id, changes=changes)
+
+
 def _handler(action: Action) -> Handler:
     async def handle(c: Console, request: Request, signed: Signed) -> Response:
         me, form = signed.account, request.state.form
@@ -218,4 +235,6 @@ ACTIONS: dict[str, Handler] = {
     "state": _handler(state),
     "password": _handler(reset_password),
     "settings": _handler(settings),
+    "low-balance": _handler(low_balance),
+    "funding": _handler(set_funding),
 }

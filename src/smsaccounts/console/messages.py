@@ -38,7 +38,8 @@ def sentence(error: DomainError) -> str:
     text = _SENTENCES.get(error.code)
     if text is None and error.code in _FIELD_CODES:
         field = (error.field or "").replace("_", " ")
-        text = f"{field}: {error.message}" if field else error.message
+        named = field and not error.message.startswith(f"{error.field}:")  # says it already
+        text = f"{field}: {error.message}" if named else error.message
     if text is None:
         text = table_message[:1].upper() + table_message[1:]
     if error.code in (E.INSUFFICIENT_FUNDS, E.POST_PAID_TARGET, E.BILLING_TYPE_INCOMPATIBLE):

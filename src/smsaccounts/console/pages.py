@@ -19,11 +19,12 @@ from smsaccounts.console.web import Console, Signed, not_found
 from smsaccounts.domain.console import SubtreeStats
 from smsaccounts.domain.models import Account
 from smsaccounts.domain.outbox import EXPIRED, FAILED, QUEUED, SENDING, SENT
-from smsaccounts.domain.tree import Kind
+from smsaccounts.domain.tree import Kind, can_access
 from smsaccounts.errors import NotFound
 from smsaccounts.services import accounts, apikeys, console, wallet
 
 PAGE = 25
+LOW_SHOWN = 10  # accounts under their low-balance threshold on the dashboard at once
 STATS_CACHED = 10_000  # accounts whose dashboard figures are kept at once
 CHART_ROWS = 200  # the latest ledger rows the chart is drawn from
 OUTBOX_STATES = (QUEUED, SENDING, SENT, FAILED, EXPIRED)
@@ -47,6 +48,7 @@ def _stats(c: Console, root: Account) -> SubtreeStats:
 
 async def dashboard(c: Console, request: Request, signed: Signed) -> Response:
     me = signed.account
+    low_after = request.query_params.get("low_after") or None
 
     def read() -> dict[str, Any]:
         return {
@@ -54,6 +56,8 @@ async def dashboard(c: Console, request: Request, signed: Signed) -> Response:
             "ledger": console.latest_ledger(c.uow, root=me, limit=10),
             "audit": console.audit_page(c.uow, root=me, limit=10),
             "wallet": wallet.get(c.uow, account_id=me.id),
+            "low": console.low_balance(c.uow, root=me, after_path=low_after, limit=LOW_SHOWN),
+            "low_after": low_after,
         }
 
     return c.render(request, "dashboard.html", me=signed, **await run_in_threadpool(read))
@@ -116,9 +120,13 @@ def _account_context(
         )
     except NotFound:
         return None
+    payer, paying = console.paying(c.uow, account=target)
     return {
         "target": target,
         "wallet": purse,
+        "payer": payer,
+        "paying": paying,
+        "payer_visible": can_access(me.path, payer.path),
         "ledger": ledger[:PAGE],
         "next_before": ledger[PAGE - 1].id if len(ledger) > PAGE else None,
         "chart": chart.build(recent),

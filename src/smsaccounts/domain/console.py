@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 
+from smsaccounts.domain.models import Account, Wallet
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ConsoleSession:
@@ -27,6 +29,30 @@ class SubtreeStats:
     counts: dict[str, int]  # kind -> live accounts
     credits: int  # spendable credits of the subtree, the root's own included
     balance: int  # money, units of 10^-7
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LowBalance:
+    """An account whose paying wallet is under the account's low-balance threshold."""
+
+    account: Account
+    payer: Account  # the account it spends from (itself when its funding is its own)
+    value: int  # the paying wallet's credits, or money in units of 10^-7
+    threshold: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LowBalancePage:
+    rows: list[LowBalance]
+    next_after: str | None  # the path to look further from; None: nothing further
+
+
+def under_threshold(account: Account, paying: Wallet) -> int | None:
+    """The paying wallet's value of the account's alert asset when it is under the
+    account's threshold; None when no threshold is set or the value is not under it."""
+    threshold = account.low_balance_threshold
+    value = paying.balance if account.low_balance_asset == "balance" else paying.credits
+    return value if threshold is not None and value < threshold else None
 
 
 def password_stamp(password_hash: str | None) -> str:

@@ -190,11 +190,20 @@ def update(
         password_hash = auth.hash_new_password(uow, password)
     with uow.write() as tx:
         account = visible(actor, tx.accounts.get(account_id))
+        check_funding_change(actor, account, changes)
         updated = apply_changes(tx, account, changes)
         if password_hash is not None:
             auth.replace_password(tx, account.id, password_hash)
             return tx.accounts.get(account.id)  # type: ignore[return-value]
         return updated
+
+
+def check_funding_change(actor: Account, account: Account, changes: Mapping[str, Any]) -> None:
+    """Who pays for an account is changed by an account above it, never by itself
+    (`domain.funding.may_set`); setting the value it already has is no change."""
+    wanted = changes.get("funding", account.funding)
+    if str(wanted).strip().lower() != account.funding and not funding.may_set(actor.id, account.id):
+        raise ForbiddenField("funding is set by an account above this one", field="funding")
 
 
 def apply_changes(

@@ -15,13 +15,23 @@ import re
 
 from smsaccounts.domain import bounds, credentials, tree
 from smsaccounts.domain.audit import AuditEntry
-from smsaccounts.domain.console import ConsoleSession, SubtreeStats, password_stamp
-from smsaccounts.domain.models import Account, LedgerEntry
+from smsaccounts.domain.console import (
+    ConsoleSession,
+    LowBalance,
+    LowBalancePage,
+    SubtreeStats,
+    password_stamp,
+    under_threshold,
+)
+from smsaccounts.domain.models import Account, LedgerEntry, Wallet
 from smsaccounts.domain.outbox import OutboxMessage
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import AccessDenied, DomainError, NotFound
-from smsaccounts.services import accounts, audit, auth
+from smsaccounts.services import accounts, audit, auth, funding
 from smsaccounts.services.ports import ConsoleTx, ConsoleUnitOfWork, UnitOfWork
+
+# How many accounts of a subtree one dashboard request looks through for low balances.
+LOW_BALANCE_SCAN = 2000
 
 # Which kinds may sign in, in the order a name is looked up (names are unique per kind).
 SIGN_IN_KINDS = (Kind.ADMIN, Kind.RESELLER, Kind.CUSTOMER, Kind.USER)
@@ -219,3 +229,31 @@ def outbox_page(
     scope = None if root.kind is Kind.ADMIN else root
     with uow.read() as tx:
         return tx.console.outbox_page(scope, status=status, before_id=before_id, limit=limit)
+
+
+def paying(uow: UnitOfWork, *, account: Account) -> tuple[Account, Wallet]:
+    """The account `account` spends from (`services.funding.payer`) and that wallet."""
+    with uow.read() as tx:
+        payer = funding.payer(tx, account)
+        return payer, funding.wallets(tx, account)[1]
+
+
+def low_balance(
+    uow: ConsoleUnitOfWork, *, root: Account, after_path: str | None, limit: int
+) -> LowBalancePage:
+    """Accounts of the subtree whose paying wallet is under their low-balance threshold,
+    in path order: at most `limit`, found among the next `LOW_BALANCE_SCAN` accounts after
+    `after_path` (the storage query's cost is bounded by that), and where to look further."""
+    with uow.read() as tx:
+        found, looked_to = tx.console.under_threshold(
+            root, after_path=after_path, limit=limit + 1, scan=LOW_BALANCE_SCAN
+        )
+        shown = found[:limit]
+        rows = []
+        for account in shown:  # at most `limit`: two key reads each (a chain for deep ones)
+            payer = funding.payer(tx, account)
+            value = under_threshold(account, funding.wallets(tx, account)[1])
+            if value is not None and account.low_balance_threshold is not None:
+                rows.append(LowBalance(account, payer, value, account.low_balance_threshold))
+    next_after = shown[-1].path if len(found) > limit else looked_to
+    return LowBalancePage(rows=rows, next_after=next_after)

@@ -375,6 +375,12 @@ class Console(Protocol):
         limit: int = 25,
     ) -> list[OutboxMessage]: ...
     def subtree_stats(self, root: Account) -> SubtreeStats: ...
+    def under_threshold(
+        self, root: Account, *, after_path: str | None, limit: int, scan: int
+    ) -> tuple[list[Account], str | None]:
+        """Accounts that may be under their low-balance threshold, among the next `scan`
+        of the subtree; and where the look stopped (None: at the subtree's end)."""
+        ...
 
 
 class ConsoleTx(Tx, Protocol):

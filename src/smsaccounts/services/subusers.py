@@ -18,7 +18,6 @@ from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AccessDenied,
     ErrorCode,
-    ForbiddenField,
     InvalidField,
     MissingField,
     NotFound,
@@ -172,9 +171,7 @@ def update(
         if check is not None:
             check(_record(tx, target))
         _check_grants(actor, prepared.values, target)
-        new_funding = prepared.values.get("funding", target.funding)
-        if new_funding != target.funding and not funding.may_set(actor.id, target.id):
-            raise ForbiddenField("funding is set by an account above this one", field="funding")
+        accounts.check_funding_change(actor, target, prepared.values)
         account = accounts.apply_changes(tx, target, prepared.values)
         if prepared.password is not None:
             auth.set_password(uow, tx, account, prepared.password)
