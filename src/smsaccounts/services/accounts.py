@@ -206,6 +206,21 @@ def check_funding_change(actor: Account, account: Account, changes: Mapping[str,
         raise ForbiddenField("funding is set by an account above this one", field="funding")
 
 
+def _check_alert_wallet(account: Account, values: Mapping[str, Any]) -> None:
+    """A low-balance alert watches the wallet of the account that sets it: an account that
+    spends its parent's pool has none to watch (the pool's changes are its payer's, and
+    alerting every account below a pool on each of its changes would read a whole subtree)."""
+    spends_parents = str(values.get("funding", account.funding)).lower() == funding.Funding.PARENT
+    threshold = values.get("low_balance_threshold", account.low_balance_threshold)
+    if spends_parents and threshold is not None:
+        field = "funding" if "low_balance_threshold" not in values else "low_balance_threshold"
+        raise InvalidField(
+            "an account that spends its parent's pool has no wallet of its own to watch: set "
+            "the low-balance alert on the account that pays",
+            field=field,
+        )
+
+
 def apply_changes(
     tx: Tx, account: Account, changes: Mapping[str, Any], *, action: str = "account.update"
 ) -> Account:
@@ -214,6 +229,7 @@ def apply_changes(
     _check_settable(changes)
     values = _clean(changes, email=tx.email)
     check_texts(tx, values)
+    _check_alert_wallet(account, values)
     new_name = values.get("name")
     if new_name and new_name != account.name:
         _check_name(new_name, values.get("msisdn", account.msisdn))
