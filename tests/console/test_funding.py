@@ -13,6 +13,7 @@ import pytest
 from smsaccounts.console import pages
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import ADMIN_ID
+from smsaccounts.errors import InvalidField
 from smsaccounts.services import accounts, auth, console, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -96,7 +97,8 @@ def test_a_threshold_set_through_the_form_is_stored_and_can_be_cleared(
         ({"low_balance_asset": "gold"},
          "low balance asset: low_balance_asset is credits or balance."),
         ({"low_balance_contact": "not a number"},
-         "low balance contact: low_balance_contact is an msisdn in international form."),
+         "low balance contact: low_balance_contact is an msisdn in international form, an "
+         "http(s) URL or an e-mail address."),
     ],
 )  # fmt: skip
 def test_an_invalid_threshold_shows_the_services_message_and_changes_nothing(
@@ -143,27 +145,31 @@ def test_the_dashboard_lists_accounts_under_their_threshold_by_the_wallet_they_s
     reseller = factories.reseller(uow)
     under = _set(uow, _customer_of(uow, reseller, 50), low_balance_threshold=100)
     above = _set(uow, _customer_of(uow, reseller, 50), low_balance_threshold=10)
-    # Both users' own wallets hold 0; they spend `under`'s 50.
-    spends_under = _set(uow, factories.user(uow, parent=under, funding="parent"),
-                        low_balance_threshold=60)  # fmt: skip
-    spends_above = _set(uow, factories.user(uow, parent=under, funding="parent"),
-                        low_balance_threshold=40)  # fmt: skip
-    # Two levels down: the sub-user spends through `spends_under` from `under` too.
-    deep = _set(uow, factories.user(uow, parent=spends_under, funding="parent"),
-                low_balance_threshold=51)  # fmt: skip
-    deep_above = _set(uow, factories.user(uow, parent=spends_under, funding="parent"),
-                      low_balance_threshold=30)  # fmt: skip
     other = _set(uow, _pool(uow, 1), low_balance_threshold=5)  # another reseller's: not shown
     page = signed_in(browser, reseller, factories.PASSWORD).get("/console/")
-    assert _low_rows(page) == {under.id, spends_under.id, deep.id}
-    for left_out in (above, other, spends_above, deep_above):
+    assert _low_rows(page) == {under.id}
+    for left_out in (above, other):
         assert left_out.id not in _low_rows(page)
-    # The query itself leaves out what one level of funding decides; the service resolves
-    # the deeper chains (`deep`, `deep_above`) it returns as candidates.
     with uow.read() as tx:
         found, looked_to = tx.console.under_threshold(reseller, after_path=None, limit=50, scan=50)
-    assert {a.id for a in found} == {under.id, spends_under.id, deep.id, deep_above.id}
+    assert {a.id for a in found} == {under.id}
     assert looked_to is None
+
+
+def test_an_account_that_spends_its_parents_pool_takes_no_alert_of_its_own(
+    uow: UnitOfWork,
+) -> None:
+    """Its alert would watch a pool whose changes are its payer's: set it on the payer."""
+    customer = _customer_of(uow, factories.reseller(uow), 50)
+    user = factories.user(uow, parent=customer, funding="parent")
+    with pytest.raises(InvalidField, match="spends its parent's pool") as refused:
+        _set(uow, user, low_balance_threshold=60)
+    assert refused.value.field == "low_balance_threshold"
+    own = _set(uow, factories.user(uow, parent=customer), low_balance_threshold=60)
+    with pytest.raises(InvalidField, match="spends its parent's pool") as switched:
+        _set(uow, own, funding="parent")
+    assert switched.value.field == "funding"
+    assert _now(uow, own).funding == "own"
 
 
 def _customer_of(uow: UnitOfWork, reseller: Account, credits: int) -> Account:
