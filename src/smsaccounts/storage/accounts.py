@@ -43,7 +43,7 @@ _BY_NAME = select(accounts).where(
 _BY_MSISDN = select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
 )
-_ACCOUNT_AND_WALLET = rows.splitter(accounts, wallets)
+_ACCOUNT_AND_WALLET = rows.pair_builder(accounts, wallets)
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -171,11 +171,7 @@ class AccountsRepository:
             .add_columns(*[c.label(f"w_{c.name}") for c in wallets.c])
             .join(wallets, wallets.c.account_id == accounts.c.id)
         )
-        pairs: list[tuple[Account, Wallet]] = []
-        for row in self.conn.execute(query):
-            account_values, wallet_values = _ACCOUNT_AND_WALLET(row)
-            pairs.append((rows.account(account_values), rows.wallet(wallet_values)))
-        return pairs
+        return [_ACCOUNT_AND_WALLET(row) for row in self.conn.execute(query).fetchall()]
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
