@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from smsaccounts.domain.models import Account
+from smsaccounts.domain.models import Account, BillingType
 from smsaccounts.domain.tree import Kind
 from smsaccounts.storage import rows
 from smsaccounts.storage.rows import _slot_builder
+from smsaccounts.storage.tables import accounts, wallets
 
 
 def _values() -> dict[str, Any]:
@@ -58,3 +59,23 @@ def test_the_builder_takes_only_dataclasses_without_defaults() -> None:
 
     with pytest.raises(AssertionError):
         _slot_builder(WithDefault)
+
+
+def test_the_pair_builder_builds_what_splitting_then_parsing_builds() -> None:
+    """`list_subtree_wallets` builds by position what `splitter` + `account` + `wallet`
+    build by name, for the columns of both tables in their order in the select."""
+    names = [*accounts.c.keys(), *wallets.c.keys()]
+    row = tuple(
+        "customer" if name == "kind" else
+        BillingType.POST_PAID.value if name == "billing_type" else
+        (n, name)  # a value no other column holds: any shift or swap shows
+        for n, name in enumerate(names)
+    )  # fmt: skip
+    account_values, wallet_values = rows.splitter(accounts, wallets)(row)
+    account, wallet = rows.pair_builder(accounts, wallets)(row)
+    assert account == rows.account(account_values)
+    assert wallet == rows.wallet(wallet_values)
+    assert account.kind is Kind.CUSTOMER
+    assert wallet.billing_type is BillingType.POST_PAID
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        account.name = "changed"  # type: ignore[misc]

@@ -43,7 +43,34 @@ _BY_NAME = select(accounts).where(
 _BY_MSISDN = select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
 )
-_ACCOUNT_AND_WALLET = rows.splitter(accounts, wallets)
+_ACCOUNT_AND_WALLET = rows.pair_builder(accounts, wallets)
+
+
+def _in_range(query: Any, after: bool) -> Any:
+    """`query` limited to `[:low, :high)` in path order, after `:after` if `after`."""
+    query = query.where(accounts.c.path >= bindparam("low"), accounts.c.path < bindparam("high"))
+    return query.where(accounts.c.path > bindparam("after")) if after else query
+
+
+# A LINK page's two statements, built once per shape (the same SQL `_subtree_page` and a
+# count of it build per call; building them cost as much as the SQLite range scans).
+_PAGE_WITH_WALLETS = {
+    after: _in_range(select(accounts, *[c.label(f"w_{c.name}") for c in wallets.c]), after)
+    .join(wallets, wallets.c.account_id == accounts.c.id)
+    .order_by(accounts.c.path)
+    .limit(bindparam("limit"))
+    for after in (False, True)
+}
+
+
+def _count(after: bool, bounded: bool) -> Any:
+    inner = _in_range(select(accounts.c.id), after)
+    if bounded:
+        inner = inner.limit(bindparam("at_most"))
+    return select(func.count()).select_from(inner.subquery())
+
+
+_COUNT_RANGE = {(a, b): _count(a, b) for a in (False, True) for b in (False, True)}
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -166,16 +193,11 @@ class AccountsRepository:
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]:
         """`list_subtree` with each account's wallet, in the same single range scan."""
-        query = (
-            _subtree_page(root, after_path, limit, True)
-            .add_columns(*[c.label(f"w_{c.name}") for c in wallets.c])
-            .join(wallets, wallets.c.account_id == accounts.c.id)
-        )
-        pairs: list[tuple[Account, Wallet]] = []
-        for row in self.conn.execute(query):
-            account_values, wallet_values = _ACCOUNT_AND_WALLET(row)
-            pairs.append((rows.account(account_values), rows.wallet(wallet_values)))
-        return pairs
+        query = _PAGE_WITH_WALLETS[after_path is not None]
+        values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
+        if after_path is not None:
+            values["after"] = after_path
+        return [_ACCOUNT_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
@@ -183,14 +205,13 @@ class AccountsRepository:
         """How many accounts `root` and everything below it hold, after `after_path` in path
         order if given, counting no further than `at_most` (one indexed range scan that
         stops there: the cost of a bounded count does not grow with the subtree)."""
-        low, high = root.path, subtree_bounds(root.path)[1]
-        inner = select(accounts.c.id).where(accounts.c.path >= low, accounts.c.path < high)
+        query = _COUNT_RANGE[(after_path is not None, at_most is not None)]
+        values: dict[str, Any] = {"low": root.path, "high": subtree_bounds(root.path)[1]}
         if after_path is not None:
-            inner = inner.where(accounts.c.path > after_path)
+            values["after"] = after_path
         if at_most is not None:
-            inner = inner.limit(at_most)
-        query = select(func.count()).select_from(inner.subquery())
-        return int(self.conn.execute(query).scalar_one())
+            values["at_most"] = at_most
+        return int(self.conn.execute(query, values).scalar_one())
 
     def children(self, parent: Account) -> list[Account]:
         found = self.conn.execute(

@@ -46,6 +46,54 @@ def _slot_builder(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
 _build_account = _slot_builder(Account)
 
 
+def _positional_builder(
+    cls: type[T], names: Sequence[str], start: int, convert: Mapping[str, Callable[[Any], Any]]
+) -> Callable[[Sequence[Any]], T]:
+    """A constructor of the frozen, slotted dataclass `cls` from a row whose columns
+    `start`, `start + 1`, ... are `names` (every field of `cls`, in any order), each value
+    passed through `convert[name]` where given.
+
+    By position, with no mapping in between: a LINK page cuts 101 joined rows of 74
+    columns, and a dict per table per row, then a copy of it, cost more than the slots.
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    assert all(f.default is dataclasses.MISSING for f in fields)
+    assert not hasattr(cls, "__post_init__")
+    assert sorted(names) == sorted(f.name for f in fields), f"{cls.__name__}: {names}"
+    stop = start + len(names)
+    setters = tuple(getattr(cls, name).__set__ for name in names)  # in the row's order
+    converted = tuple(
+        (getattr(cls, name).__set__, start + names.index(name), conversion)
+        for name, conversion in convert.items()
+    )
+
+    def build(row: Sequence[Any]) -> T:
+        obj = object.__new__(cls)
+        for set_slot, value in zip(setters, row[start:stop], strict=True):
+            set_slot(obj, value)
+        for set_slot, index, conversion in converted:
+            set_slot(obj, conversion(row[index]))
+        return obj
+
+    return build
+
+
+def pair_builder(first: Table, second: Table) -> Callable[[Sequence[Any]], tuple[Account, Wallet]]:
+    """A builder of (Account, Wallet) from rows that select `first` (accounts) then
+    `second` (wallets)'s columns in order: what `splitter` then `account` and `wallet`
+    build, without the mappings."""
+    account_names = tuple(first.c.keys())
+    build_account = _positional_builder(Account, account_names, 0, {"kind": Kind})
+    build_wallet = _positional_builder(
+        Wallet, tuple(second.c.keys()), len(account_names), {"billing_type": BillingType}
+    )
+
+    def build(row: Sequence[Any]) -> tuple[Account, Wallet]:
+        return build_account(row), build_wallet(row)
+
+    return build
+
+
 def splitter(*tables: Table) -> Callable[[Sequence[Any]], list[dict[str, Any]]]:
     """A cutter of rows that select `tables`' columns in order: one mapping per table.
 
