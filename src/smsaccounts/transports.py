@@ -54,17 +54,7 @@ class HttpTransport:
         quote = urllib.parse.quote
         url = self.template.format(to=quote(to), text=quote(text), sender=quote(sender))
         request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as error:
-            error.close()
-            status = error.code
-        except OSError as error:
-            # Never echo the URL: it carries the message text.
-            raise ConnectionError(f"transport request failed: {type(error).__name__}") from None
-        if not 200 <= status < 300:
-            raise ConnectionError(f"transport answered HTTP {status}")
+        _deliver(request, self.timeout, "transport")
 
 
 class WebhookTransport:
@@ -88,16 +78,22 @@ class WebhookTransport:
             method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "smsaccounts"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as error:
-            error.close()
-            status = error.code
-        except OSError as error:
-            raise ConnectionError(f"webhook request failed: {type(error).__name__}") from None
-        if not 200 <= status < 300:
-            raise ConnectionError(f"webhook answered HTTP {status}")
+        _deliver(request, self.timeout, "webhook")
+
+
+def _deliver(request: urllib.request.Request, timeout: float, what: str) -> None:
+    """Send `request`; any 2xx answer is delivered, anything else a ConnectionError that
+    never echoes the URL (it may carry the message text)."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as error:
+        error.close()
+        status = error.code
+    except OSError as error:
+        raise ConnectionError(f"{what} request failed: {type(error).__name__}") from None
+    if not 200 <= status < 300:
+        raise ConnectionError(f"{what} answered HTTP {status}")
 
 
 def _refuse_non_public(url: str) -> None:
