@@ -241,7 +241,7 @@ def paying(uow: UnitOfWork, *, account: Account) -> tuple[Account, Wallet]:
 def low_balance(
     uow: ConsoleUnitOfWork, *, root: Account, after_path: str | None, limit: int
 ) -> LowBalancePage:
-    """Accounts of the subtree whose paying wallet is under their low-balance threshold,
+    """Accounts of the subtree whose wallet is under their low-balance threshold,
     in path order: at most `limit`, found among the next `LOW_BALANCE_SCAN` accounts after
     `after_path` (the storage query's cost is bounded by that), and where to look further."""
     with uow.read() as tx:
@@ -250,10 +250,10 @@ def low_balance(
         )
         shown = found[:limit]
         rows = []
-        for account in shown:  # at most `limit`: two key reads each (a chain for deep ones)
-            payer = funding.payer(tx, account)
-            value = under_threshold(account, funding.wallets(tx, account)[1])
+        for account in shown:  # at most `limit`: one key read each; each pays for itself
+            own = tx.wallets.get(account.id)
+            value = None if own is None else under_threshold(account, own)
             if value is not None and account.low_balance_threshold is not None:
-                rows.append(LowBalance(account, payer, value, account.low_balance_threshold))
+                rows.append(LowBalance(account, account, value, account.low_balance_threshold))
     next_after = shown[-1].path if len(found) > limit else looked_to
     return LowBalancePage(rows=rows, next_after=next_after)

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, select, update
 
 from smsaccounts.domain.audit import AuditEntry
 from smsaccounts.domain.console import ConsoleSession, SubtreeStats
@@ -28,15 +28,11 @@ from smsaccounts.storage.tables import (
     wallets,
 )
 
-_PAYER = accounts.alias("payer")
-_OWN_WALLET = wallets.alias("own_wallet")
-_PAYER_WALLET = wallets.alias("payer_wallet")
 
-
-def _alert_value(wallet: Any) -> Any:
-    """The wallet's value of the account's alert asset (`domain.alerts.ASSETS`)."""
+def _alert_value() -> Any:
+    """The account's wallet's value of its alert asset (`domain.alerts.ASSETS`)."""
     return case(
-        (accounts.c.low_balance_asset == "balance", wallet.c.balance), else_=wallet.c.credits
+        (accounts.c.low_balance_asset == "balance", wallets.c.balance), else_=wallets.c.credits
     )
 
 
@@ -200,17 +196,15 @@ class ConsoleRepository:
     def under_threshold(
         self, root: Account, *, after_path: str | None, limit: int, scan: int
     ) -> tuple[list[Account], str | None]:
-        """Accounts of the subtree (the root included, path order after `after_path`) that
-        may be under their low-balance threshold, at most `limit`, looked for among the next
-        `scan` accounts only; and the last path looked at when that bound stopped the look
-        (None: the subtree's end was reached).
+        """Accounts of the subtree (the root included, path order after `after_path`) under
+        their low-balance threshold, at most `limit`, looked for among the next `scan`
+        accounts only; and the last path looked at when that bound stopped the look (None:
+        the subtree's end was reached). Only an account that pays for itself has an alert
+        (`services.accounts`), so its own wallet is the one compared.
 
         Cost: at most `scan` entries of the path index (one range read, cut by LIMIT), and for
-        the accounts among them with a threshold one primary-key read of the wallet it
-        spends from (its own, or its parent's for `funding = parent`); never more, however
-        large the subtree. Exact for `own` accounts and for `parent` ones whose parent pays
-        for itself; a `parent` account whose parent spends from further up is returned as a
-        candidate, for the caller to resolve with `domain.funding` (few, and at most `limit`).
+        the accounts among them with a threshold one primary-key read of their wallet; never
+        more, however large the subtree.
         """
         low, high = root.path, subtree_bounds(root.path)[1]
         looked = select(accounts.c.path).where(accounts.c.path >= low, accounts.c.path < high)
@@ -219,24 +213,17 @@ class ConsoleRepository:
         window = looked.order_by(accounts.c.path).limit(scan).subquery("looked")
         count, last = self.conn.execute(select(func.count(), func.max(window.c.path))).one()
         threshold = accounts.c.low_balance_threshold
-        own_pays = accounts.c.funding == "own"
-        payer_pays = and_(_PAYER.c.id.is_not(None), _PAYER.c.funding == "own")
         query = (
             select(accounts)
             .select_from(
-                accounts.join(window, window.c.path == accounts.c.path)
-                .join(_OWN_WALLET, _OWN_WALLET.c.account_id == accounts.c.id)
-                .outerjoin(_PAYER, _PAYER.c.id == accounts.c.parent_id)
-                .outerjoin(_PAYER_WALLET, _PAYER_WALLET.c.account_id == _PAYER.c.id)
+                accounts.join(window, window.c.path == accounts.c.path).join(
+                    wallets, wallets.c.account_id == accounts.c.id
+                )
             )
             .where(
                 threshold.is_not(None),
                 accounts.c.deactivated.is_(None),
-                or_(
-                    and_(own_pays, _alert_value(_OWN_WALLET) < threshold),
-                    and_(~own_pays, payer_pays, _alert_value(_PAYER_WALLET) < threshold),
-                    and_(~own_pays, ~payer_pays),  # further up: the caller resolves it
-                ),
+                _alert_value() < threshold,
             )
             .order_by(accounts.c.path)
             .limit(limit)
