@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
+from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import accounts, sms_routes, wallets
 
 
@@ -33,17 +35,26 @@ def _subtree_page(root: Account, after_path: str | None, limit: int, include_roo
 
 # The lookups by key, built once: a statement built per call costs more than its SQLite
 # read (expression building, and result columns adapted to each new statement object).
-_BY_ID = select(accounts).where(accounts.c.id == bindparam("id"))
-_BY_OBJECT_ID = select(accounts).where(accounts.c.object_id == bindparam("object_id"))
-_BY_NAME = select(accounts).where(
+# The reads by key, built once (`storage.prepared`).
+_BY_ID = Prepared(select(accounts).where(accounts.c.id == bindparam("id")))
+_BY_OBJECT_ID = Prepared(select(accounts).where(accounts.c.object_id == bindparam("object_id")))
+_BY_NAME = Prepared(select(accounts).where(
     accounts.c.kind == bindparam("kind"),
     accounts.c.name == bindparam("name"),
     accounts.c.deactivated.is_(None),
-)
-_BY_MSISDN = select(accounts).where(
+))  # fmt: skip
+_BY_MSISDN = Prepared(select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
-)
+))  # fmt: skip
 _ACCOUNT_AND_WALLET = rows.pair_builder(accounts, wallets)
+
+
+@functools.cache
+def _by_ids(count: int, lock: bool) -> Prepared:
+    """The accounts of `count` ids (`:a0` ...): a chain is a few deep. With `lock`, FOR SHARE
+    (SQLite has no row locks: its writers serialize)."""
+    query = select(accounts).where(accounts.c.id.in_([bindparam(f"a{n}") for n in range(count)]))
+    return Prepared(query.with_for_update(read=True) if lock else query)
 
 
 def _in_range(query: Any, after: bool) -> Any:
@@ -120,21 +131,21 @@ class AccountsRepository:
         return self.get(row.id)  # type: ignore[return-value]
 
     def get(self, account_id: int) -> Account | None:
-        row = self.conn.execute(_BY_ID, {"id": account_id}).first()
-        return rows.account(row._mapping) if row else None
+        found = _BY_ID.first(self.conn, {"id": account_id})
+        return rows.account(found) if found else None
 
     def get_by_object_id(self, object_id: str) -> Account | None:
-        row = self.conn.execute(_BY_OBJECT_ID, {"object_id": object_id}).first()
-        return rows.account(row._mapping) if row else None
+        found = _BY_OBJECT_ID.first(self.conn, {"object_id": object_id})
+        return rows.account(found) if found else None
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         """The live account of that kind and name (a deleted one keeps its name but is gone)."""
-        row = self.conn.execute(_BY_NAME, {"kind": kind.value, "name": name}).first()
-        return rows.account(row._mapping) if row else None
+        found = _BY_NAME.first(self.conn, {"kind": kind.value, "name": name})
+        return rows.account(found) if found else None
 
     def get_by_msisdn(self, msisdn: str) -> Account | None:
-        row = self.conn.execute(_BY_MSISDN, {"msisdn": msisdn}).first()
-        return rows.account(row._mapping) if row else None
+        found = _BY_MSISDN.first(self.conn, {"msisdn": msisdn})
+        return rows.account(found) if found else None
 
     def ancestors(self, account: Account) -> list[Account]:
         """The account's ancestors, nearest first (read from its path, one query)."""
@@ -146,10 +157,9 @@ class AccountsRepository:
         transaction ends, so a concurrent disable, delete or password change of any of them
         waits for this transaction (and this one for it, seeing its result)."""
         ids = [*ancestor_ids(account.path), account.id]
-        query = select(accounts).where(accounts.c.id.in_(ids))
-        if lock:
-            query = query.with_for_update(read=True)  # FOR SHARE; SQLite: writers serialize
-        by_id = {row.id: rows.account(row._mapping) for row in self.conn.execute(query)}
+        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
+        found = _by_ids(len(ids), lock).mappings(self.conn, values)
+        by_id = {values["id"]: rows.account(values) for values in found}
         if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
         return [by_id[i] for i in reversed(ids) if i in by_id]

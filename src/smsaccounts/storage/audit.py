@@ -7,10 +7,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from smsaccounts.domain.audit import AuditEntry
+from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import audit_log
+
+_ADD = Prepared(insert(audit_log).values({c: bindparam(c.key) for c in audit_log.c
+                                           if c.key != "id"}))  # fmt: skip
 
 
 class AuditRepository:
@@ -28,13 +32,11 @@ class AuditRepository:
         target_id: int | None,
         changes: Mapping[str, tuple[Any, Any]],
     ) -> None:
-        self.conn.execute(
-            insert(audit_log).values(
-                created_at=now, door=door, client_ip=client_ip, actor_id=actor_id,
-                action=action, target_id=target_id,
-                changes=json.dumps({k: list(v) for k, v in changes.items()}, default=str),
-            )
-        )  # fmt: skip
+        _ADD.run(self.conn, {
+            "created_at": now, "door": door, "client_ip": client_ip, "actor_id": actor_id,
+            "action": action, "target_id": target_id,
+            "changes": json.dumps({k: list(v) for k, v in changes.items()}, default=str),
+        })  # fmt: skip
 
     def entries(
         self,

@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from smsaccounts.domain.models import Account, ApiKey, Pin
 from smsaccounts.domain.tree import subtree_bounds
 from smsaccounts.storage import rows
+from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, pins
 
 _ACCOUNT_AND_KEY = rows.splitter(accounts, api_keys)
+_KEY_WITH_OWNER = Prepared(
+    select(accounts, *(c.label(f"k_{c.name}") for c in api_keys.c))
+    .join(api_keys, api_keys.c.account_id == accounts.c.id)
+    .where(api_keys.c.key_hash == bindparam("key_hash"))
+)
 
 
 class CredentialsRepository:
@@ -83,15 +89,10 @@ class CredentialsRepository:
 
     def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None:
         """The key and the account that owns it, in one indexed join."""
-        key_cols = [c.label(f"k_{c.name}") for c in api_keys.c]
-        row = self.conn.execute(
-            select(accounts, *key_cols)
-            .join(api_keys, api_keys.c.account_id == accounts.c.id)
-            .where(api_keys.c.key_hash == key_hash)
-        ).first()
-        if row is None:
+        found = _KEY_WITH_OWNER.run(self.conn, {"key_hash": key_hash}).rows
+        if not found:
             return None
-        account_values, key_values = _ACCOUNT_AND_KEY(row)
+        account_values, key_values = _ACCOUNT_AND_KEY(found[0])
         return rows.api_key(key_values), rows.account(account_values)
 
     def get_key(self, key_id: int) -> ApiKey | None:

@@ -1,10 +1,25 @@
-"""Wallets and their ledger: each change is one conditional UPDATE plus one ledger row."""
+"""Wallets and their ledger: each change is one conditional UPDATE plus one ledger row.
+
+The statements of a change are built once (`storage.prepared`): per asset and direction
+the UPDATE with its floor and range checks, the ledger INSERT, the reads by key."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,9 +33,27 @@ from smsaccounts.domain.wallet_rules import (
     idempotency_scope,
 )
 from smsaccounts.storage import rows
+from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import ledger, wallets
 
-_BY_ACCOUNT = select(wallets).where(wallets.c.account_id == bindparam("account_id"))
+_BY_ACCOUNT = Prepared(select(wallets).where(wallets.c.account_id == bindparam("account_id")))
+_ENTRY = Prepared(
+    select(ledger).where(
+        ledger.c.account_id == bindparam("account_id"),
+        ledger.c.asset == bindparam("asset"),
+        ledger.c.idempotency_scope == bindparam("scope"),
+        ledger.c.idempotency_key == bindparam("key"),
+    )
+)
+_RECORD = Prepared(insert(ledger).values(
+    {c: bindparam(c.key) for c in ledger.c if c.key != "id"}).returning(*ledger.c))  # fmt: skip
+_COUNT = Prepared(
+    update(wallets)
+    .where(wallets.c.account_id == bindparam("account_id"),
+           or_(wallets.c.max_messages.is_(None),
+               wallets.c.messages_sent <= wallets.c.max_messages - bindparam("count")))
+    .values(messages_sent=wallets.c.messages_sent + bindparam("count"))
+)  # fmt: skip
 
 
 class WalletsRepository:
@@ -45,8 +78,8 @@ class WalletsRepository:
         )
 
     def get(self, account_id: int) -> Wallet | None:
-        row = self.conn.execute(_BY_ACCOUNT, {"account_id": account_id}).first()
-        return rows.wallet(row._mapping) if row else None
+        found = _BY_ACCOUNT.first(self.conn, {"account_id": account_id})
+        return rows.wallet(found) if found else None
 
     def set_terms(self, account_id: int, **values: object) -> None:
         """Billing terms (type, limit, currency, max messages): settings, not ledger items."""
@@ -63,35 +96,25 @@ class WalletsRepository:
         with bounds computed here, never `value + amount`: that sum is what could overflow
         (PostgreSQL raises, SQLite silently turns it into a float).
         """
-        column = wallets.c[asset.value]
-        query = update(wallets).where(wallets.c.account_id == account_id, _room(column, amount))
-        if amount < 0:
-            query = query.where(_guard(asset, column, amount))
-        row = self.conn.execute(query.values({column: column + amount}).returning(column)).first()
-        return None if row is None else int(row[0])
+        sign = (amount > 0) - (amount < 0)
+        values = {"account_id": account_id, "amount": amount}
+        if sign > 0:
+            values["room"] = VALUE_MAX - amount
+        elif sign < 0:
+            values["room"], values["neg"] = VALUE_MIN - amount, -amount
+        found = _change(asset, sign).run(self.conn, values).rows
+        return None if not found else int(found[0][0])
 
     def count_messages(self, account_id: int, count: int) -> bool:
         """Add `count` to the messages sent unless that passes `max_messages` (one
         conditional UPDATE, as every wallet change)."""
-        limit = wallets.c.max_messages
-        found = self.conn.execute(
-            update(wallets)
-            .where(wallets.c.account_id == account_id,
-                   or_(limit.is_(None), wallets.c.messages_sent <= limit - count))
-            .values(messages_sent=wallets.c.messages_sent + count)
-        )  # fmt: skip
+        found = _COUNT.run(self.conn, {"account_id": account_id, "count": count})
         return found.rowcount == 1
 
     def find_entry(self, account_id: int, asset: Asset, scope: str, key: str) -> LedgerEntry | None:
-        row = self.conn.execute(
-            select(ledger).where(
-                ledger.c.account_id == account_id,
-                ledger.c.asset == asset.value,
-                ledger.c.idempotency_scope == scope,
-                ledger.c.idempotency_key == key,
-            )
-        ).first()
-        return rows.ledger_entry(row._mapping, replayed=True) if row else None
+        found = _ENTRY.first(self.conn, {"account_id": account_id, "asset": asset.value,
+                                         "scope": scope, "key": key})  # fmt: skip
+        return rows.ledger_entry(found, replayed=True) if found else None
 
     def record(
         self,
@@ -112,28 +135,18 @@ class WalletsRepository:
         again only after rolling back to a savepoint taken before the change (`Tx.savepoint`).
         """
         scope = None if idempotency_key is None else idempotency_scope(actor_id, reason)
-        statement = (
-            insert(ledger)
-            .values(
-                account_id=account_id,
-                asset=asset.value,
-                amount=amount,
-                resulting=resulting,
-                reason=reason,
-                actor_id=actor_id,
-                idempotency_key=idempotency_key,
-                idempotency_scope=scope,
-                created_at=now,
-            )
-            .returning(*ledger.c)
-        )
+        values = {"account_id": account_id, "asset": asset.value, "amount": amount,
+                  "resulting": resulting, "reason": reason, "actor_id": actor_id,
+                  "idempotency_key": idempotency_key, "idempotency_scope": scope,
+                  "created_at": now}  # fmt: skip
         try:
-            row = self.conn.execute(statement).one()
+            found = _RECORD.first(self.conn, values)
         except IntegrityError as error:
             if idempotency_key is None or scope is None:
                 raise
             raise IdempotencyKeyTaken(account_id, asset, scope, idempotency_key) from error
-        return rows.ledger_entry(row._mapping)
+        assert found is not None  # an INSERT ... RETURNING answers its row
+        return rows.ledger_entry(found)
 
     def ledger_sum(self, account_id: int, asset: Asset) -> int:
         total = self.conn.execute(
@@ -153,16 +166,32 @@ class WalletsRepository:
         return [rows.ledger_entry(row._mapping) for row in found]
 
 
-def _room(column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
-    """`VALUE_MIN <= value + amount <= VALUE_MAX` (`wallet_rules.fits`), without the sum."""
-    if amount > 0:
-        return column <= VALUE_MAX - amount
-    if amount < 0:
-        return column >= VALUE_MIN - amount
-    return true()
+@functools.cache
+def _change(asset: Asset, sign: int) -> Prepared:
+    """The conditional UPDATE adding `:amount` (of `sign`) to `asset`, RETURNING the result.
+
+    Parameters: `account_id`, `amount`, and `room` (the bound that keeps the value in the
+    column's range) unless `sign` is 0, `neg` (= -amount) when `sign` is negative.
+    """
+    column = wallets.c[asset.value]
+    query = update(wallets).where(wallets.c.account_id == bindparam("account_id"))
+    if sign:
+        query = query.where(_room(column, sign))
+    if sign < 0:
+        query = query.where(_guard(asset, column))
+    added = column + bindparam("amount", type_=BigInteger)
+    return Prepared(query.values({column: added}).returning(column))
 
 
-def _guard(asset: Asset, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
+def _room(column: ColumnElement[int], sign: int) -> ColumnElement[bool]:
+    """`VALUE_MIN <= value + amount <= VALUE_MAX` (`wallet_rules.fits`), without the sum:
+    `:room` is `VALUE_MAX - amount` for a positive amount, `VALUE_MIN - amount` for a
+    negative one."""
+    room = bindparam("room", type_=BigInteger)
+    return column <= room if sign > 0 else column >= room
+
+
+def _guard(asset: Asset, column: ColumnElement[int]) -> ColumnElement[bool]:
     """The domain's floor for `asset` (`wallet_rules.FLOORS`) as the UPDATE's predicate.
 
     `value + amount >= floor`, the floor taken per billing type from the wallet's own row:
@@ -170,22 +199,23 @@ def _guard(asset: Asset, column: ColumnElement[int], amount: int) -> ColumnEleme
     """
     by_type = {billing_type: floor_rule(asset, billing_type) for billing_type in BillingType}
     if len(set(by_type.values())) == 1:
-        return _at_or_above(by_type[BillingType.PRE_PAID], column, amount)
+        return _at_or_above(by_type[BillingType.PRE_PAID], column)
     return or_(
         *(
-            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, column, amount))
+            and_(wallets.c.billing_type == billing_type.value, _at_or_above(rule, column))
             for billing_type, rule in by_type.items()
         )
     )
 
 
-def _at_or_above(rule: Floor, column: ColumnElement[int], amount: int) -> ColumnElement[bool]:
-    """`value + amount >= floor` for a floor of kind `rule` and a negative `amount`, written
-    as `value >= floor - amount`: with 0 <= -amount <= VALUE_MAX and -VALUE_MAX <= floor <= 0
-    the right side cannot overflow."""
+def _at_or_above(rule: Floor, column: ColumnElement[int]) -> ColumnElement[bool]:
+    """`value + amount >= floor` for a floor of kind `rule` and a negative amount, written
+    as `value >= floor + :neg` (`:neg` = -amount): with 0 <= :neg <= VALUE_MAX and
+    -VALUE_MAX <= floor <= 0 the right side cannot overflow."""
+    neg = bindparam("neg", type_=BigInteger)
     if rule is Floor.ZERO:
-        return column >= -amount
+        return column >= neg
     if rule is Floor.NONE:
         return true()
     limit = wallets.c.credit_limit  # floor = min(0, -limit); no limit, no floor
-    return or_(limit.is_(None), column >= -amount, column >= -limit - amount)
+    return or_(limit.is_(None), column >= neg, column >= neg - limit)
