@@ -13,6 +13,7 @@ runs, so a flood of made-up logins never reaches a password hash.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import logging
@@ -34,6 +35,7 @@ from smsaccounts.domain.network import parse_ranges
 from smsaccounts.errors import BadRequest, DomainError, ErrorCode
 from smsaccounts.ratelimit import RateLimiter
 from smsaccounts.services import audit
+from smsaccounts.storage.database import WriterBusy
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 C = TypeVar("C")  # an operation's decoded command
@@ -263,6 +265,40 @@ class Pipeline:
 
 
 _NOBODY = logs.CallerSlot()
+
+
+def writes_on_loop(
+    run: Callable[[UnitOfWork, C, Call], R], *, when: Callable[[C], bool] = lambda _c: True
+) -> Callable[[UnitOfWork, C, Call], Awaitable[R]]:
+    """`run_on_loop` for a use case that writes (and hashes no password: `when` says so).
+
+    Where the storage groups writes (SQLite: `UnitOfWork.grouped`), it runs on the event
+    loop, its writes inside the transaction shared by the requests of this loop turn, and
+    it is answered once that transaction has committed: one sync to disk for the group, no
+    hop to a worker thread and back. Elsewhere, or while a worker thread holds SQLite's
+    write lock, it runs on a worker thread as `run` always did.
+    """
+
+    async def on_loop(uow: UnitOfWork, command: C, call: Call) -> R:
+        if uow.groups_writes and when(command):
+            ticket = None
+            try:
+                with uow.grouped() as ticket:
+                    result = run(uow, command, call)
+            except WriterBusy:
+                assert ticket is not None
+                assert ticket.group is None  # nothing was written: the thread runs it all
+            except BaseException:
+                if ticket is not None and ticket.group is not None:
+                    await asyncio.shield(ticket.group.done)  # its writes, if any, are kept
+                raise
+            else:
+                if ticket.group is not None:
+                    await asyncio.shield(ticket.group.done)
+                return result
+        return await run_in_threadpool(run, uow, command, call)
+
+    return on_loop
 
 
 class _Endpoint:

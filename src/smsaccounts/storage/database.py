@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import dataclasses
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,6 +18,7 @@ from sqlalchemy.pool import NullPool
 from smsaccounts import metrics
 from smsaccounts.config import Settings
 from smsaccounts.errors import ServiceUnavailable
+from smsaccounts.storage.prepared import raw_execute, savepoint
 
 _BUSY_SECONDS = 30  # how long a SQLite writer waits for the one before it
 
@@ -68,8 +73,48 @@ def _sqlite_engine(url: str, settings: Settings, **kwargs: Any) -> Engine:
     return engine
 
 
+class WriterBusy(Exception):
+    """A grouped write found SQLite's write lock taken (by a thread of this process, or by
+    another process): nothing was written, and the caller runs its use case on a worker
+    thread, which may wait for the lock."""
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class Group:
+    """One SQLite write transaction shared by the writes of requests served on the event
+    loop (`Database.group_write`); `done` resolves once it is committed (or failed)."""
+
+    conn: Connection
+    done: asyncio.Future[None]
+    thread: int  # the event loop's
+    savepoints: Iterator[int] = dataclasses.field(default_factory=itertools.count)
+
+
+@dataclasses.dataclass(slots=True)
+class Ticket:
+    """A request's part in grouped writing: the group its writes joined, if any."""
+
+    group: Group | None = None
+
+
+# Set while a use case runs on the event loop with its writes grouped (`UnitOfWork.grouped`).
+_TICKET: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar(
+    "smsaccounts_group_ticket", default=None
+)
+
+
 class Database:
-    """Hands out connections inside one transaction each; outages become ServiceUnavailable."""
+    """Hands out connections inside one transaction each; outages become ServiceUnavailable.
+
+    **Grouped writes (SQLite).** A use case served on the event loop (MOR debits, charges)
+    writes into one open transaction shared with the other requests the loop serves in the
+    same turn, each inside its own savepoint (undone alone if its use case fails), and the
+    transaction commits at the end of that turn, in one sync to disk for all of them: group
+    commit. A request is answered only after the commit that holds its writes, so nothing
+    acknowledged is lost; if the commit fails, every request in it gets the failure. When a
+    worker thread (or another process) holds the write lock, the request goes to a worker
+    thread instead (`WriterBusy`). `make bench` (bench/README.md) has the figures.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -81,6 +126,7 @@ class Database:
         # Other processes still meet at SQLite's lock. Reentrant, so a nested write in one
         # thread behaves as before; waited for no longer than SQLite's busy timeout.
         self._writer = threading.RLock()
+        self._group: Group | None = None
 
     @contextlib.contextmanager
     def _queued(self, write: bool) -> Iterator[None]:
@@ -97,6 +143,10 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
+        if write and self._group is not None and self._group.thread == threading.get_ident():
+            # A write of this thread (the event loop's) outside a group while one is open:
+            # the group commits first, or this transaction would wait on its own lock.
+            self._commit(self._group)
         try:
             with self._queued(write), self.engine.connect() as conn:
                 if write and self.is_sqlite:
@@ -109,6 +159,72 @@ class Database:
             metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
 
+    @contextlib.contextmanager
+    def group_write(self, ticket: Ticket) -> Iterator[Connection]:
+        """A write inside the event loop's open group transaction (opened, and its commit
+        scheduled for the end of this loop turn, if there is none), as a savepoint."""
+        group = self._group or self._open_group()
+        ticket.group = group
+        try:
+            with savepoint(group.conn, f"g{next(group.savepoints)}"):
+                yield group.conn
+        except _OUTAGE as error:
+            if isinstance(error, exc.OperationalError) and not _is_outage(error):
+                raise
+            metrics.DATABASE_ERRORS.inc()
+            raise ServiceUnavailable("database unavailable") from error
+
+    def _open_group(self) -> Group:
+        loop = asyncio.get_running_loop()
+        if not self._writer.acquire(blocking=False):
+            raise WriterBusy
+        try:
+            conn = self.engine.connect().execution_options(sqlite_immediate=True)
+            try:
+                # Never wait on the event loop: a lock held by another process sends this
+                # request to a worker thread, which waits for it.
+                raw_execute(conn, "PRAGMA busy_timeout=0")
+                try:
+                    conn.begin()
+                except exc.OperationalError as error:
+                    if "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower():
+                        raise WriterBusy from None
+                    raise
+                finally:
+                    raw_execute(conn, f"PRAGMA busy_timeout={_BUSY_SECONDS * 1000}")
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            self._writer.release()
+            raise
+        group = self._group = Group(conn, loop.create_future(), threading.get_ident())
+        loop.call_soon(self._commit, group)
+        return group
+
+    def _commit(self, group: Group) -> None:
+        """End `group`: commit (one sync to disk for every request in it), wake its requests."""
+        if self._group is not group:
+            return  # committed already (a write outside the group came first)
+        self._group = None
+        try:
+            group.conn.commit()
+        except Exception as error:  # noqa: BLE001 - every request of the group gets it
+            failure: Exception = error
+            if isinstance(error, _OUTAGE):
+                metrics.DATABASE_ERRORS.inc()
+                failure = ServiceUnavailable("database unavailable")
+            with contextlib.suppress(Exception):
+                group.conn.rollback()
+            group.done.set_exception(failure)
+        else:
+            group.done.set_result(None)
+        finally:
+            if not group.done.done():  # interrupted: its requests must not wait for ever
+                group.done.set_exception(ServiceUnavailable("database unavailable"))
+            group.conn.close()
+            self._writer.release()
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -119,6 +235,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def ticket() -> Ticket | None:
+    """The current request's grouped-writing ticket, if its writes are grouped."""
+    return _TICKET.get()
+
+
+@contextlib.contextmanager
+def grouping() -> Iterator[Ticket]:
+    """Group the writes made in this context (on the event loop, SQLite)."""
+    found = Ticket()
+    token = _TICKET.set(found)
+    try:
+        yield found
+    finally:
+        _TICKET.reset(token)
 
 
 def _is_outage(error: exc.OperationalError) -> bool:

@@ -15,9 +15,10 @@ SQLAlchemy's own exception (`IntegrityError`, `OperationalError`), so callers an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, exc
@@ -130,3 +131,30 @@ class Prepared:
 
     def mappings(self, conn: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [dict(zip(self.names, row, strict=True)) for row in self.run(conn, values).rows]
+
+
+def raw_execute(conn: Connection, sql: str) -> None:
+    """One statement without parameters or rows (SAVEPOINT, PRAGMA) on `conn`'s DB-API
+    cursor, inside its transaction; errors as SQLAlchemy's."""
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+    except dbapi.Error as error:
+        raise exc.DBAPIError.instance(sql, None, error, dbapi.Error, dialect=dialect) from error
+    finally:
+        cursor.close()
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection, name: str) -> Iterator[None]:
+    """What runs inside is undone alone if it raises; the transaction goes on."""
+    raw_execute(conn, f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        raw_execute(conn, f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    finally:
+        raw_execute(conn, f"RELEASE SAVEPOINT {name}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Iterator
 
 from sqlalchemy import Connection
@@ -16,6 +17,7 @@ from sqlalchemy import Connection
 from smsaccounts.config import Settings
 from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.credentials import Passwords
+from smsaccounts.storage import database
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
 from smsaccounts.storage.charges import ChargesRepository
@@ -25,6 +27,7 @@ from smsaccounts.storage.database import Database
 from smsaccounts.storage.hotpath import HotReads
 from smsaccounts.storage.lookups import Lookups, LookupStatements
 from smsaccounts.storage.outbox import OutboxRepository
+from smsaccounts.storage.prepared import savepoint
 from smsaccounts.storage.throttles import ThrottlesRepository
 from smsaccounts.storage.wallets import WalletsRepository
 
@@ -39,11 +42,12 @@ class Tx:
         self.now = now
         self.default_currency = default_currency  # of a wallet opened without one
         self.email = email  # an SMTP server is configured: e-mail alerts can go out
+        self._savepoints = itertools.count()
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """What runs inside is undone alone if it raises; the transaction goes on."""
-        with self.conn.begin_nested():
+        with savepoint(self.conn, f"s{next(self._savepoints)}"):
             yield
 
     @functools.cached_property
@@ -102,10 +106,29 @@ class UnitOfWork:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:
-        """A writing transaction (SQLite: BEGIN IMMEDIATE); committed unless it raises."""
-        with self.db.transaction(write=True) as conn:
+        """A writing transaction (SQLite: BEGIN IMMEDIATE); committed unless it raises.
+
+        Inside `grouped` (SQLite, on the event loop) it is a savepoint of the loop's group
+        transaction instead, committed with it (`Database`): undone alone if it raises.
+        """
+        ticket = database.ticket()
+        with (self.db.group_write(ticket) if ticket is not None
+              else self.db.transaction(write=True)) as conn:  # fmt: skip
             yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
                      email=bool(self.settings.smtp_url))  # fmt: skip
+
+    @property
+    def groups_writes(self) -> bool:
+        """Whether a use case's writes may be grouped on the event loop (`grouped`): SQLite,
+        whose writers take turns anyway; a database server commits concurrent
+        transactions together by itself."""
+        return self.db.is_sqlite
+
+    def grouped(self) -> contextlib.AbstractContextManager[database.Ticket]:
+        """Group the writes `write` makes in this context; the caller awaits the ticket's
+        group (`ticket.group.done`) before answering, and runs the use case on a worker
+        thread instead when it raises `database.WriterBusy`."""
+        return database.grouping()
 
     @functools.cached_property
     def _lookups(self) -> LookupStatements:

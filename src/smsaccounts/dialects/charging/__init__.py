@@ -146,7 +146,7 @@ def fail(call: Call, error: DomainError, _operation: str | None) -> Reply:
 
 def _operation(name: str, type_: type[Any], run: Any) -> Operation[Any, Any]:
     return Operation(name=name, decode=_decoder(type_), run=run, encode=_encode,
-                     credential=_credential)  # fmt: skip
+                     credential=_credential, run_on_loop=pipeline.writes_on_loop(run))  # fmt: skip
 
 
 DIALECT = pipeline.Dialect(

@@ -146,7 +146,12 @@ def dialect(settings: Settings) -> pipeline.Dialect:
     """MOR's switches (the API on or off, GET allowed) are the installation's settings."""
     use_cases: dict[str, tuple[Any, ...]] = {
         "user_details_get": (UserDetailsGet, _user_details, _user_details_on_loop),
-        "user_balance_update": (UserBalanceUpdate, _user_balance_update),
+        # Without `p` a debit is lookups and one write: grouped on the loop (SQLite).
+        "user_balance_update": (
+            UserBalanceUpdate,
+            _user_balance_update,
+            pipeline.writes_on_loop(_user_balance_update, when=lambda p: p.p is None),
+        ),
     }
     routes: dict[str, dict[str, Operation[Any, Any]]] = {}
     for path, function in FUNCTIONS.items():

@@ -1,0 +1,201 @@
+"""Grouped writes: charges and MOR debits served on the event loop share one SQLite
+transaction per loop turn, each in its own savepoint, and are answered only after it
+commits (storage/database.py). On PostgreSQL every request commits on its own.
+
+Each test drives the app in-process with concurrent requests on one event loop, as uvicorn
+serves them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import event, exc, func, select
+
+from smsaccounts.app import create_app
+from smsaccounts.config import Settings
+from smsaccounts.domain.models import Account, Asset, BillingType
+from smsaccounts.domain.tree import ADMIN_ID
+from smsaccounts.services import auth, wallet
+from smsaccounts.storage.database import Database, make_engine
+from smsaccounts.storage.tables import charges, ledger, wallets
+from smsaccounts.storage.unit_of_work import UnitOfWork
+from tests import factories
+from tests.conftest import make_uow
+
+CHARGE = "/charging/v1/charge"
+BURST = 40
+COVERED = 30  # credits in the pool: 30 of the 40 one-part charges are covered
+
+
+@pytest.fixture
+def gateway(uow: UnitOfWork) -> str:
+    return auth.create_api_key(uow, owner_id=ADMIN_ID, name="gw", purpose="gateway")[1]
+
+
+@pytest.fixture
+def sender(uow: UnitOfWork) -> Account:
+    """A user spending its pre-paid customer's pool of COVERED credits."""
+    reseller = factories.reseller(uow)
+    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
+    wallet.credit(uow, account_id=customer.id, asset=Asset.CREDITS, amount=COVERED, reason="t")
+    return factories.user(uow, parent=customer, funding="parent")
+
+
+@contextlib.asynccontextmanager
+async def _client(settings: Settings, uow: UnitOfWork) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.replace(rate_limit="100000/second"), uow=uow, deliver_sms=False)
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+async def _charge(client: httpx.AsyncClient, key: str, user: Account, n: int) -> httpx.Response:
+    body = {"reference": f"r-{n}", "account_id": user.id, "recipients": ["+4520123456"],
+            "parts": 1}  # fmt: skip
+    return await client.post(CHARGE, json=body, headers={"Authorization": f"Bearer {key}"})
+
+
+def _commits(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the write transactions that commit: groups, and writes on their own."""
+    counted = [0]
+    group_commit, transaction = db._commit, db.transaction
+
+    def count_group(group: Any) -> None:
+        counted[0] += db._group is group
+        group_commit(group)
+
+    def count_write(*, write: bool) -> Any:
+        counted[0] += write
+        return transaction(write=write)
+
+    monkeypatch.setattr(db, "_commit", count_group)
+    monkeypatch.setattr(db, "transaction", count_write)
+    return counted
+
+
+def test_a_burst_of_charges_commits_together_and_a_refused_one_is_undone_alone(
+    settings: Settings, uow: UnitOfWork, gateway: str, sender: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    async def burst() -> list[httpx.Response]:
+        async with _client(settings, uow) as client:
+            await _charge(client, gateway, sender, -1)  # warm: the app's first request
+            commits[0] = 0
+            return await asyncio.gather(*(_charge(client, gateway, sender, n)
+                                          for n in range(BURST)))  # fmt: skip
+
+    commits = _commits(uow.db, monkeypatch)
+    answers = asyncio.run(burst())
+
+    ok = [a for a in answers if a.status_code == 200]
+    refused = [a.json()["error"] for a in answers if a.status_code != 200]
+    assert len(ok) == COVERED - 1  # the warm-up took one
+    assert refused == ["insufficient_funds"] * (BURST - COVERED + 1)
+    with uow.read() as tx:
+        pool = tx.wallets.get(sender.parent_id)  # type: ignore[arg-type]
+        assert pool is not None
+        assert pool.credits == 0
+        assert tx.wallets.ledger_sum(pool.account_id, Asset.CREDITS) == 0
+        made = tx.conn.execute(select(func.count()).select_from(charges)).scalar_one()
+        assert made == COVERED  # every answered charge is stored, no refused one is
+    if settings.is_sqlite:
+        assert commits[0] < BURST / 2  # many charges a commit: the group's sync to disk
+    else:
+        assert commits[0] >= BURST  # PostgreSQL: each on its own (it groups commits itself)
+
+
+def test_a_failed_commit_fails_every_request_in_it_and_keeps_nothing(
+    settings: Settings, uow: UnitOfWork, gateway: str, sender: Account
+) -> None:
+    failing = [False]
+
+    def fail(_conn: Any) -> None:
+        if failing[0]:
+            raise exc.OperationalError("COMMIT", None, sqlite3.OperationalError("disk I/O error"))
+
+    async def burst() -> list[httpx.Response]:
+        async with _client(settings, uow) as client:
+            await _charge(client, gateway, sender, -1)
+            failing[0] = True
+            return await asyncio.gather(*(_charge(client, gateway, sender, n)
+                                          for n in range(8)))  # fmt: skip
+
+    event.listen(uow.db.engine, "commit", fail)
+    answers = asyncio.run(burst())
+    event.remove(uow.db.engine, "commit", fail)
+
+    assert {a.status_code for a in answers} == {503}
+    assert {a.json()["error"] for a in answers} == {"unavailable"}
+    with uow.read() as tx:
+        assert tx.conn.execute(select(func.count()).select_from(charges)).scalar_one() == 1
+        pool = tx.wallets.get(sender.parent_id)  # type: ignore[arg-type]
+        assert pool is not None
+        assert pool.credits == COVERED - 1
+
+
+@pytest.mark.parametrize("holder", ["thread", "process"])
+def test_while_the_write_lock_is_held_the_loop_keeps_serving_and_the_write_waits(
+    settings: Settings, uow: UnitOfWork, gateway: str, sender: Account, holder: str,
+    clock: Any,
+) -> None:  # fmt: skip
+    """A worker thread of this process (or another process: the CLI, a second worker)
+    holds SQLite's write lock (on PostgreSQL: the pool's wallet row): the charge goes to a
+    worker thread and waits there, and the event loop answers a read meanwhile."""
+    secret = "s3cret"
+    auth.set_mor_secret(uow, account_id=ADMIN_ID, secret=secret)
+    released, holding = threading.Event(), threading.Event()
+    read_while_held: list[bool] = []
+
+    def hold() -> None:
+        if holder == "thread" or not settings.is_sqlite:
+            unit = uow if holder == "thread" else make_uow(settings, make_engine(settings), clock)
+            with unit.write() as tx:
+                pool = select(wallets).where(wallets.c.account_id == sender.parent_id)
+                tx.conn.execute(pool.with_for_update())  # SQLite: the write lock itself
+                holding.set()
+                released.wait(10)
+            holding.clear()
+            return
+        path = settings.database_url.split(":///", 1)[1]
+        process = sqlite3.connect(path, isolation_level=None)
+        process.execute("BEGIN IMMEDIATE")
+        holding.set()
+        released.wait(10)
+        process.execute("COMMIT")
+        holding.clear()
+        process.close()
+
+    async def scenario() -> httpx.Response:
+        async with _client(settings, uow) as client:
+            holder_thread = threading.Thread(target=hold)
+            holder_thread.start()
+            await asyncio.to_thread(holding.wait, 10)
+            charged = asyncio.ensure_future(_charge(client, gateway, sender, 1))
+            await asyncio.sleep(0.05)
+            query = {"u": "admin", "user_id": str(sender.id),
+                     "hash": hashlib.sha1(f"{sender.id}{secret}".encode()).hexdigest()}  # fmt: skip  # noqa: S324
+            details = await client.post("/billing/api/user_details_get", params=query)
+            read_while_held.append(details.status_code == 200 and holding.is_set())
+            assert not charged.done()  # still waiting for the lock
+            released.set()
+            answer = await charged
+            await asyncio.to_thread(holder_thread.join, 10)
+            return answer
+
+    answer = asyncio.run(scenario())
+    assert read_while_held == [True]
+    assert answer.status_code == 200
+    assert answer.json()["charged_parts"] == 1
+    with uow.read() as tx:
+        rows = tx.conn.execute(select(func.count()).select_from(ledger)
+                               .where(ledger.c.reason == "charge")).scalar_one()  # fmt: skip
+        assert rows == 1
