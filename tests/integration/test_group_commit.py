@@ -25,7 +25,7 @@ from smsaccounts.config import Settings
 from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import auth, wallet
-from smsaccounts.storage.database import Database, make_engine
+from smsaccounts.storage.database import Database, Ticket, make_engine
 from smsaccounts.storage.tables import charges, ledger, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -199,3 +199,25 @@ def test_while_the_write_lock_is_held_the_loop_keeps_serving_and_the_write_waits
         rows = tx.conn.execute(select(func.count()).select_from(ledger)
                                .where(ledger.c.reason == "charge")).scalar_one()  # fmt: skip
         assert rows == 1
+
+
+def test_a_write_on_the_loop_outside_the_group_commits_the_group_first(
+    uow: UnitOfWork, sender: Account
+) -> None:
+    """Not a deadlock on the loop's own lock: the open group commits, then the write runs."""
+
+    async def scenario() -> Ticket:
+        with uow.grouped() as ticket:
+            wallet.credit(uow, account_id=sender.id, asset=Asset.CREDITS, amount=1, reason="g")
+        wallet.credit(uow, account_id=sender.id, asset=Asset.CREDITS, amount=2, reason="alone")
+        if ticket.group is not None:
+            assert ticket.group.done.done()  # committed before the second write began
+            await ticket.group.done
+        return ticket
+
+    ticket = asyncio.run(scenario())
+    assert (ticket.group is not None) is uow.groups_writes  # grouped on SQLite only
+    with uow.read() as tx:
+        own = tx.wallets.get(sender.id)
+        assert own is not None
+        assert own.credits == 3

@@ -143,10 +143,11 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
-        if write and self._group is not None and self._group.thread == threading.get_ident():
+        group = self._group
+        if write and group is not None and group.thread == threading.get_ident():
             # A write of this thread (the event loop's) outside a group while one is open:
             # the group commits first, or this transaction would wait on its own lock.
-            self._commit(self._group)
+            self._commit(group)
         try:
             with self._queued(write), self.engine.connect() as conn:
                 if write and self.is_sqlite:
@@ -163,7 +164,11 @@ class Database:
     def group_write(self, ticket: Ticket) -> Iterator[Connection]:
         """A write inside the event loop's open group transaction (opened, and its commit
         scheduled for the end of this loop turn, if there is none), as a savepoint."""
-        group = self._group or self._open_group()
+        group = self._group
+        if group is None:
+            group = self._open_group()
+        elif group.thread != threading.get_ident():
+            raise WriterBusy  # another event loop's group (a second loop in this process)
         ticket.group = group
         try:
             with savepoint(group.conn, f"g{next(group.savepoints)}"):

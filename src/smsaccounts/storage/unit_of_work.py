@@ -111,7 +111,7 @@ class UnitOfWork:
         Inside `grouped` (SQLite, on the event loop) it is a savepoint of the loop's group
         transaction instead, committed with it (`Database`): undone alone if it raises.
         """
-        ticket = database.ticket()
+        ticket = database.ticket() if self.groups_writes else None
         with (self.db.group_write(ticket) if ticket is not None
               else self.db.transaction(write=True)) as conn:  # fmt: skip
             yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
