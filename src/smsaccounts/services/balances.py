@@ -164,6 +164,7 @@ def update_balance(
             reason=BALANCE_REASON,
             actor_id=caller.id,
             idempotency_key=idempotency_key,
+            account=target,
         )
         return target, entry
 

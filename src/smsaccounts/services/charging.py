@@ -220,7 +220,8 @@ def _pay(tx: Tx, caller: Account, sender: Account, payer: Account, parts: int) -
             raise InsufficientFunds("insufficient funds for this message", account_id=payer.id)
         try:
             with tx.savepoint():
-                _move(tx, caller, sender.id, payer.id, plan, sign=-1, reason=CHARGE_REASON)
+                _move(tx, caller, sender.id, payer.id, plan, sign=-1, reason=CHARGE_REASON,
+                      payer=payer)  # fmt: skip
         except InsufficientFunds:
             continue  # a concurrent charge took what this plan counted on: plan again
         return plan
@@ -228,8 +229,9 @@ def _pay(tx: Tx, caller: Account, sender: Account, payer: Account, parts: int) -
 
 
 def _move(tx: Tx, caller: Account, sender_id: int, payer_id: int, split: Split, *,
-          sign: int, reason: str) -> None:  # fmt: skip
-    """One wallet change (and ledger row) per asset and wallet the split names."""
+          sign: int, reason: str, payer: Account | None = None) -> None:  # fmt: skip
+    """One wallet change (and ledger row) per asset and wallet the split names (`payer`:
+    the paying account as this transaction read it, if the caller has it)."""
     changes = ((sender_id, Asset.FREE_SMS, split.own_free_sms),
                (payer_id, Asset.FREE_SMS, split.free_sms),
                (payer_id, Asset.CREDITS, split.credits),
@@ -237,7 +239,7 @@ def _move(tx: Tx, caller: Account, sender_id: int, payer_id: int, split: Split, 
     for account_id, asset, amount in changes:
         if amount:
             wallet.apply(tx, account_id=account_id, asset=asset, amount=sign * amount,
-                         reason=reason, actor_id=caller.id)  # fmt: skip
+                         reason=reason, actor_id=caller.id, account=payer)  # fmt: skip
 
 
 def _answer(tx: Tx, account: Account, found: Charge, *, replayed: bool = False) -> Result:

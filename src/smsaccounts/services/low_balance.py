@@ -6,17 +6,22 @@ secret, so what is shown is what is sent."""
 from __future__ import annotations
 
 from smsaccounts.domain import alerts, money
-from smsaccounts.domain.models import Asset
+from smsaccounts.domain.models import Account, Asset
 from smsaccounts.services.ports import Tx
 
 PURPOSE = "low_balance"
 
 
-def after_change(tx: Tx, account_id: int, asset: Asset, before: int, after: int) -> None:
-    """Queue the alert if this change took `asset` of the account below its threshold."""
+def after_change(
+    tx: Tx, account_id: int, asset: Asset, before: int, after: int, known: Account | None = None
+) -> None:
+    """Queue the alert if this change took `asset` of the account below its threshold.
+
+    `known`: the account as this transaction read it, if the caller has it.
+    """
     if after >= before or asset is Asset.FREE_SMS:
         return
-    account = tx.accounts.get(account_id)
+    account = known if known is not None and known.id == account_id else tx.accounts.get(account_id)
     if account is None or account.low_balance_threshold is None:
         return
     threshold = account.low_balance_threshold

@@ -200,17 +200,23 @@ def apply(
     reason: str,
     actor_id: int | None = None,
     idempotency_key: str | None = None,
+    account: Account | None = None,
 ) -> LedgerEntry:
-    """One wallet change and its ledger row in the caller's transaction."""
+    """One wallet change and its ledger row in the caller's transaction.
+
+    `account`, when the caller has it, is the wallet's account as this transaction read it
+    (its low-balance alert settings are then not read again).
+    """
     if idempotency_key is None:
-        return _apply(tx, account_id, asset, amount, reason, actor_id, None)
+        return _apply(tx, account_id, asset, amount, reason, actor_id, None, account)
     scope = wallet_rules.idempotency_scope(actor_id, reason)
     earlier = tx.wallets.find_entry(account_id, asset, scope, idempotency_key)
     if earlier is not None:
         return _replay(earlier, amount)
     try:
         with tx.savepoint():
-            return _apply(tx, account_id, asset, amount, reason, actor_id, idempotency_key)
+            return _apply(tx, account_id, asset, amount, reason, actor_id, idempotency_key,
+                          account)  # fmt: skip
     except IdempotencyKeyTaken:
         earlier = tx.wallets.find_entry(account_id, asset, scope, idempotency_key)
         if earlier is None:
@@ -226,6 +232,7 @@ def _apply(
     reason: str,
     actor_id: int | None,
     idempotency_key: str | None,
+    account: Account | None,
 ) -> LedgerEntry:
     if not wallet_rules.amount_fits(amount):
         raise _out_of_range(asset)
@@ -237,7 +244,7 @@ def _apply(
         if not wallet_rules.fits(getattr(found, asset.value), amount):
             raise _out_of_range(asset)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
-    low_balance.after_change(tx, account_id, asset, resulting - amount, resulting)
+    low_balance.after_change(tx, account_id, asset, resulting - amount, resulting, account)
     audit.record(tx, "wallet.change", account_id,
                  before={asset.value: resulting - amount, "reason": None},
                  after={asset.value: resulting, "reason": reason})  # fmt: skip

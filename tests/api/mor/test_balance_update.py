@@ -11,7 +11,7 @@ import pytest
 from smsaccounts.domain import money
 from smsaccounts.domain.models import Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID
-from smsaccounts.services import auth, wallet
+from smsaccounts.services import accounts, auth, low_balance, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.api.mor.conftest import MorClient, error_of, sha1_hash, updated
@@ -170,3 +170,23 @@ def test_a_wrong_password_on_an_update_is_a_bad_login_and_changes_nothing(
     response = _update(mor, reseller.name, customer.id, "5", p="not-it")
     assert error_of(response) == "Bad login"
     assert _state(uow, customer.id) == (0, 0, 0)
+
+
+def test_a_debit_that_crosses_the_low_balance_threshold_queues_one_alert(
+    uow: UnitOfWork, mor: MorClient
+) -> None:
+    user = factories.user(uow, billing_type=BillingType.PRE_PAID)
+    wallet.credit(uow, account_id=user.id, asset=Asset.BALANCE, amount=_units("10"),
+                  reason="test")  # fmt: skip
+    with uow.read() as tx:
+        admin = tx.accounts.get(ADMIN_ID)
+    assert admin is not None
+    accounts.update(uow, actor=admin, account_id=user.id,
+                    changes={"low_balance_threshold": _units("5"), "low_balance_asset": "balance",
+                             "low_balance_contact": "+436761234567"})  # fmt: skip
+    for amount in ("-4", "-2", "-1"):  # 6, 4 (crosses), 3
+        assert error_of(_update(mor, "admin", user.id, amount)) is None
+    with uow.read() as tx:
+        alerts = [m.text for m in tx.outbox.messages() if m.purpose == low_balance.PURPOSE]
+    assert len(alerts) == 1
+    assert "4.00" in alerts[0]
