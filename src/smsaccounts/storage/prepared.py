@@ -113,6 +113,7 @@ class Prepared:
         params = form.params(values)
         dbapi = dialect.loaded_dbapi
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        _observed(conn, cursor, form.sql, params)
         try:
             cursor.execute(form.sql, params)
             fetched = cursor.fetchall() if self.names else []
@@ -133,12 +134,20 @@ class Prepared:
         return [dict(zip(self.names, row, strict=True)) for row in self.run(conn, values).rows]
 
 
+def _observed(conn: Connection, cursor: Any, sql: str, params: Any) -> None:
+    """SQLAlchemy's `before_cursor_execute` event, where anyone listens (tests that compare
+    the statements two paths run, tracing): these statements are the connection's too."""
+    if conn._has_events or conn.engine._has_events:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+
+
 def raw_execute(conn: Connection, sql: str) -> None:
     """One statement without parameters or rows (SAVEPOINT, PRAGMA) on `conn`'s DB-API
     cursor, inside its transaction; errors as SQLAlchemy's."""
     dialect = conn.dialect
     dbapi = dialect.loaded_dbapi
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    _observed(conn, cursor, sql, None)
     try:
         cursor.execute(sql)
     except dbapi.Error as error:
