@@ -31,6 +31,7 @@ from smsaccounts.domain.models import (
     Wallet,
 )
 from smsaccounts.domain.outbox import OutboxMessage
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind
 
@@ -76,6 +77,11 @@ class Accounts(Protocol):
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...
+    def list_subtree_listed(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[ListedAccount, Wallet]]:
+        """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
     ) -> int:

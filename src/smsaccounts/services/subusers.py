@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
 from smsaccounts.domain import bounds, funding, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AccessDenied,
@@ -27,6 +28,7 @@ from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 T = TypeVar("T")
+A = TypeVar("A", Account, ListedAccount)
 
 
 # How far ahead of a page its `total` counts (docs/link.md: bounded, not maintained).
@@ -34,8 +36,8 @@ LOOKAHEAD_PAGES = 10
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class UserRecord:
-    account: Account
+class UserRecord(Generic[A]):
+    account: A  # a page reads the columns a listing shows (`ListedAccount`); the rest all
     wallet: Wallet  # its own: messages sent, the limit
     paying: Wallet | None = None  # the wallet it spends from (`domain.funding`); None: its own
 
@@ -44,11 +46,14 @@ class UserRecord:
         return funding.spendable(self.wallet, self.paying or self.wallet)
 
 
+AnyRecord: TypeAlias = UserRecord[Account] | UserRecord[ListedAccount]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Page:
     """One page of a subtree listing; `next_after` is the id the next page starts after."""
 
-    users: list[UserRecord]
+    users: list[AnyRecord]
     number: int
     size: int
     total: int
@@ -95,7 +100,7 @@ def list_page(
             if len(batch) < size:
                 return Page([], number, size, (at - 1) * size + len(batch), None)
             after, at = batch[-1].path, at + 1
-        rows = tx.accounts.list_subtree_wallets(actor, after_path=after, limit=size + 1)
+        rows = tx.accounts.list_subtree_listed(actor, after_path=after, limit=size + 1)
         more = len(rows) > size
         users = [_with_payer(tx, account, wallet) for account, wallet in rows[:size]]
         next_after = rows[size - 1][0].id if more else None
@@ -107,7 +112,7 @@ def list_page(
         return Page(users, number, size, (number - 1) * size + ahead, next_after)
 
 
-def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
+def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord[Account]:
     require_admin(actor)
     with uow.read() as tx:
         return _record(tx, accounts.visible(actor, tx.accounts.get(account_id)))
@@ -115,7 +120,7 @@ def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
 
 def create(
     uow: UnitOfWork, *, actor: Account, changes: Mapping[str, Any]
-) -> tuple[UserRecord, str]:
+) -> tuple[UserRecord[Account], str]:
     """A sub-user directly below the actor, with its own API key (returned once)."""
     require_admin(actor)
     prepared = _prepare(changes)
@@ -156,8 +161,8 @@ def update(
     actor: Account,
     account_id: int,
     changes: Mapping[str, Any],
-    check: Callable[[UserRecord], None] | None = None,
-) -> UserRecord:
+    check: Callable[[UserRecord[Account]], None] | None = None,
+) -> UserRecord[Account]:
     """Edit a user in the actor's subtree; a new password or `enabled` false revoke tokens.
 
     `check` sees the user as it is before the edit, in the edit's transaction, and may
@@ -180,7 +185,7 @@ def update(
         return _record(tx, account)
 
 
-def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
+def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord[Account]:
     """Delete = deactivate: data kept, tokens and keys revoked."""
     require_admin(actor)
     with uow.write() as tx:
@@ -188,7 +193,9 @@ def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecor
         return _record(tx, accounts.deactivate(tx, target))
 
 
-def rotate_key(uow: UnitOfWork, *, actor: Account, account_id: int) -> tuple[UserRecord, str]:
+def rotate_key(
+    uow: UnitOfWork, *, actor: Account, account_id: int
+) -> tuple[UserRecord[Account], str]:
     """A new own API key for a user: the actor's own, or (aclAdmin) a user's below it.
 
     Every live own key of that user is revoked in the same transaction; the new secret is
@@ -209,15 +216,17 @@ def require_admin(actor: Account) -> None:
         raise AccessDenied("managing users needs acl_admin", code=ErrorCode.ADMIN_REQUIRED)
 
 
-def _record(tx: Tx, account: Account) -> UserRecord:
+def _record(tx: Tx, account: Account) -> UserRecord[Account]:
     own, paying = paying_wallets(tx, account)
     return UserRecord(account, own, paying)
 
 
-def _with_payer(tx: Tx, account: Account, wallet: Wallet) -> UserRecord:
+def _with_payer(tx: Tx, account: ListedAccount, wallet: Wallet) -> AnyRecord:
     if account.funding == funding.Funding.OWN:
         return UserRecord(account, wallet, wallet)
-    return _record(tx, account)
+    whole = tx.accounts.get(account.id)  # its payer is read from its chain, in this snapshot
+    assert whole is not None  # listed by this very transaction
+    return _record(tx, whole)
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
@@ -61,6 +62,21 @@ _PAGE_WITH_WALLETS = {
     .limit(bindparam("limit"))
     for after in (False, True)
 }
+
+
+# The same page with only the account columns a listing shows (`ListedAccount`).
+_LISTED_SELECT = select(
+    *(accounts.c[name] for name in rows.LISTED_COLUMNS),
+    *[c.label(f"w_{c.name}") for c in wallets.c],
+)
+_PAGE_LISTED = {
+    after: _in_range(_LISTED_SELECT, after)
+    .join(wallets, wallets.c.account_id == accounts.c.id)
+    .order_by(accounts.c.path)
+    .limit(bindparam("limit"))
+    for after in (False, True)
+}
+_LISTED_AND_WALLET = rows.listed_builder(wallets)
 
 
 def _count(after: bool, bounded: bool) -> Any:
@@ -198,6 +214,16 @@ class AccountsRepository:
         if after_path is not None:
             values["after"] = after_path
         return [_ACCOUNT_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
+
+    def list_subtree_listed(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[ListedAccount, Wallet]]:
+        """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+        query = _PAGE_LISTED[after_path is not None]
+        values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
+        if after_path is not None:
+            values["after"] = after_path
+        return [_LISTED_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
