@@ -49,3 +49,15 @@ def test_the_listing_read_answers_the_whole_accounts_listed_columns(uow: UnitOfW
 
 def _listed(account: Account) -> ListedAccount:
     return ListedAccount(**{name: getattr(account, name) for name in ListedAccount._fields})
+
+
+def test_the_chains_of_many_accounts_are_each_ones_chain(uow: UnitOfWork) -> None:
+    """One read of many chains (a page's payers) answers what `chain` answers for each."""
+    made = _tree(uow)
+    with uow.read() as tx:
+        for some in (made, made[3:], made[-1:], []):
+            chains = tx.accounts.chains(some)
+            assert chains == {account.id: tx.accounts.chain(account) for account in some}
+        listed = tx.accounts.list_subtree_listed(made[0], limit=100)
+        chains = tx.accounts.chains([account for account, _ in listed])
+        assert chains == {a.id: tx.accounts.chain(a) for a in tx.accounts.list_subtree(made[0])}

@@ -10,7 +10,7 @@ IdempotencyKeyTaken (`Wallets.record`), never as a driver's error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
@@ -81,6 +81,9 @@ class Accounts(Protocol):
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[ListedAccount, Wallet]]:
         """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
+        """`chain` of each of `listed`, by id, in one read."""
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None

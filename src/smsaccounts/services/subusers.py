@@ -102,7 +102,7 @@ def list_page(
             after, at = batch[-1].path, at + 1
         rows = tx.accounts.list_subtree_listed(actor, after_path=after, limit=size + 1)
         more = len(rows) > size
-        users = [_with_payer(tx, account, wallet) for account, wallet in rows[:size]]
+        users = _with_payers(tx, rows[:size])
         next_after = rows[size - 1][0].id if more else None
         # The pages before this one are full (keyset pages are); what follows is counted
         # only `lookahead_pages` ahead, so a page costs the same under a million accounts.
@@ -221,12 +221,62 @@ def _record(tx: Tx, account: Account) -> UserRecord[Account]:
     return UserRecord(account, own, paying)
 
 
-def _with_payer(tx: Tx, account: ListedAccount, wallet: Wallet) -> AnyRecord:
-    if account.funding == funding.Funding.OWN:
-        return UserRecord(account, wallet, wallet)
-    whole = tx.accounts.get(account.id)  # its payer is read from its chain, in this snapshot
-    assert whole is not None  # listed by this very transaction
-    return _record(tx, whole)
+def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, Wallet]]) -> list[AnyRecord]:
+    """Each listed account with the wallet it spends from (`services.funding`).
+
+    A LINK sub-user spends from its parent's wallet by default: the chains of a page's
+    accounts are read in one query and each paying wallet once, instead of three reads a
+    row (a page of such users cost 65 ms of CPU against 1.3 ms paying for themselves).
+    """
+    chains = tx.accounts.chains([a for a, _ in rows if a.funding != funding.Funding.OWN])
+    page = _PageReads(_PageAccounts(tx, chains), _PageWallets(tx, [w for _, w in rows]))
+    records: list[AnyRecord] = []
+    for account, wallet in rows:
+        chain = chains.get(account.id)
+        if not chain:  # paying for itself
+            records.append(UserRecord(account, wallet, wallet))
+            continue
+        own, paying = paying_wallets(page, chain[0])
+        records.append(UserRecord(account, own, paying))
+    return records
+
+
+class _PageAccounts:
+    """A page's `AccountLookups`: the chains it read at once, the rest from its `Tx`."""
+
+    def __init__(self, tx: Tx, chains: dict[int, list[Account]]) -> None:
+        self._tx, self._chains = tx, chains
+
+    def get(self, account_id: int) -> Account | None:
+        return self._tx.accounts.get(account_id)
+
+    def get_by_name(self, kind: Kind, name: str) -> Account | None:
+        return self._tx.accounts.get_by_name(kind, name)
+
+    def chain(self, account: Account) -> list[Account]:
+        found = self._chains.get(account.id)
+        return found if found is not None else self._tx.accounts.chain(account)
+
+
+class _PageWallets:
+    """A page's `WalletLookups`: the wallets its rows carry, and each other one read once."""
+
+    def __init__(self, tx: Tx, known: list[Wallet]) -> None:
+        self._tx = tx
+        self._seen: dict[int, Wallet | None] = {w.account_id: w for w in known}
+
+    def get(self, account_id: int) -> Wallet | None:
+        if account_id not in self._seen:
+            self._seen[account_id] = self._tx.wallets.get(account_id)
+        return self._seen[account_id]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PageReads:
+    """The `Lookups` `services.funding` reads a page's payers through (one snapshot)."""
+
+    accounts: _PageAccounts
+    wallets: _PageWallets
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
@@ -44,7 +44,15 @@ _BY_NAME = select(accounts).where(
 _BY_MSISDN = select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
 )
+_BY_IDS = select(accounts).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
 _ACCOUNT_AND_WALLET = rows.pair_builder(accounts, wallets)
+
+
+def _chain_of(ids: list[int], by_id: dict[int, Account]) -> list[Account]:
+    """The account `ids[-1]`, then its ancestors `ids[:-1]` nearest first, from `by_id`."""
+    if ids[-1] not in by_id:  # pragma: no cover - accounts are never removed
+        return []
+    return [by_id[i] for i in reversed(ids) if i in by_id]
 
 
 def _in_range(query: Any, after: bool) -> Any:
@@ -166,9 +174,18 @@ class AccountsRepository:
         if lock:
             query = query.with_for_update(read=True)  # FOR SHARE; SQLite: writers serialize
         by_id = {row.id: rows.account(row._mapping) for row in self.conn.execute(query)}
-        if account.id not in by_id:  # pragma: no cover - accounts are never removed
-            return []
-        return [by_id[i] for i in reversed(ids) if i in by_id]
+        return _chain_of(ids, by_id)
+
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
+        """`chain` of each of `listed`, by id, in one read: a page's accounts share most
+        of their ancestors."""
+        wanted = {account.id: [*ancestor_ids(account.path), account.id] for account in listed}
+        if not wanted:
+            return {}
+        ids = sorted({i for chain in wanted.values() for i in chain})
+        found = self.conn.execute(_BY_IDS, {"ids": ids})
+        by_id = {row.id: rows.account(row._mapping) for row in found}
+        return {account_id: _chain_of(chain, by_id) for account_id, chain in wanted.items()}
 
     def list_subtree(
         self,
