@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from smsaccounts.config import Settings
@@ -39,6 +39,7 @@ from smsaccounts.domain.models import (
     Wallet,
 )
 from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import (
     ADMIN_ID,
@@ -344,6 +345,16 @@ class FakeAccounts:
         wallets = self.tx.store.wallets
         page = self.list_subtree(root, after_path=after_path, limit=len(self._all))
         return [(a, wallets[a.id]) for a in page if a.id in wallets][:limit]
+
+    def list_subtree_listed(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[ListedAccount, Wallet]]:
+        page = self.list_subtree_wallets(root, after_path=after_path, limit=limit)
+        fields = ListedAccount._fields
+        return [(ListedAccount(*(getattr(a, f) for f in fields)), w) for a, w in page]
+
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
+        return {a.id: self.chain(self._all[a.id]) for a in listed if a.id in self._all}
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None

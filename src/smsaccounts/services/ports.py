@@ -10,7 +10,7 @@ IdempotencyKeyTaken (`Wallets.record`), never as a driver's error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
@@ -31,6 +31,7 @@ from smsaccounts.domain.models import (
     Wallet,
 )
 from smsaccounts.domain.outbox import OutboxMessage
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind
 
@@ -76,6 +77,14 @@ class Accounts(Protocol):
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...
+    def list_subtree_listed(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[ListedAccount, Wallet]]:
+        """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
+        """`chain` of each of `listed`, by id, in one read."""
+
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
     ) -> int:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
 from smsaccounts.domain import bounds, funding, subusers, tree
 from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
     AccessDenied,
@@ -27,6 +28,7 @@ from smsaccounts.services.funding import wallets as paying_wallets
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 T = TypeVar("T")
+A = TypeVar("A", Account, ListedAccount)
 
 
 # How far ahead of a page its `total` counts (docs/link.md: bounded, not maintained).
@@ -34,8 +36,8 @@ LOOKAHEAD_PAGES = 10
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class UserRecord:
-    account: Account
+class UserRecord(Generic[A]):
+    account: A  # a page reads the columns a listing shows (`ListedAccount`); the rest all
     wallet: Wallet  # its own: messages sent, the limit
     paying: Wallet | None = None  # the wallet it spends from (`domain.funding`); None: its own
 
@@ -44,11 +46,14 @@ class UserRecord:
         return funding.spendable(self.wallet, self.paying or self.wallet)
 
 
+AnyRecord: TypeAlias = UserRecord[Account] | UserRecord[ListedAccount]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Page:
     """One page of a subtree listing; `next_after` is the id the next page starts after."""
 
-    users: list[UserRecord]
+    users: list[AnyRecord]
     number: int
     size: int
     total: int
@@ -95,9 +100,9 @@ def list_page(
             if len(batch) < size:
                 return Page([], number, size, (at - 1) * size + len(batch), None)
             after, at = batch[-1].path, at + 1
-        rows = tx.accounts.list_subtree_wallets(actor, after_path=after, limit=size + 1)
+        rows = tx.accounts.list_subtree_listed(actor, after_path=after, limit=size + 1)
         more = len(rows) > size
-        users = [_with_payer(tx, account, wallet) for account, wallet in rows[:size]]
+        users = _with_payers(tx, rows[:size])
         next_after = rows[size - 1][0].id if more else None
         # The pages before this one are full (keyset pages are); what follows is counted
         # only `lookahead_pages` ahead, so a page costs the same under a million accounts.
@@ -107,7 +112,7 @@ def list_page(
         return Page(users, number, size, (number - 1) * size + ahead, next_after)
 
 
-def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
+def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord[Account]:
     require_admin(actor)
     with uow.read() as tx:
         return _record(tx, accounts.visible(actor, tx.accounts.get(account_id)))
@@ -115,7 +120,7 @@ def get(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
 
 def create(
     uow: UnitOfWork, *, actor: Account, changes: Mapping[str, Any]
-) -> tuple[UserRecord, str]:
+) -> tuple[UserRecord[Account], str]:
     """A sub-user directly below the actor, with its own API key (returned once)."""
     require_admin(actor)
     prepared = _prepare(changes)
@@ -156,8 +161,8 @@ def update(
     actor: Account,
     account_id: int,
     changes: Mapping[str, Any],
-    check: Callable[[UserRecord], None] | None = None,
-) -> UserRecord:
+    check: Callable[[UserRecord[Account]], None] | None = None,
+) -> UserRecord[Account]:
     """Edit a user in the actor's subtree; a new password or `enabled` false revoke tokens.
 
     `check` sees the user as it is before the edit, in the edit's transaction, and may
@@ -180,7 +185,7 @@ def update(
         return _record(tx, account)
 
 
-def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord:
+def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecord[Account]:
     """Delete = deactivate: data kept, tokens and keys revoked."""
     require_admin(actor)
     with uow.write() as tx:
@@ -188,7 +193,9 @@ def deactivate(uow: UnitOfWork, *, actor: Account, account_id: int) -> UserRecor
         return _record(tx, accounts.deactivate(tx, target))
 
 
-def rotate_key(uow: UnitOfWork, *, actor: Account, account_id: int) -> tuple[UserRecord, str]:
+def rotate_key(
+    uow: UnitOfWork, *, actor: Account, account_id: int
+) -> tuple[UserRecord[Account], str]:
     """A new own API key for a user: the actor's own, or (aclAdmin) a user's below it.
 
     Every live own key of that user is revoked in the same transaction; the new secret is
@@ -209,15 +216,67 @@ def require_admin(actor: Account) -> None:
         raise AccessDenied("managing users needs acl_admin", code=ErrorCode.ADMIN_REQUIRED)
 
 
-def _record(tx: Tx, account: Account) -> UserRecord:
+def _record(tx: Tx, account: Account) -> UserRecord[Account]:
     own, paying = paying_wallets(tx, account)
     return UserRecord(account, own, paying)
 
 
-def _with_payer(tx: Tx, account: Account, wallet: Wallet) -> UserRecord:
-    if account.funding == funding.Funding.OWN:
-        return UserRecord(account, wallet, wallet)
-    return _record(tx, account)
+def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, Wallet]]) -> list[AnyRecord]:
+    """Each listed account with the wallet it spends from (`services.funding`).
+
+    A LINK sub-user spends from its parent's wallet by default: the chains of a page's
+    accounts are read in one query and each paying wallet once, instead of three reads a
+    row (a page of such users cost 65 ms of CPU against 1.3 ms paying for themselves).
+    """
+    chains = tx.accounts.chains([a for a, _ in rows if a.funding != funding.Funding.OWN])
+    page = _PageReads(_PageAccounts(tx, chains), _PageWallets(tx, [w for _, w in rows]))
+    records: list[AnyRecord] = []
+    for account, wallet in rows:
+        chain = chains.get(account.id)
+        if not chain:  # paying for itself
+            records.append(UserRecord(account, wallet, wallet))
+            continue
+        own, paying = paying_wallets(page, chain[0])
+        records.append(UserRecord(account, own, paying))
+    return records
+
+
+class _PageAccounts:
+    """A page's `AccountLookups`: the chains it read at once, the rest from its `Tx`."""
+
+    def __init__(self, tx: Tx, chains: dict[int, list[Account]]) -> None:
+        self._tx, self._chains = tx, chains
+
+    def get(self, account_id: int) -> Account | None:
+        return self._tx.accounts.get(account_id)
+
+    def get_by_name(self, kind: Kind, name: str) -> Account | None:
+        return self._tx.accounts.get_by_name(kind, name)
+
+    def chain(self, account: Account) -> list[Account]:
+        found = self._chains.get(account.id)
+        return found if found is not None else self._tx.accounts.chain(account)
+
+
+class _PageWallets:
+    """A page's `WalletLookups`: the wallets its rows carry, and each other one read once."""
+
+    def __init__(self, tx: Tx, known: list[Wallet]) -> None:
+        self._tx = tx
+        self._seen: dict[int, Wallet | None] = {w.account_id: w for w in known}
+
+    def get(self, account_id: int) -> Wallet | None:
+        if account_id not in self._seen:
+            self._seen[account_id] = self._tx.wallets.get(account_id)
+        return self._seen[account_id]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PageReads:
+    """The `Lookups` `services.funding` reads a page's payers through (one snapshot)."""
+
+    accounts: _PageAccounts
+    wallets: _PageWallets
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:

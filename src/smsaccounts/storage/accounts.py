@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
@@ -46,6 +47,7 @@ _BY_NAME = Prepared(select(accounts).where(
 _BY_MSISDN = Prepared(select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
 ))  # fmt: skip
+_BY_IDS = select(accounts).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
 _ACCOUNT_AND_WALLET = rows.pair_builder(accounts, wallets)
 
 
@@ -55,6 +57,13 @@ def _by_ids(count: int, lock: bool) -> Prepared:
     (SQLite has no row locks: its writers serialize)."""
     query = select(accounts).where(accounts.c.id.in_([bindparam(f"a{n}") for n in range(count)]))
     return Prepared(query.with_for_update(read=True) if lock else query)
+
+
+def _chain_of(ids: list[int], by_id: dict[int, Account]) -> list[Account]:
+    """The account `ids[-1]`, then its ancestors `ids[:-1]` nearest first, from `by_id`."""
+    if ids[-1] not in by_id:  # pragma: no cover - accounts are never removed
+        return []
+    return [by_id[i] for i in reversed(ids) if i in by_id]
 
 
 def _in_range(query: Any, after: bool) -> Any:
@@ -72,6 +81,21 @@ _PAGE_WITH_WALLETS = {
     .limit(bindparam("limit"))
     for after in (False, True)
 }
+
+
+# The same page with only the account columns a listing shows (`ListedAccount`).
+_LISTED_SELECT = select(
+    *(accounts.c[name] for name in rows.LISTED_COLUMNS),
+    *[c.label(f"w_{c.name}") for c in wallets.c],
+)
+_PAGE_LISTED = {
+    after: _in_range(_LISTED_SELECT, after)
+    .join(wallets, wallets.c.account_id == accounts.c.id)
+    .order_by(accounts.c.path)
+    .limit(bindparam("limit"))
+    for after in (False, True)
+}
+_LISTED_AND_WALLET = rows.listed_builder(wallets)
 
 
 def _count(after: bool, bounded: bool) -> Any:
@@ -160,9 +184,18 @@ class AccountsRepository:
         values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
         found = _by_ids(len(ids), lock).mappings(self.conn, values)
         by_id = {values["id"]: rows.account(values) for values in found}
-        if account.id not in by_id:  # pragma: no cover - accounts are never removed
-            return []
-        return [by_id[i] for i in reversed(ids) if i in by_id]
+        return _chain_of(ids, by_id)
+
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
+        """`chain` of each of `listed`, by id, in one read: a page's accounts share most
+        of their ancestors."""
+        wanted = {account.id: [*ancestor_ids(account.path), account.id] for account in listed}
+        if not wanted:
+            return {}
+        ids = sorted({i for chain in wanted.values() for i in chain})
+        found = self.conn.execute(_BY_IDS, {"ids": ids})
+        by_id = {row.id: rows.account(row._mapping) for row in found}
+        return {account_id: _chain_of(chain, by_id) for account_id, chain in wanted.items()}
 
     def list_subtree(
         self,
@@ -208,6 +241,16 @@ class AccountsRepository:
         if after_path is not None:
             values["after"] = after_path
         return [_ACCOUNT_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
+
+    def list_subtree_listed(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[tuple[ListedAccount, Wallet]]:
+        """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+        query = _PAGE_LISTED[after_path is not None]
+        values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
+        if after_path is not None:
+            values["after"] = after_path
+        return [_LISTED_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None

@@ -14,6 +14,7 @@ from sqlalchemy import RowMapping, Table
 
 from smsaccounts.domain.models import Account, ApiKey, Asset, BillingType, LedgerEntry, Pin, Wallet
 from smsaccounts.domain.outbox import OutboxMessage
+from smsaccounts.domain.subusers import ListedAccount
 from smsaccounts.domain.tree import Kind
 
 T = TypeVar("T")
@@ -90,6 +91,24 @@ def pair_builder(first: Table, second: Table) -> Callable[[Sequence[Any]], tuple
 
     def build(row: Sequence[Any]) -> tuple[Account, Wallet]:
         return build_account(row), build_wallet(row)
+
+    return build
+
+
+LISTED_COLUMNS = ListedAccount._fields
+
+
+def listed_builder(second: Table) -> Callable[[Sequence[Any]], tuple[ListedAccount, Wallet]]:
+    """`pair_builder` for rows that select `LISTED_COLUMNS` of accounts, then `second`
+    (wallets)'s columns in order."""
+    stop = len(LISTED_COLUMNS)
+    make = ListedAccount._make
+    build_wallet = _positional_builder(
+        Wallet, tuple(second.c.keys()), stop, {"billing_type": BillingType}
+    )
+
+    def build(row: Sequence[Any]) -> tuple[ListedAccount, Wallet]:
+        return make(row[:stop]), build_wallet(row)
 
     return build
 

@@ -30,10 +30,11 @@ from smsaccounts.dialects.link.messages import (
 )
 from smsaccounts.domain import bounds, validation
 from smsaccounts.domain.charging import Charge, MessageClass
+from smsaccounts.domain.models import Account
 from smsaccounts.errors import ForbiddenField, InvalidField, MissingField, NotFound
 from smsaccounts.services import charging, subusers
 from smsaccounts.services.ports import Tx
-from smsaccounts.services.subusers import UserRecord
+from smsaccounts.services.subusers import AnyRecord, UserRecord
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ def update_user(uow: UnitOfWork, call: Call) -> UserResponse:
     shown, rest = views.split_read_only(views.body_fields(call.body))
     changes = views.user_changes(rest)
 
-    def unchanged(current: UserRecord) -> None:
+    def unchanged(current: UserRecord[Account]) -> None:
         views.check_unchanged(shown, _user(current, caller))
 
     record = subusers.update(uow, actor=caller.account, account_id=target, changes=changes,
@@ -108,7 +109,7 @@ def rotate_key(uow: UnitOfWork, call: Call) -> UserResponse:
     return UserResponse(user=views.user(record, apikey=apikey))
 
 
-def _user(record: UserRecord, caller: Caller) -> User:
+def _user(record: AnyRecord, caller: Caller) -> User:
     """The caller sees its own key (the one it sent); every other key is masked."""
     own = record.account.id == caller.account.id and caller.apikey is not None
     return views.user(record, apikey=caller.apikey if own and caller.apikey else views.MASKED)

@@ -14,7 +14,7 @@ from smsaccounts.dialects.link.messages import READ_ONLY, User, UserInput
 from smsaccounts.domain import bounds, money
 from smsaccounts.domain.subusers import link_parent, link_path
 from smsaccounts.errors import ForbiddenField
-from smsaccounts.services.subusers import UserRecord
+from smsaccounts.services.subusers import AnyRecord
 
 TIME_FORMAT = "%d-%m-%Y %H:%M:%S"
 MASKED = "---"
@@ -32,7 +32,7 @@ def wire_name(column: str) -> str:
     return _WIRE_NAME.get(column, column)
 
 
-def user(record: UserRecord, *, apikey: str = MASKED) -> User:
+def user(record: AnyRecord, *, apikey: str = MASKED) -> User:
     account, wallet, spends = record.account, record.wallet, record.spends
     return User(
         integration_id=account.integration_id or None,
