@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import databases, layout, report, scenarios, seed, servers
-from bench.runner import Runner
+from bench import databases, layout, peer_jasmin, report, scenarios, seed, servers
+from bench.runner import PinnedServer, Runner
 from bench.wrk import ensure_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     wrk_bin = ensure_wrk()
     if wrk_bin is None:
         return 2
+    peer = None
+    if args.peer:
+        try:
+            peer = peer_jasmin.prepare()
+        except peer_jasmin.Unavailable as error:
+            print(f"--peer jasmin: Jasmin cannot run here: {error}", flush=True)
+            return 2
     if not 1000 <= args.accounts <= 9_000_000:  # msisdns hold 7 digits of the id
         raise SystemExit("--accounts must be between 1,000 and 9,000,000")
     lay = layout.Layout.for_users(args.accounts, quick=args.quick)
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                         connections=args.connections, threads=args.threads,
                         workers=args.workers,
                         profile_dir=profile_dir if args.profile else None)  # fmt: skip
-        meta["seed"] = _run_all(args, lay, chosen, runner, Path(tmp))
+        meta["seed"] = _run_all(args, lay, chosen, runner, Path(tmp), peer)
     rows = [runner.rows[n] for n in chosen if n in runner.rows]
     found = report.ratios(runner.rows, args.workers)
     for row in rows:
@@ -63,15 +70,27 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     report.write_json(out, meta, rows, found)
     print(f"\nwritten to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    jasmin = runner.rows.get("jasmin_balance")
+    if args.peer and (jasmin is None or jasmin.status != "ok"):
+        why = " ".join(jasmin.note.split())[:300] if jasmin else "no row"
+        print(f"--peer jasmin: Jasmin was not measured: {why}", flush=True)
+        return 1
     return 0
 
 
 def _run_all(
-    args: argparse.Namespace, lay: layout.Layout, chosen: list[str], runner: Runner, tmp: Path
+    args: argparse.Namespace,
+    lay: layout.Layout,
+    chosen: list[str],
+    runner: Runner,
+    tmp: Path,
+    peer: Path | None,
 ) -> dict[str, object]:
     by_server: dict[str, list[scenarios.Scenario]] = {}
     for name in chosen:
-        sc = scenarios.BY_NAME[name]
+        sc = scenarios.BY_NAME.get(name)
+        if sc is None:  # a --peer scenario: Runner.pinned runs those
+            continue
         by_server.setdefault(sc.server, []).append(sc)
     seeds: dict[str, object] = {}
     with databases.fresh(args.database_url, tmp, "main") as url:
@@ -83,6 +102,8 @@ def _run_all(
             runner.argon2(min(float(args.duration), 5.0))
         runner.group(scenarios.SERVICE, by_server.get(scenarios.SERVICE, []), url, lay)
         runner.group(scenarios.SERVICE_1W, by_server.get(scenarios.SERVICE_1W, []), url, lay)
+        if peer is not None:
+            runner.pinned(_side_by_side(peer, tmp, url), url, lay)
         big_scenarios = by_server.get(scenarios.SERVICE_1M, [])
         if big_scenarios and lay.users >= _big_users(args):
             runner.group(scenarios.SERVICE_1M, big_scenarios, url, lay, "main database")
@@ -101,6 +122,22 @@ def _run_all(
             note = f"{below.link_below:,} below the caller" + (" (--quick)" if args.quick else "")
             runner.group(scenarios.SERVICE_1M_BELOW, below_scenarios, url, below, note)
     return seeds
+
+
+def _side_by_side(python: Path, tmp: Path, url: str) -> list[PinnedServer]:
+    """Baseline (a), the service (1 worker each, on the main database) and Jasmin."""
+    by_name = {s.name: s for s in scenarios.PEER_SCENARIOS}
+    bare, service = servers.free_port(), servers.free_port()
+    jasmin = peer_jasmin.Jasmin.configure(python, tmp)
+    return [
+        PinnedServer(by_name["bare_balance_pinned"],
+                     servers.baseline_command("baseline_bare", bare, 1),
+                     servers.service_env(url), bare),
+        PinnedServer(by_name["mysms_balance_json_pinned"], servers.service_command(service, 1),
+                     servers.service_env(url), service),
+        PinnedServer(by_name["jasmin_balance"], jasmin.command(), jasmin.env(),
+                     jasmin.http_port, peer_jasmin.HEALTH, jasmin.add_user),
+    ]  # fmt: skip
 
 
 def _below_layout(args: argparse.Namespace) -> layout.Layout:
@@ -130,13 +167,14 @@ def _seed(url: str, lay: layout.Layout, *, credentials: bool) -> dict[str, objec
 
 def _chosen(args: argparse.Namespace) -> list[str]:
     names = [s.name for s in scenarios.SCENARIOS]
+    peer = [s.name for s in scenarios.PEER_SCENARIOS] if args.peer else []
     if args.scenarios:
         wanted = [n.strip() for n in args.scenarios.split(",") if n.strip()]
         unknown = sorted(set(wanted) - set(names))
         if unknown:
             raise SystemExit(f"unknown scenarios {unknown}; choose from {', '.join(names)}")
-        return [n for n in names if n in wanted]
-    return [n for n in names if n not in scenarios.ONE_WORKER or args.workers > 1]
+        return [n for n in names if n in wanted] + peer
+    return [n for n in names if n not in scenarios.ONE_WORKER or args.workers > 1] + peer
 
 
 def _host(wrk_bin: str) -> dict[str, object]:
@@ -184,6 +222,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--scenarios", default="", help="comma-separated names (default: all)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 3,000 users, 2 s each")
+    p.add_argument(
+        "--peer",
+        choices=["jasmin"],
+        default=None,
+        help="also Jasmin's GET /balance against balance/get, pinned side by side (README)",
+    )
     p.add_argument(
         "--profile",
         action="store_true",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,8 @@ def ratios(rows: dict[str, Row], workers: int) -> dict[str, list[Ratio]]:
         # At -c32 a page's p99 is mostly queueing; the p50 ratio is the steadier context.
         p50 = {n: r.p50_ms for n, r in rows.items() if r.status == "ok" and r.p50_ms}
         add("link_users_1m", "x p50 of link_users", p50["link_users_1m"] / p50["link_users"])
+    for name, ratio in _peer(rps, rows):
+        out.setdefault(name, []).append(ratio)
     if workers > 1 and "mysms_balance_json" in rps and "mysms_balance_json_1w" in rps:
         v = rps["mysms_balance_json"] / rps["mysms_balance_json_1w"]
         add("mysms_balance_json", f"x with {workers} workers vs 1", v, ">= 1.7", v >= 1.7)
@@ -93,6 +97,23 @@ def ratios(rows: dict[str, Row], workers: int) -> dict[str, list[Ratio]]:
         v = rps["bare_balance"] / rps["bare_balance_1w"]
         add("bare_balance", f"x with {workers} workers vs 1", v)
     return out
+
+
+def _peer(rps: dict[str, float], rows: dict[str, Row]) -> Iterator[tuple[str, Ratio]]:
+    """--peer jasmin: the service against Jasmin, both pinned (issue 17: >= 1.5, median
+    against median); for context the median of the rounds' own ratios (each round's two runs
+    are back to back, so a neighbour's load moves both less) and each against (a) pinned."""
+    mysms, jasmin, bare = "mysms_balance_json_pinned", "jasmin_balance", "bare_balance_pinned"
+    if mysms in rps and jasmin in rps:
+        v = rps[mysms] / rps[jasmin]
+        yield mysms, Ratio("x jasmin_balance", v, ">= 1.5", v >= 1.5)
+        ours, theirs = (rows[n].extra.get("rounds_rps", []) for n in (mysms, jasmin))
+        if ours and len(ours) == len(theirs) and all(theirs):
+            each = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+            yield mysms, Ratio("x jasmin_balance, median of rounds", each, "", None)
+    for name in (mysms, jasmin):
+        if name in rps and bare in rps:
+            yield name, Ratio("of (a) pinned", rps[name] / rps[bare], "", None)
 
 
 def table(rows: list[Row]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import http.client
 import statistics
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from bench import layout, servers, wrk
@@ -27,6 +29,21 @@ from bench.scenarios import (
 from smsaccounts.config import Settings
 from smsaccounts.domain import money
 from smsaccounts.domain.credentials import Passwords
+
+SERVER_CPU, WRK_CPU = 0, 1  # --peer: "both pinned", as issue 17 measured Jasmin
+ROUNDS = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PinnedServer:
+    """A server of the side-by-side comparison and the scenario that drives it."""
+
+    scenario: Scenario
+    command: list[str]
+    env: dict[str, str]
+    port: int
+    health: str = "/healthz"
+    ready: Callable[[], None] | None = None  # once healthy (Jasmin: its user, through jCli)
 
 
 class Runner:
@@ -90,8 +107,55 @@ class Runner:
         assert server in (SERVICE, SERVICE_1W, SERVICE_1M, SERVICE_1M_BELOW)
         return servers.service_command(port, workers)
 
+    def pinned(self, entries: Sequence[PinnedServer], url: str, lay: layout.Layout) -> None:
+        """Every server up at once on SERVER_CPU (each idle but in its turn), wrk on WRK_CPU,
+        ROUNDS rounds of the servers in turn; each row is its round of median req/s."""
+        names = ", ".join(e.scenario.name for e in entries)
+        print(f"-- side by side on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}, {ROUNDS} rounds: "
+              f"{names}", flush=True)  # fmt: skip
+        runs: dict[str, list[Row]] = {e.scenario.name: [] for e in entries}
+        with contextlib.ExitStack() as stack:
+            up: dict[str, servers.Server] = {}
+            for e in entries:
+                with self._failing(e.scenario):
+                    up[e.scenario.name] = self._start_pinned(stack, e)
+            for _ in range(ROUNDS):
+                for e in entries:
+                    server = up.get(e.scenario.name)
+                    if server is None or e.scenario.name in self.rows:  # failed: no more rounds
+                        continue
+                    with self._failing(e.scenario):
+                        row = self._one(e.scenario, server, url, lay, "", cpu=WRK_CPU)
+                        runs[e.scenario.name].append(row)
+        for name, rows in runs.items():
+            if rows and name not in self.rows:
+                self.rows[name] = median_row(rows)
+
+    def _start_pinned(self, stack: contextlib.ExitStack, e: PinnedServer) -> servers.Server:
+        log = self.workdir / f"{e.scenario.name}.log"
+        command = servers.pinned(e.command, SERVER_CPU)
+        server = stack.enter_context(servers.running(command, e.env, e.port, log, e.health))
+        if e.ready is not None:
+            e.ready()
+        return server
+
+    @contextlib.contextmanager
+    def _failing(self, scenario: Scenario) -> Iterator[None]:
+        """An error ends this scenario's row as failed, not the run."""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - one broken server must not end the run
+            print(traceback.format_exc(limit=3), flush=True)
+            self.rows[scenario.name] = Row(scenario.name, scenario.what, "failed", str(error)[:200])
+
     def _one(
-        self, sc: Scenario, server: servers.Server, url: str, lay: layout.Layout, note: str
+        self,
+        sc: Scenario,
+        server: servers.Server,
+        url: str,
+        lay: layout.Layout,
+        note: str,
+        cpu: int | None = None,
     ) -> Row:
         base = server.url
         table = self.workdir / f"{sc.name}.requests"
@@ -107,12 +171,13 @@ class Runner:
         duration = max(self.duration, sc.min_seconds)
         print(f"   {sc.name}: {count} distinct requests, {duration} s", flush=True)
         spy = None
-        if self.profile_dir and sc.server not in (BARE, FASTAPI, BARE_DEBIT):
+        if self.profile_dir and cpu is None and sc.server not in (BARE, FASTAPI, BARE_DEBIT):
             svg = self.profile_dir / f"{sc.name}.svg"
             spy = servers.profiler(server.pid, duration, svg)
         try:
             result = wrk.run(self.wrk, base, table, duration=duration,
-                             connections=self.connections, threads=self.threads)  # fmt: skip
+                             connections=self.connections, threads=self.threads,
+                             cpu=cpu)  # fmt: skip
         finally:
             if spy is not None:
                 spy.wait(timeout=duration + 30)
@@ -162,6 +227,15 @@ class Runner:
             requests=len(times),
             note=f"t={s.argon2_time_cost} m={s.argon2_memory_cost} KiB p={s.argon2_parallelism}",
         )  # fmt: skip
+
+
+def median_row(rounds: Sequence[Row]) -> Row:
+    """The round of median req/s, whole (its latencies with it), noting every round's req/s."""
+    row = sorted(rounds, key=lambda r: r.rps or 0.0)[len(rounds) // 2]
+    each = " / ".join(f"{r.rps or 0:,.0f}" for r in rounds)
+    row.extra["rounds_rps"] = [r.rps for r in rounds]
+    row.note = "; ".join(x for x in (row.note, f"median of {each} req/s") if x)
+    return row
 
 
 def probe(base: str, request: wrk.Request) -> tuple[int, str]:

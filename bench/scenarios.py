@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
-from bench import layout
+from bench import layout, peer_jasmin
 from bench.wrk import Request
 
 MAX_REQUESTS = 20_000  # distinct requests per table: 20,000 users, tokens, hashes
@@ -31,6 +31,8 @@ BARE, BARE_1W, FASTAPI, SERVICE, SERVICE_1W, SERVICE_1M, IN_PROCESS = (
 # A third database where the LINK root has 1,000,000 accounts below it.
 SERVICE_1M_BELOW = "service-1m-below"
 BARE_DEBIT = "bare-debit"  # baseline (d)
+# --peer: each server on CPU 0 and wrk on CPU 1, three rounds side by side, the median kept.
+PINNED = "pinned"
 # Run only with --workers > 1: the 1-worker side of the workers figure.
 ONE_WORKER = frozenset({"bare_balance_1w", "mysms_balance_json_1w"})
 
@@ -131,6 +133,12 @@ def _charges(lay: layout.Layout) -> Iterator[Request]:
         )
 
 
+def _jasmin_balance(_lay: layout.Layout) -> Iterator[Request]:
+    """Jasmin's one user (bench/peer_jasmin.py): it keeps its users in a list it scans."""
+    yield Request("GET", "/balance?" + urlencode({"username": peer_jasmin.USERNAME,
+                                                   "password": peer_jasmin.PASSWORD}))  # fmt: skip
+
+
 def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -175,3 +183,12 @@ SCENARIOS: tuple[Scenario, ...] = (
              '"status"%s*:%s*200', _link_users),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SCENARIOS}
+# Added by --peer jasmin (after every scenario above), run by Runner.pinned.
+PEER_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("bare_balance_pinned", PINNED, "baseline (a), pinned, median of 3",
+             MYSMS_JSON_OK, _balance_json),
+    Scenario("mysms_balance_json_pinned", PINNED, "mysms balance/get JSON, pinned, median of 3",
+             MYSMS_JSON_OK, _balance_json),
+    Scenario("jasmin_balance", PINNED, f"peer: Jasmin {peer_jasmin.VERSION} GET /balance, "
+             "pinned, median of 3", '"balance"%s*:', _jasmin_balance),
+)  # fmt: skip

@@ -72,20 +72,23 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[Server]:
-    """Start `command`, wait for GET /healthz, yield it; kill its process group on exit."""
+def running(
+    command: list[str], env: dict[str, str], port: int, log: Path, health: str = "/healthz"
+) -> Iterator[Server]:
+    """Start `command`, wait for GET `health` to answer 200, yield it; kill its process group
+    on exit."""
     with log.open("ab") as out:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out,
                                 start_new_session=True)  # fmt: skip
     _LIVE.add(proc)
     try:
-        _wait_healthy(proc, port, log)
+        _wait_healthy(proc, port, log, health)
         yield Server(f"http://{HOST}:{port}", proc.pid)
     finally:
         _stop(proc)
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path, health: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -93,7 +96,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
         with contextlib.suppress(OSError):
             conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/healthz")
+            conn.request("GET", health)
             if conn.getresponse().status == 200:
                 return
         time.sleep(0.2)
@@ -115,6 +118,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     # Workers may outlive the master for a moment; the group id is the master's pid.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def pinned(command: list[str], cpu: int) -> list[str]:
+    """`command` run on one CPU only (its threads and children inherit the affinity)."""
+    return ["taskset", "--cpu-list", str(cpu), *command]
 
 
 def profiler(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:

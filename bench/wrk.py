@@ -10,6 +10,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from bench import servers
+
 LUA = Path(__file__).with_name("lua") / "spread.lua"
 _RESULT = re.compile(r"^BENCH_RESULT (.*)$", re.M)
 _SAMPLE = re.compile(r"^BENCH_SAMPLE ?(.*)$", re.M)
@@ -81,11 +83,21 @@ def write_requests(path: Path, requests: Iterable[Request], check: str) -> int:
 
 
 def run(
-    wrk: str, base_url: str, table: Path, *, duration: int, connections: int, threads: int
+    wrk: str,
+    base_url: str,
+    table: Path,
+    *,
+    duration: int,
+    connections: int,
+    threads: int,
+    cpu: int | None = None,
 ) -> Result:
+    """One wrk run; with `cpu`, wrk and its threads run on that CPU only."""
     threads = max(1, min(threads, connections))
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                "--latency", "-s", str(LUA), base_url, "--", str(table)]  # fmt: skip
+    if cpu is not None:
+        command = servers.pinned(command, cpu)
     proc = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60,
                           check=False)  # fmt: skip
     found = _RESULT.search(proc.stdout)
