@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, exc, select
 
 from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage import rows
-from smsaccounts.storage.tables import accounts, wallets
+from smsaccounts.storage.tables import accounts, throttles, wallets
 
 
 class _Compiled:
@@ -69,6 +70,10 @@ class LookupStatements:
         ))  # fmt: skip
         self.wallet = _Compiled(engine, wallets, select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
+        self.by_object_id = _Compiled(engine, accounts, select(accounts).where(
+            accounts.c.object_id == bindparam("object_id")))  # fmt: skip
+        self.throttle = _Compiled(engine, throttles, select(throttles).where(
+            throttles.c.key == bindparam("key")))  # fmt: skip
         self._by_ids: dict[int, _Compiled] = {}  # by number of ids (a tree is a few deep)
 
     def by_ids(self, count: int) -> _Compiled:
@@ -103,8 +108,9 @@ class LookupStatements:
 
 
 class Lookups:
-    """`Tx`'s lookups a hash-signed read needs: `accounts` (get, get_by_name, chain) and
-    `wallets` (get), on one cursor."""
+    """`Tx`'s lookups a hash-signed read (or a remembered password's) needs: `accounts`
+    (get, get_by_name, get_by_object_id, chain), `wallets` (get) and `throttles` (get), on
+    one cursor."""
 
     def __init__(self, statements: LookupStatements, cursor: Any) -> None:
         self._s = statements
@@ -119,6 +125,10 @@ class Lookups:
     def wallets(self) -> _WalletLookups:
         return _WalletLookups(self)
 
+    @property
+    def throttles(self) -> _ThrottleLookups:
+        return _ThrottleLookups(self)
+
     def _rows(self, compiled: _Compiled, values: dict[str, Any]) -> list[dict[str, Any]]:
         self._cursor.execute(compiled.sql, compiled.args(values))
         return [compiled.mapping(row) for row in self._cursor.fetchall()]
@@ -130,6 +140,14 @@ class Lookups:
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         found = self._rows(self._s.by_name, {"kind": kind.value, "name": name})
         return self._noted(rows.account(found[0])) if found else None
+
+    def get_by_object_id(self, object_id: str) -> Account | None:
+        found = self._rows(self._s.by_object_id, {"object_id": object_id})
+        return self._noted(rows.account(found[0])) if found else None
+
+    def throttle(self, key: str) -> State:
+        found = self._rows(self._s.throttle, {"key": key})
+        return rows.throttle_state(found[0]) if found else State()
 
     def _noted(self, account: Account) -> Account:
         self._read_here[account.id] = account
@@ -160,3 +178,12 @@ class _WalletLookups:
 
     def get(self, account_id: int) -> Wallet | None:
         return self._lookups.wallet(account_id)
+
+
+class _ThrottleLookups:
+    def __init__(self, lookups: Lookups) -> None:
+        self._lookups = lookups
+
+    def get(self, key: str) -> State:
+        """As `ThrottlesRepository.get`: the last committed state, unlocked."""
+        return self._lookups.throttle(key)
