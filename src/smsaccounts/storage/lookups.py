@@ -24,6 +24,7 @@ from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage import rows
 from smsaccounts.storage.tables import accounts, throttles, wallets
+from smsaccounts.storage.throttles import state_of as throttle_state
 
 
 class _Compiled:
@@ -147,7 +148,7 @@ class Lookups:
 
     def throttle(self, key: str) -> State:
         found = self._rows(self._s.throttle, {"key": key})
-        return rows.throttle_state(found[0]) if found else State()
+        return throttle_state(found[0]) if found else State()
 
     def _noted(self, account: Account) -> Account:
         self._read_here[account.id] = account

@@ -14,7 +14,6 @@ from sqlalchemy import RowMapping, Table
 
 from smsaccounts.domain.models import Account, ApiKey, Asset, BillingType, LedgerEntry, Pin, Wallet
 from smsaccounts.domain.outbox import OutboxMessage
-from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind
 
 T = TypeVar("T")
@@ -121,15 +120,6 @@ def account(values: Columns) -> Account:
 
 def wallet(values: Columns) -> Wallet:
     return Wallet(**{**values, "billing_type": BillingType(values["billing_type"])})
-
-
-def throttle_state(values: Columns) -> State:
-    return State(
-        failures=values["failures"],
-        window_start=values["window_start"],
-        blocked_until=values["blocked_until"],
-        last_at=values["last_at"],
-    )
 
 
 def ledger_entry(values: Columns, *, replayed: bool = False) -> LedgerEntry:
