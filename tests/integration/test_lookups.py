@@ -60,6 +60,9 @@ def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork) -> None:
             assert quick.accounts.get_by_object_id(object_id) == tx.accounts.get_by_object_id(
                 object_id
             )
+            just_read = quick.accounts.get(account.id)  # the chain of a record read here
+            assert just_read is not None
+            assert quick.accounts.chain(just_read) == tx.accounts.chain(account)
             key = auth.login_key(account)
             assert quick.throttles.get(key) == tx.throttles.get(key)
         assert quick.accounts.get_by_object_id("f" * 24) is None

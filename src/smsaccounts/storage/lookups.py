@@ -175,16 +175,19 @@ class Lookups:
     def chain(self, account: Account) -> list[Account]:
         """As `AccountsRepository.chain`: the account as stored now, then its ancestors."""
         ids = [*ancestor_ids(account.path), account.id]
-        if len(ids) == 1 and self._read_here.get(account.id) is account:
-            # The root (the admin, MOR's usual caller), read by this very transaction's
-            # snapshot a moment ago: reading it again would answer the same row.
-            return [account]
-        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
-        found = self._rows(self._s.by_ids(len(ids)), values)
-        by_id = {a.id: a for a in map(self._s.account, found)}
+        by_id: dict[int, Account] = {}
+        if self._read_here.get(account.id) is account:
+            # Read by this very transaction's snapshot a moment ago (the caller, just found
+            # by name): reading it again would answer the same row. Its ancestors remain.
+            by_id[account.id] = account
+            ids.pop()
+        if ids:
+            values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
+            found = self._rows(self._s.by_ids(len(ids)), values)
+            by_id.update((a.id, a) for a in map(self._s.account, found))
         if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
-        return [by_id[i] for i in reversed(ids) if i in by_id]
+        return [by_id[i] for i in reversed([*ancestor_ids(account.path), account.id]) if i in by_id]
 
     def wallet(self, account_id: int) -> Wallet | None:
         found = self._rows(self._s.wallet, {"account_id": account_id})
