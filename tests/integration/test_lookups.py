@@ -1,6 +1,7 @@
 """The raw-connection lookups (`uow.lookups()`, storage/lookups.py) answer exactly what the
-repositories inside `uow.read()` answer, record for record, and a MOR details call decides
-the same through either."""
+repositories inside `uow.read()` answer, record for record; a MOR details call decides
+the same through either; and a reseller balance read with a remembered password
+(`provisioning.remembered_balance`) answers what the full login and read answer."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import NAME_ORDER
-from smsaccounts.errors import DomainError
-from smsaccounts.services import accounts, auth, balances, wallet
+from smsaccounts.errors import DomainError, ErrorCode
+from smsaccounts.services import accounts, auth, balances, provisioning, wallet
+from smsaccounts.services.provisioning import CustomerRef
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 
@@ -54,6 +56,16 @@ def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork) -> None:
                 assert quick.accounts.get_by_name(kind, name) == tx.accounts.get_by_name(kind, name)
         for account in made:
             assert quick.accounts.chain(account) == tx.accounts.chain(account)
+            object_id = account.object_id
+            assert quick.accounts.get_by_object_id(object_id) == tx.accounts.get_by_object_id(
+                object_id
+            )
+            just_read = quick.accounts.get(account.id)  # the chain of a record read here
+            assert just_read is not None
+            assert quick.accounts.chain(just_read) == tx.accounts.chain(account)
+            key = auth.login_key(account)
+            assert quick.throttles.get(key) == tx.throttles.get(key)
+        assert quick.accounts.get_by_object_id("f" * 24) is None
     with uow.lookups() as quick:
         assert [quick.accounts.get(a.id) for a in made].count(None) == 0
 
@@ -98,3 +110,70 @@ def test_a_mor_details_call_decides_the_same_through_either(
     if password != "wrong-password":
         assert "NotFound" in failures
         assert any(isinstance(o, tuple) and isinstance(o[0], Account) for o in quick)
+
+
+def _full_balance(uow: UnitOfWork, name: str, password: str, call: dict[str, Any]) -> object:
+    try:
+        reseller = provisioning.authenticate(uow, name=name, password=password, client_ip=IP)
+        return provisioning.balance(uow, reseller=reseller, **call)
+    except DomainError as error:
+        return (type(error).__name__, error.code)
+
+
+def _remembered_balance(uow: UnitOfWork, name: str, password: str, call: dict[str, Any]) -> object:
+    try:
+        return provisioning.remembered_balance(
+            uow, name=name, password=password, client_ip=IP, **call
+        )
+    except DomainError as error:
+        return (type(error).__name__, error.code)
+
+
+IP = "127.0.0.1"
+
+
+def _named(made: list[Account], name: str) -> Account:
+    return next(a for a in made if a.name == name)
+
+
+def test_a_remembered_reseller_balance_answers_what_the_full_login_and_read_answer(
+    uow: UnitOfWork,
+) -> None:
+    made = _tree(uow)
+    resellers = ["res0", "res1"]
+    for name in resellers:  # verified once each: remembered from now on
+        assert not isinstance(_full_balance(uow, name, factories.PASSWORD, {
+            "customer": CustomerRef(name="nobody")}), int)  # fmt: skip
+    refs = [CustomerRef(name=a.name) for a in made] + [CustomerRef(name="nobody")]
+    refs += [CustomerRef(object_id=a.object_id) for a in made] + [CustomerRef(object_id="0" * 24)]
+    user_ids = [None, "f" * 24] + [a.object_id for a in made]
+    calls = [{"customer": ref, "user_id": user_id} for ref in refs for user_id in user_ids]
+    cases = [(name, call) for name in resellers for call in calls]
+    with uow.write() as tx:  # reseller 1 may call only from elsewhere: refused, either way
+        tx.accounts.update(_named(made, "res1").id, {"iprange": "10.0.0.0/8"})
+    remembered = [_remembered_balance(uow, name, factories.PASSWORD, c) for name, c in cases]
+    normal = [_full_balance(uow, name, factories.PASSWORD, c) for name, c in cases]
+    assert remembered == normal
+    outcomes = {o if isinstance(o, tuple) else "credits" for o in remembered}
+    assert {"credits", ("NotFound", ErrorCode.CUSTOMER_NOT_FOUND)} <= outcomes
+    assert ("AccessDenied", ErrorCode.IP_NOT_ALLOWED) in outcomes
+    with _through_repositories(uow):  # and the lookups decide as the repositories do
+        assert [_remembered_balance(uow, n, factories.PASSWORD, c) for n, c in cases] == normal
+
+
+def test_a_reseller_password_not_remembered_is_left_to_the_full_login(uow: UnitOfWork) -> None:
+    """Unknown, wrong, never verified, or with a failure on record: None, and nothing read
+    or written decides it."""
+    made = _tree(uow)
+    call = {"customer": CustomerRef(name="cus1")}
+    assert _remembered_balance(uow, "res1", factories.PASSWORD, call) is None  # not yet
+    assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0
+    assert _remembered_balance(uow, "res1", factories.PASSWORD, call) == 0
+    assert _remembered_balance(uow, "res1", "wrong-password", call) is None
+    assert _remembered_balance(uow, "nobody", factories.PASSWORD, call) is None
+    assert _full_balance(uow, "res1", "wrong-password", call) == (
+        "AuthenticationFailed", ErrorCode.CREDENTIALS_WRONG)  # fmt: skip
+    assert _remembered_balance(uow, "res1", factories.PASSWORD, call) is None  # 1 failure
+    assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0  # clears it
+    with uow.read() as tx:
+        assert tx.throttles.get(auth.login_key(_named(made, "res1"))).failures == 0

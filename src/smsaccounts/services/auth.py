@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from smsaccounts import logs, metrics
 from smsaccounts.config import Settings
@@ -29,7 +29,7 @@ from smsaccounts.errors import (
     NotFound,
 )
 from smsaccounts.services import audit
-from smsaccounts.services.ports import Tx, UnitOfWork, UnitOfWorkOf
+from smsaccounts.services.ports import Lookups, Tx, UnitOfWork, UnitOfWorkOf
 
 T = TypeVar("T")
 TxT = TypeVar("TxT", bound=Tx)  # the caller's own kind of transaction, for its callbacks
@@ -101,20 +101,18 @@ def password_login(
     AccessDenied (IP_NOT_ALLOWED).
     """
     rule = login_rule(uow.settings)
-    with uow.read() as tx:
-        account = find(tx)
-    stored = account.password_hash if account else None
     verified = uow.passwords.verified
     now = uow.clock.now()
-    hit = cached and account is not None and verified.holds(account.id, stored, password, now)
+    with uow.read() as tx:
+        account = find(tx)
+        hit = cached and _remembers(uow, account, password)
+        if hit and account is not None:
+            admitted = _admit_remembered(tx, account, client_ip)
+            if admitted is not None:
+                return then(tx, admitted)
+    stored = account.password_hash if account else None
     correct = hit or uow.passwords.verify(stored, password)
     key = login_key(account) if account else throttle.key("login", door, name)
-    if hit and account is not None:
-        with uow.read() as tx:
-            # With no failure on record the locked path below writes nothing: the same
-            # answer comes from one snapshot, without the lock row's durable write.
-            if tx.throttles.get(key) == throttle.State():
-                return then(tx, _admit(tx, account, stored, client_ip, lock=False))
     with uow.write() as tx:
         state = tx.throttles.lock(key)
         blocked = throttle.is_blocked(state, tx.now)
@@ -142,6 +140,38 @@ def password_login(
     raise AuthenticationFailed("wrong password")
 
 
+def remembered_login(
+    uow: UnitOfWork, tx: Lookups, *, account: Account | None, password: str, client_ip: str | None
+) -> Account | None:
+    """`account` as `authenticate_password` would answer it, read from `tx` alone (no argon2,
+    no write), when this process verified `password` against its current hash within
+    `SMSACCOUNTS_CREDENTIAL_CACHE_SECONDS` and its lockout has no failure on record.
+
+    None: `authenticate_password` must decide, as it does for every wrong or unknown
+    password (which never hits: only an admitted login is remembered). Raises what the
+    admission raises (AuthenticationFailed, AccountDisabled, AccessDenied).
+    """
+    if not _remembers(uow, account, password) or account is None:
+        return None
+    return _admit_remembered(tx, account, client_ip)
+
+
+def _remembers(uow: UnitOfWorkOf[Any], account: Account | None, password: str) -> bool:
+    if account is None:
+        return False
+    now = uow.clock.now()
+    return uow.passwords.verified.holds(account.id, account.password_hash, password, now)
+
+
+def _admit_remembered(tx: Lookups, account: Account, client_ip: str | None) -> Account | None:
+    """With no failure on record the locked path would write nothing: the same answer comes
+    from this snapshot, without the lock row's durable write (None: there is a failure)."""
+    if tx.throttles.get(login_key(account)) != throttle.State():
+        return None
+    # A cached check issues nothing, so it reads the chain unlocked (see `_admit`).
+    return _admitted(tx.accounts.chain(account), account.password_hash, client_ip)
+
+
 def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
     """The hash of a new password that passes the installation's one password policy."""
     settings = uow.settings
@@ -153,18 +183,19 @@ def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
     return uow.passwords.hash(checked)
 
 
-def _admit(
-    tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None, *, lock: bool = True
-) -> Account:
+def _admit(tx: Tx, account: Account, checked_hash: str | None, client_ip: str | None) -> Account:
     """The account as it is now, if the login may go on: the hash the password was checked
     against is still its hash, and it (and every ancestor) may act from `client_ip`.
 
-    With `lock` the account and its ancestors stay share-locked until this write commits, so
-    a password change, reset, disable or delete either came first (and this login is refused)
-    or waits for it (and then revokes whatever token it issued): no token outlives one of
-    them. A cached check issues nothing and reads them unlocked, in one snapshot.
+    The account and its ancestors stay share-locked until this write commits, so a password
+    change, reset, disable or delete either came first (and this login is refused) or waits
+    for it (and then revokes whatever token it issued): no token outlives one of them. A
+    cached check issues nothing and reads them unlocked, in one snapshot.
     """
-    chain = tx.accounts.chain(account, lock=lock)
+    return _admitted(tx.accounts.chain(account, lock=True), checked_hash, client_ip)
+
+
+def _admitted(chain: list[Account], checked_hash: str | None, client_ip: str | None) -> Account:
     if not chain or chain[0].password_hash != checked_hash:
         # Changed since it was verified: the password checked may no longer be its own.
         raise AuthenticationFailed("wrong password")

@@ -292,6 +292,7 @@ class Tx(Protocol):
 
 class AccountLookups(Protocol):
     def get(self, account_id: int) -> Account | None: ...
+    def get_by_object_id(self, object_id: str) -> Account | None: ...
     def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
     def chain(self, account: Account) -> list[Account]: ...
 
@@ -300,13 +301,21 @@ class WalletLookups(Protocol):
     def get(self, account_id: int) -> Wallet | None: ...
 
 
+class ThrottleLookups(Protocol):
+    def get(self, key: str) -> State:
+        """The last committed state, unlocked (as `Throttles.get`)."""
+
+
 class Lookups(Protocol):
-    """The reads by key of a hash-signed call (MOR): a subset of `Tx`, read-only."""
+    """The reads by key of a hash-signed call (MOR) or of a remembered password (reseller):
+    a subset of `Tx`, read-only."""
 
     @property
     def accounts(self) -> AccountLookups: ...
     @property
     def wallets(self) -> WalletLookups: ...
+    @property
+    def throttles(self) -> ThrottleLookups: ...
 
 
 TxT_co = TypeVar("TxT_co", bound=Tx, covariant=True)

@@ -25,7 +25,7 @@ from smsaccounts.errors import (
     not_found_code,
 )
 from smsaccounts.services import accounts, auth, wallet
-from smsaccounts.services.ports import Tx, UnitOfWork
+from smsaccounts.services.ports import Lookups, Tx, UnitOfWork
 
 FREE_CREDITS_REASON = "free_credits"
 ADD_CREDITS_REASON = "reseller_credits"
@@ -292,14 +292,44 @@ def balance(
     uow: UnitOfWork, *, reseller: Account, customer: CustomerRef, user_id: str | None = None
 ) -> int:
     """The customer's credits, or with `user_id` (an object id) those of one of its users."""
-    with uow.read() as tx:
-        target = usable_customer(tx, reseller, customer)
-        if user_id is None:
-            return _credits(tx, target)
-        return _credits(tx, _usable(target, tx.accounts.get_by_object_id(user_id), Kind.USER))
+    with uow.lookups() as tx:
+        return _balance(tx, reseller, customer, user_id)
 
 
-def usable_customer(tx: Tx, reseller: Account, customer: CustomerRef) -> Account:
+def remembered_balance(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    password: str,
+    client_ip: str | None,
+    customer: CustomerRef,
+    user_id: str | None = None,
+) -> int | None:
+    """`authenticate`, then `balance`, from one read on `uow.lookups()` when the reseller's
+    password is one this process verified lately (`auth.remembered_login`: no argon2, no
+    write). None: it is not (unknown, wrong, not yet verified, a failure on record), and
+    `authenticate` must decide. Raises what those two raise on a remembered password.
+    """
+    if not uow.passwords.verified.enabled:
+        return None
+    with uow.lookups() as tx:
+        found = tx.accounts.get_by_name(Kind.RESELLER, name)
+        reseller = auth.remembered_login(
+            uow, tx, account=found, password=password, client_ip=client_ip
+        )
+        if reseller is None:
+            return None
+        return _balance(tx, reseller, customer, user_id)
+
+
+def _balance(tx: Lookups, reseller: Account, customer: CustomerRef, user_id: str | None) -> int:
+    target = usable_customer(tx, reseller, customer)
+    if user_id is None:
+        return _credits(tx, target)
+    return _credits(tx, _usable(target, tx.accounts.get_by_object_id(user_id), Kind.USER))
+
+
+def usable_customer(tx: Lookups, reseller: Account, customer: CustomerRef) -> Account:
     """The reseller's live, enabled customer of that name (or object id)."""
     if customer.name is not None:
         found = tx.accounts.get_by_name(Kind.CUSTOMER, customer.name)
@@ -338,7 +368,7 @@ def _billing_type(tx: Tx, account: Account) -> BillingType:
     return found.billing_type
 
 
-def _credits(tx: Tx, account: Account) -> int:
+def _credits(tx: Lookups, account: Account) -> int:
     found = tx.wallets.get(account.id)
     if found is None:
         raise NotFound("wallet not found", code=ErrorCode.WALLET_NOT_FOUND)

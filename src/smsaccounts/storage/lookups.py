@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, bindparam, exc, select
 
-from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.models import Account, BillingType, Wallet
+from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage import rows
-from smsaccounts.storage.tables import accounts, wallets
+from smsaccounts.storage.tables import accounts, throttles, wallets
+from smsaccounts.storage.throttles import state_of as throttle_state
+
+T = TypeVar("T")
 
 
 class _Compiled:
@@ -46,12 +50,25 @@ class _Compiled:
     def args(self, values: dict[str, Any]) -> Any:
         return tuple(values[name] for name in self.order) if self.positional else values
 
+    def builder(
+        self, cls: type[T], enums: dict[str, Callable[[Any], Any]]
+    ) -> Callable[[Sequence[Any]], T]:
+        """A maker of `cls` records from this statement's rows, by position: the very
+        processors `mapping` applies, and `enums`, with no mapping in between (an account
+        row has 68 columns; two dicts of them cost more than its slots)."""
+        convert = {name: _unless_none(process) for name, process in self.processors}
+        return rows.record_builder(cls, self.names, {**convert, **enums})
+
     def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
         values = dict(zip(self.names, row, strict=True))
         for name, process in self.processors:
             if values[name] is not None:
                 values[name] = process(values[name])
         return values
+
+
+def _unless_none(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else process(value)
 
 
 class LookupStatements:
@@ -69,7 +86,13 @@ class LookupStatements:
         ))  # fmt: skip
         self.wallet = _Compiled(engine, wallets, select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
+        self.by_object_id = _Compiled(engine, accounts, select(accounts).where(
+            accounts.c.object_id == bindparam("object_id")))  # fmt: skip
+        self.throttle = _Compiled(engine, throttles, select(throttles).where(
+            throttles.c.key == bindparam("key")))  # fmt: skip
         self._by_ids: dict[int, _Compiled] = {}  # by number of ids (a tree is a few deep)
+        self.account = self.by_id.builder(Account, {"kind": Kind})
+        self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
 
     def by_ids(self, count: int) -> _Compiled:
         found = self._by_ids.get(count)
@@ -103,8 +126,9 @@ class LookupStatements:
 
 
 class Lookups:
-    """`Tx`'s lookups a hash-signed read needs: `accounts` (get, get_by_name, chain) and
-    `wallets` (get), on one cursor."""
+    """`Tx`'s lookups a hash-signed read (or a remembered password's) needs: `accounts`
+    (get, get_by_name, get_by_object_id, chain), `wallets` (get) and `throttles` (get), on
+    one cursor."""
 
     def __init__(self, statements: LookupStatements, cursor: Any) -> None:
         self._s = statements
@@ -119,17 +143,30 @@ class Lookups:
     def wallets(self) -> _WalletLookups:
         return _WalletLookups(self)
 
-    def _rows(self, compiled: _Compiled, values: dict[str, Any]) -> list[dict[str, Any]]:
+    @property
+    def throttles(self) -> _ThrottleLookups:
+        return _ThrottleLookups(self)
+
+    def _rows(self, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
         self._cursor.execute(compiled.sql, compiled.args(values))
-        return [compiled.mapping(row) for row in self._cursor.fetchall()]
+        return self._cursor.fetchall()  # type: ignore[no-any-return]
+
+    def _account(self, compiled: _Compiled, values: dict[str, Any]) -> Account | None:
+        found = self._rows(compiled, values)
+        return self._noted(self._s.account(found[0])) if found else None
 
     def get(self, account_id: int) -> Account | None:
-        found = self._rows(self._s.by_id, {"id": account_id})
-        return self._noted(rows.account(found[0])) if found else None
+        return self._account(self._s.by_id, {"id": account_id})
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
-        found = self._rows(self._s.by_name, {"kind": kind.value, "name": name})
-        return self._noted(rows.account(found[0])) if found else None
+        return self._account(self._s.by_name, {"kind": kind.value, "name": name})
+
+    def get_by_object_id(self, object_id: str) -> Account | None:
+        return self._account(self._s.by_object_id, {"object_id": object_id})
+
+    def throttle(self, key: str) -> State:
+        found = self._rows(self._s.throttle, {"key": key})
+        return throttle_state(self._s.throttle.mapping(found[0])) if found else State()
 
     def _noted(self, account: Account) -> Account:
         self._read_here[account.id] = account
@@ -138,20 +175,23 @@ class Lookups:
     def chain(self, account: Account) -> list[Account]:
         """As `AccountsRepository.chain`: the account as stored now, then its ancestors."""
         ids = [*ancestor_ids(account.path), account.id]
-        if len(ids) == 1 and self._read_here.get(account.id) is account:
-            # The root (the admin, MOR's usual caller), read by this very transaction's
-            # snapshot a moment ago: reading it again would answer the same row.
-            return [account]
-        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
-        found = self._rows(self._s.by_ids(len(ids)), values)
-        by_id = {values["id"]: rows.account(values) for values in found}
+        by_id: dict[int, Account] = {}
+        if self._read_here.get(account.id) is account:
+            # Read by this very transaction's snapshot a moment ago (the caller, just found
+            # by name): reading it again would answer the same row. Its ancestors remain.
+            by_id[account.id] = account
+            ids.pop()
+        if ids:
+            values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
+            found = self._rows(self._s.by_ids(len(ids)), values)
+            by_id.update((a.id, a) for a in map(self._s.account, found))
         if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
-        return [by_id[i] for i in reversed(ids) if i in by_id]
+        return [by_id[i] for i in reversed([*ancestor_ids(account.path), account.id]) if i in by_id]
 
     def wallet(self, account_id: int) -> Wallet | None:
         found = self._rows(self._s.wallet, {"account_id": account_id})
-        return rows.wallet(found[0]) if found else None
+        return self._s.wallet_record(found[0]) if found else None
 
 
 class _WalletLookups:
@@ -160,3 +200,12 @@ class _WalletLookups:
 
     def get(self, account_id: int) -> Wallet | None:
         return self._lookups.wallet(account_id)
+
+
+class _ThrottleLookups:
+    def __init__(self, lookups: Lookups) -> None:
+        self._lookups = lookups
+
+    def get(self, key: str) -> State:
+        """As `ThrottlesRepository.get`: the last committed state, unlocked."""
+        return self._lookups.throttle(key)

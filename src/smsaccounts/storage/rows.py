@@ -166,3 +166,11 @@ def outbox_message(values: Columns) -> OutboxMessage:
 
 def pin(values: Columns) -> Pin:
     return Pin(**values)
+
+
+def record_builder(
+    cls: type[T], names: Sequence[str], convert: Mapping[str, Callable[[Any], Any]]
+) -> Callable[[Sequence[Any]], T]:
+    """A constructor of `cls` from a row of one table's columns `names`, in order, each
+    value through `convert[name]` where given (a raw DB-API row: storage/lookups.py)."""
+    return _positional_builder(cls, names, 0, convert)

@@ -28,7 +28,7 @@ class ThrottlesRepository:
     def get(self, key: str) -> State:
         """The state as last committed, without a lock (for reports and tests)."""
         row = self.conn.execute(select(throttles).where(throttles.c.key == key)).first()
-        return State() if row is None else _state(row._mapping)
+        return State() if row is None else state_of(row._mapping)
 
     def lock(self, key: str) -> State:
         """The state of `key`, its row locked until the transaction ends.
@@ -41,7 +41,7 @@ class ThrottlesRepository:
         statement = insert.on_conflict_do_update(
             index_elements=[throttles.c.key], set_={"failures": throttles.c.failures}
         ).returning(*throttles.c)
-        return _state(self.conn.execute(statement).one()._mapping)
+        return state_of(self.conn.execute(statement).one()._mapping)
 
     def put(self, key: str, state: State) -> None:
         """Write the state of a key this transaction `lock`ed."""
@@ -54,7 +54,8 @@ class ThrottlesRepository:
         self.conn.execute(update(throttles).where(throttles.c.key == key).values(values))
 
 
-def _state(row: Any) -> State:
+def state_of(row: Any) -> State:
+    """A throttle row (its columns by name) as its `State`."""
     return State(
         failures=row["failures"],
         window_start=row["window_start"],
