@@ -25,7 +25,7 @@ from smsaccounts.errors import (
 )
 from smsaccounts.services import accounts, apikeys, auth
 from smsaccounts.services.funding import wallets as paying_wallets
-from smsaccounts.services.ports import Tx, UnitOfWork
+from smsaccounts.services.ports import ThrottleLookups, Tx, UnitOfWork
 
 T = TypeVar("T")
 A = TypeVar("A", Account, ListedAccount)
@@ -229,7 +229,8 @@ def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, Wallet]]) -> list[AnyRe
     row (a page of such users cost 65 ms of CPU against 1.3 ms paying for themselves).
     """
     chains = tx.accounts.chains([a for a, _ in rows if a.funding != funding.Funding.OWN])
-    page = _PageReads(_PageAccounts(tx, chains), _PageWallets(tx, [w for _, w in rows]))
+    page = _PageReads(_PageAccounts(tx, chains), _PageWallets(tx, [w for _, w in rows]),
+                      tx.throttles)  # fmt: skip
     records: list[AnyRecord] = []
     for account, wallet in rows:
         chain = chains.get(account.id)
@@ -252,6 +253,9 @@ class _PageAccounts:
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         return self._tx.accounts.get_by_name(kind, name)
+
+    def get_by_object_id(self, object_id: str) -> Account | None:
+        return self._tx.accounts.get_by_object_id(object_id)
 
     def chain(self, account: Account) -> list[Account]:
         found = self._chains.get(account.id)
@@ -277,6 +281,7 @@ class _PageReads:
 
     accounts: _PageAccounts
     wallets: _PageWallets
+    throttles: ThrottleLookups
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:
