@@ -108,7 +108,7 @@ class HotReads:
         # The ancestor read, compiled once per number of ids (a tree is a few levels deep).
         self._ancestors_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
         # The ancestors two paths name, and their read with its arguments, by those paths:
-        # reading them out of the paths cost as much as the read (a path never changes).
+        # reading them out of the paths on every call cost about what the read costs.
         self._chains: dict[tuple[str, str | None], _Chain] = {}
 
     def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None:
@@ -135,13 +135,16 @@ class HotReads:
 
     def _chain(self, row: tuple[Any, ...]) -> _Chain:
         """The ancestors of the row's key owner and token user, and the read of their state."""
-        paths = (row[_OWNER_PATH], row[_KEY_COLUMNS + _USER_PATH])
+        user_path = row[_KEY_COLUMNS + _USER_PATH]
+        # A path's ancestors are named by all but its last part: the users of one parent
+        # share an entry (a user's own path would make one per user, cold at 100,000).
+        paths = (row[_OWNER_PATH], None if user_path is None else user_path.rpartition(".")[0])
         chain = self._chains.get(paths)
         if chain is None:
             ids = _ancestors_named(row)
             sql, args = self._ancestors_query(ids) if ids else (None, None)
             owner_ids = frozenset(ancestor_ids(paths[0]))
-            user_ids = None if paths[1] is None else tuple(ancestor_ids(paths[1]))
+            user_ids = None if user_path is None else tuple(ancestor_ids(user_path))
             user_set = frozenset(user_ids or ())
             chain = self._chains[paths] = _Chain(sql, args, owner_ids, user_ids, user_set)
             _bound(self._chains)
