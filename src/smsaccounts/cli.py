@@ -20,7 +20,6 @@ from smsaccounts import (
     clikit,
     logs,
     metrics,
-    server,
 )
 from smsaccounts.cli_accounts import ACCOUNT_HELP, describe, resolve
 from smsaccounts.config import PREFIX, Settings
@@ -123,7 +122,6 @@ def _uvicorn(settings: Settings, args: argparse.Namespace) -> None:
         # X-Forwarded-For from loopback. SMSACCOUNTS_TRUSTED_PROXIES names who may set it.
         proxy_headers=False,
         access_log=False,  # the pipeline writes one access line per request
-        http=server.HTTP,  # uvicorn's httptools protocol, an answer in one write
         # SIGTERM: stop accepting, give in-flight requests this long, then close.
         timeout_graceful_shutdown=settings.grace_seconds,
     )
