@@ -44,10 +44,26 @@ class RateLimiter:
         self._storage = storage
         self._limiter = FixedWindowRateLimiter(storage)
         self._shared = bool(settings.redis_url)
+        # In memory, a hit is counted on the counters directly: `FixedWindowRateLimiter.hit`
+        # is this one `incr` under `limits`' key, and building that key through its helpers
+        # cost as much as the counting (balance/get profile). Same key, same counter:
+        # `_wait`'s window stats and `limits`' own strategy read what this counts.
+        self._local = storage if isinstance(storage, WindowCounters) else None
+        self._expiry = self.limit.get_expiry()
+        self._key_head = f"{self.limit.namespace}/"
+        self._key_tail = self.limit.key_for("", "").removeprefix(f"{self._key_head}/")
+
+    def key(self, scope: str, identity: str) -> str:
+        """`limits`' key for this limit, `scope` and `identity` (`RateLimitItem.key_for`)."""
+        return f"{self._key_head}{scope}/{identity}{self._key_tail}"
 
     def hit(self, scope: str, identity: str) -> None:
         try:
-            allowed = self._limiter.hit(self.limit, scope, identity)
+            if self._local is not None:
+                count = self._local.incr(self.key(scope, identity), self._expiry)
+                allowed = count <= self.limit.amount
+            else:
+                allowed = self._limiter.hit(self.limit, scope, identity)
         except StorageError as error:
             # A shared limit we cannot count is an outage, not a free pass.
             metrics.REDIS_ERRORS.inc()

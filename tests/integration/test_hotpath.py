@@ -47,3 +47,24 @@ def test_a_changed_key_owner_token_or_wallet_reads_changed_on_the_next_call(
     revoked = uow.hot.key_session(key, token)
     assert revoked is not None
     assert revoked.user is None
+
+
+def test_users_at_different_depths_under_one_key_read_their_own_ancestors(
+    uow: UnitOfWork,
+) -> None:
+    """The ancestors' read is kept per parent path: a user below another user has the
+    middle one among its ancestors, a direct user of the customer does not."""
+    customer = factories.customer(uow)
+    direct = factories.user(uow, parent=customer)
+    middle = factories.user(uow, parent=customer)
+    below = factories.user(uow, parent=middle)
+    key = secret_hash(factories.client_key(uow, customer))
+    with uow.write() as tx:
+        tokens = {u.id: secret_hash(auth.issue_token(tx, u)) for u in (direct, middle, below)}
+    for user in (direct, below, middle):  # each read once, so each chain is kept
+        assert uow.hot.key_session(key, tokens[user.id]).user.active  # type: ignore[union-attr]
+
+    with uow.write() as tx:
+        tx.conn.execute(update(accounts).where(accounts.c.id == middle.id).values(enabled=False))
+    assert not uow.hot.key_session(key, tokens[below.id]).user.active  # type: ignore[union-attr]
+    assert uow.hot.key_session(key, tokens[direct.id]).user.active  # type: ignore[union-attr]

@@ -8,7 +8,9 @@ import pytest
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter
 
-from smsaccounts.ratelimit import WindowCounters
+from smsaccounts.config import Settings
+from smsaccounts.errors import RateLimited
+from smsaccounts.ratelimit import RateLimiter, WindowCounters
 
 
 class Clock:
@@ -88,3 +90,25 @@ def test_incr_returns_the_count_after_the_hit(amount: int) -> None:
     counters = WindowCounters()
     assert counters.incr("k", expiry=60, amount=amount) == amount
     assert counters.incr("k", expiry=60, amount=amount) == 2 * amount
+
+
+@pytest.mark.parametrize("identity", ["127.0.0.1", "::1", "a/b c", "ünï", "0" * 64, ""])
+@pytest.mark.parametrize("rate", ["5/second", "100/minute", "3 per 2 hours"])
+def test_the_limiters_own_key_is_limits_key(rate: str, identity: str) -> None:
+    """The in-memory limiter counts under the very key `limits`' strategy would."""
+    limiter = RateLimiter(Settings(rate_limit=rate))
+    assert limiter.key("credential", identity) == parse(rate).key_for("credential", identity)
+
+
+def test_in_memory_hits_and_limits_strategy_count_one_window() -> None:
+    """Counted directly or through `limits`, a hit lands in the same window, refused alike."""
+    limiter = RateLimiter(Settings(rate_limit="3/minute"))
+    strategy = FixedWindowRateLimiter(limiter._storage)
+    limiter.hit("ip", "a")
+    assert strategy.hit(limiter.limit, "ip", "a")
+    limiter.hit("ip", "a")
+    assert not strategy.test(limiter.limit, "ip", "a")
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit("ip", "a")
+    assert 0 < (refused.value.retry_after or 0) <= 60
+    limiter.hit("ip", "b")  # another identity has its own window

@@ -21,7 +21,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from anyio import to_thread
 from sqlalchemy import Engine, and_, bindparam, select
@@ -107,6 +107,9 @@ class HotReads:
         self._async: _LoopConnections | None = None
         # The ancestor read, compiled once per number of ids (a tree is a few levels deep).
         self._ancestors_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
+        # The ancestors two paths name, and their read with its arguments, by those paths:
+        # reading them out of the paths on every call cost about what the read costs.
+        self._chains: dict[tuple[str, str | None], _Chain] = {}
 
     def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """The key (by hash) with its owner, and the live token's user with its wallet."""
@@ -130,6 +133,23 @@ class HotReads:
             return {"key_hash": key_hash, "token_hash": token_hash}
         return (token_hash, key_hash) if self._token_first else (key_hash, token_hash)
 
+    def _chain(self, row: tuple[Any, ...]) -> _Chain:
+        """The ancestors of the row's key owner and token user, and the read of their state."""
+        user_path = row[_KEY_COLUMNS + _USER_PATH]
+        # A path's ancestors are named by all but its last part: the users of one parent
+        # share an entry (a user's own path would make one per user, cold at 100,000).
+        paths = (row[_OWNER_PATH], None if user_path is None else user_path.rpartition(".")[0])
+        chain = self._chains.get(paths)
+        if chain is None:
+            ids = _ancestors_named(row)
+            sql, args = self._ancestors_query(ids) if ids else (None, None)
+            owner_ids = frozenset(ancestor_ids(paths[0]))
+            user_ids = None if user_path is None else tuple(ancestor_ids(user_path))
+            user_set = frozenset(user_ids or ())
+            chain = self._chains[paths] = _Chain(sql, args, owner_ids, user_ids, user_set)
+            _bound(self._chains)
+        return chain
+
     def _ancestors_query(self, ids: list[int]) -> tuple[str, Any]:
         """The ancestor read for `ids`, and its arguments in the driver's style."""
         compiled = self._ancestors_sql.get(len(ids))
@@ -143,25 +163,25 @@ class HotReads:
             return sql, values
         return sql, tuple(values[name] for name in order)
 
-    def _read(self, row: tuple[Any, ...], above: _Ancestors) -> KeySession:
+    def _read(self, row: tuple[Any, ...], above: _Ancestors, chain: _Chain) -> KeySession:
         inactive = frozenset(id_ for id_, found in above.items() if not (found[0] and found[1]))
         key_columns, user_columns = row[:_KEY_COLUMNS], row[_KEY_COLUMNS:_USER_COLUMNS]
-        key_columns += (_all_active(key_columns[_OWNER_PATH], inactive),)
+        key_columns += (inactive.isdisjoint(chain.owner_ids),)
         found = self._keys.get(key_columns)
         if found is None:
             found = self._keys[key_columns] = _key_and_owner(key_columns)
             _bound(self._keys)
         user = None
         if user_columns[0] is not None:
-            user_columns += (_all_active(user_columns[_USER_PATH], inactive),)
+            user_columns += (inactive.isdisjoint(chain.user_set),)
             user = self._users.get(user_columns)
             if user is None:
                 user = self._users[user_columns] = _principal(user_columns)
                 _bound(self._users)
-        free_sms, credits = _spendable(row, above)
+        free_sms, credits = _spendable(row, above, chain.user_ids)
         return KeySession(found[0], found[1], user, free_sms, credits)
 
-    def _fetch_one(self, args: Any) -> tuple[tuple[Any, ...], _Ancestors] | None:
+    def _fetch_one(self, args: Any) -> _Found | None:
         if self._slots is None:
             return self._execute(args)
         if not self._slots.acquire(timeout=30):
@@ -171,7 +191,7 @@ class HotReads:
         finally:
             self._slots.release()
 
-    def _execute(self, args: Any) -> tuple[tuple[Any, ...], _Ancestors] | None:
+    def _execute(self, args: Any) -> _Found | None:
         """Run the statement (and the ancestor read); a kept connection that died (a database
         restart) is retried once on a fresh one, as the engine's pre-ping does for pooled
         connections."""
@@ -186,10 +206,10 @@ class HotReads:
                     cursor.execute(self._sql, args)
                     row = cursor.fetchone()
                     above: _Ancestors = {}
-                    ids = None if row is None else _ancestors_named(row)
-                    if ids:
-                        cursor.execute(*self._ancestors_query(ids))
-                        above = {found[0]: tuple(found[1:]) for found in cursor.fetchall()}
+                    chain = None if row is None else self._chain(row)
+                    if chain is not None and chain.sql is not None:
+                        cursor.execute(chain.sql, chain.args)
+                        above = {found[0]: found[1:] for found in cursor.fetchall()}
                 finally:
                     cursor.close()
             except self._outage as error:
@@ -199,7 +219,7 @@ class HotReads:
                 metrics.DATABASE_ERRORS.inc()
                 raise ServiceUnavailable("database unavailable") from error
             self._idle.append(conn)
-            return None if row is None else (tuple(row), above)
+            return None if row is None or chain is None else (tuple(row), above, chain)
 
     def _connect(self) -> Any:
         dialect = self.engine.dialect
@@ -233,7 +253,7 @@ class HotReads:
 
     # -- awaited on the event loop (PostgreSQL) --------------------------------------------
 
-    async def _fetch_one_async(self, args: Any) -> tuple[tuple[Any, ...], _Ancestors] | None:
+    async def _fetch_one_async(self, args: Any) -> _Found | None:
         pool = self._async
         if pool is None or pool.loop is not asyncio.get_running_loop():
             # Connections belong to the loop that opened them: a new loop (a new test client)
@@ -253,9 +273,9 @@ class HotReads:
                         await cursor.execute(self._sql, args)
                         row = await cursor.fetchone()
                         above: _Ancestors = {}
-                        ids = None if row is None else _ancestors_named(row)
-                        if ids:
-                            await cursor.execute(*self._ancestors_query(ids))
+                        chain = None if row is None else self._chain(tuple(row))
+                        if chain is not None and chain.sql is not None:
+                            await cursor.execute(chain.sql, chain.args)
                             found_rows = await cursor.fetchall()
                             above = {found[0]: tuple(found[1:]) for found in found_rows}
                     finally:
@@ -267,7 +287,7 @@ class HotReads:
                     metrics.DATABASE_ERRORS.inc()
                     raise ServiceUnavailable("database unavailable") from error
                 pool.give_back(conn)
-                return None if row is None else (tuple(row), above)
+                return None if row is None or chain is None else (tuple(row), above, chain)
 
     async def _connect_async(self) -> Any:
         import psycopg  # only a PostgreSQL installation gets here
@@ -312,6 +332,20 @@ def _finish(conn: Any) -> None:
 
 # Per ancestor id: enabled, live, funding, free SMS, credits.
 _Ancestors = dict[int, tuple[Any, ...]]
+
+
+class _Chain(NamedTuple):
+    """The ancestors of a key owner's and a token user's paths, and the read of them."""
+
+    sql: str | None  # None: nobody above (the root's own key)
+    args: Any
+    owner_ids: frozenset[int]
+    user_ids: tuple[int, ...] | None  # root first; None without a user
+    user_set: frozenset[int]
+
+
+# The statement's row, its ancestors' state, and their chain.
+_Found = tuple[tuple[Any, ...], _Ancestors, _Chain]
 # The statement's columns: 13 of the key and its owner, 6 of the user, its funding, 2 of its
 # wallet.
 _KEY_COLUMNS = 13
@@ -333,23 +367,20 @@ def _ancestors_named(row: tuple[Any, ...]) -> list[int]:
     return sorted(ids)
 
 
-def _spendable(row: tuple[Any, ...], above: _Ancestors) -> tuple[int, int]:
+def _spendable(
+    row: tuple[Any, ...], above: _Ancestors, user_ids: tuple[int, ...] | None
+) -> tuple[int, int]:
     """(free SMS, credits) the token's user can spend (`domain.funding.spendable`): its own
     free SMS, plus the paying ancestor's free SMS and credits when it spends a pool."""
     own_free, own_credits = int(row[-2] or 0), int(row[-1] or 0)
-    user_path = row[_KEY_COLUMNS + _USER_PATH]
-    if user_path is None or row[-3] == Funding.OWN:
+    if user_ids is None or row[-3] == Funding.OWN:
         return own_free, own_credits
-    chain = [above.get(id_) for id_ in reversed(ancestor_ids(user_path))]
+    chain = [above.get(id_) for id_ in reversed(user_ids)]
     rows = [found for found in chain if found is not None]
     if not rows:
         return own_free, own_credits
     paying = rows[payer_index([found[2] for found in rows])]
     return own_free + int(paying[3] or 0), int(paying[4] or 0)
-
-
-def _all_active(path: str, inactive: frozenset[int]) -> bool:
-    return inactive.isdisjoint(ancestor_ids(path)) if inactive else True
 
 
 def _key_and_owner(columns: tuple[Any, ...]) -> tuple[ApiKey, Principal]:
