@@ -221,3 +221,52 @@ def test_a_write_on_the_loop_outside_the_group_commits_the_group_first(
         own = tx.wallets.get(sender.id)
         assert own is not None
         assert own.credits == 3
+
+
+def test_a_write_that_found_the_lock_held_is_grouped_once_it_is_free(
+    settings: Settings, uow: UnitOfWork, gateway: str, sender: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Not sent to a worker thread at once: there it would hold the lock in turn, the next
+    write would find it held too, and every write would end up on a thread."""
+    groups, alone = [], []
+    group_commit, transaction = uow.db._commit, uow.db.transaction
+    held, release = threading.Event(), threading.Event()
+
+    def count_group(group: Any) -> None:
+        groups.append(group)
+        group_commit(group)
+
+    def count_write(*, write: bool) -> Any:
+        if write:
+            alone.append(threading.current_thread().name)
+        return transaction(write=write)
+
+    def hold() -> None:  # as a worker thread's write would
+        with uow.db._writer:
+            held.set()
+            release.wait(10)
+
+    async def scenario() -> httpx.Response:
+        async with _client(settings, uow) as client:
+            await _charge(client, gateway, sender, -1)  # warm: the app's first request
+            monkeypatch.setattr(uow.db, "_commit", count_group)
+            monkeypatch.setattr(uow.db, "transaction", count_write)
+            holder = threading.Thread(target=hold)
+            holder.start()
+            await asyncio.to_thread(held.wait, 10)
+            charged = asyncio.ensure_future(_charge(client, gateway, sender, 1))
+            await asyncio.sleep(0.01)
+            release.set()
+            answer = await charged
+            await asyncio.to_thread(holder.join, 10)
+            return answer
+
+    answer = asyncio.run(scenario())
+    assert answer.status_code == 200
+    if settings.is_sqlite:
+        assert len(groups) == 1
+        assert alone == []  # no write of its own on a worker thread
+    else:  # a database server: every write its own transaction, on a worker thread
+        assert groups == []
+        assert len(alone) == 1

@@ -267,6 +267,14 @@ class Pipeline:
 _NOBODY = logs.CallerSlot()
 
 
+# While a worker thread or another process holds SQLite's write lock, a grouped write tries
+# again this often, this long, before it goes to a worker thread to wait there. Going at once
+# kept it there: each debit sent to a thread held the lock, so the next found it held too, and
+# under load every debit ran on a thread, one commit each (py-spy: half the samples).
+_GROUP_WAIT = 0.001
+_GROUP_TRIES = 50
+
+
 def writes_on_loop(
     run: Callable[[UnitOfWork, C, Call], R], *, when: Callable[[C], bool] = lambda _c: True
 ) -> Callable[[UnitOfWork, C, Call], Awaitable[R]]:
@@ -275,24 +283,27 @@ def writes_on_loop(
     Where the storage groups writes (SQLite: `UnitOfWork.grouped`), it runs on the event
     loop, its writes inside the transaction shared by the requests of this loop turn, and
     it is answered once that transaction has committed: one sync to disk for the group, no
-    hop to a worker thread and back. Elsewhere, or while a worker thread holds SQLite's
-    write lock, it runs on a worker thread as `run` always did.
+    hop to a worker thread and back. While a worker thread or another process holds
+    SQLite's write lock it tries again shortly, without blocking the loop, and after
+    `_GROUP_TRIES` it runs on a worker thread, as it does on a database server.
     """
 
     async def on_loop(uow: UnitOfWork, command: C, call: Call) -> R:
         if uow.groups_writes and when(command):
-            ticket = None
-            try:
-                with uow.grouped() as ticket:
-                    result = run(uow, command, call)
-            except WriterBusy:
-                assert ticket is not None
-                assert ticket.group is None  # nothing was written: the thread runs it all
-            except BaseException:
-                if ticket is not None and ticket.group is not None:
-                    await asyncio.shield(ticket.group.done)  # its writes, if any, are kept
-                raise
-            else:
+            for _attempt in range(_GROUP_TRIES):
+                ticket = None
+                try:
+                    with uow.grouped() as ticket:
+                        result = run(uow, command, call)
+                except WriterBusy:
+                    assert ticket is not None
+                    assert ticket.group is None  # nothing was written: it may run again
+                    await asyncio.sleep(_GROUP_WAIT)  # the loop serves others meanwhile
+                    continue
+                except BaseException:
+                    if ticket is not None and ticket.group is not None:
+                        await asyncio.shield(ticket.group.done)  # its writes, if any, are kept
+                    raise
                 if ticket.group is not None:
                     await asyncio.shield(ticket.group.done)
                 return result
