@@ -59,6 +59,15 @@ def _by_ids(count: int, lock: bool) -> Prepared:
     return Prepared(query.with_for_update(read=True) if lock else query)
 
 
+# An Account from a prepared read of the whole row, by position (no dict of 68 columns).
+ACCOUNT = rows.record_builder(Account, tuple(accounts.c.keys()), {"kind": Kind})
+
+
+def _one_account(read: Prepared, conn: Connection, values: dict[str, Any]) -> Account | None:
+    found = read.run(conn, values).rows
+    return ACCOUNT(found[0]) if found else None
+
+
 def _chain_of(ids: list[int], by_id: dict[int, Account]) -> list[Account]:
     """The account `ids[-1]`, then its ancestors `ids[:-1]` nearest first, from `by_id`."""
     if ids[-1] not in by_id:  # pragma: no cover - accounts are never removed
@@ -155,21 +164,17 @@ class AccountsRepository:
         return self.get(row.id)  # type: ignore[return-value]
 
     def get(self, account_id: int) -> Account | None:
-        found = _BY_ID.first(self.conn, {"id": account_id})
-        return rows.account(found) if found else None
+        return _one_account(_BY_ID, self.conn, {"id": account_id})
 
     def get_by_object_id(self, object_id: str) -> Account | None:
-        found = _BY_OBJECT_ID.first(self.conn, {"object_id": object_id})
-        return rows.account(found) if found else None
+        return _one_account(_BY_OBJECT_ID, self.conn, {"object_id": object_id})
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         """The live account of that kind and name (a deleted one keeps its name but is gone)."""
-        found = _BY_NAME.first(self.conn, {"kind": kind.value, "name": name})
-        return rows.account(found) if found else None
+        return _one_account(_BY_NAME, self.conn, {"kind": kind.value, "name": name})
 
     def get_by_msisdn(self, msisdn: str) -> Account | None:
-        found = _BY_MSISDN.first(self.conn, {"msisdn": msisdn})
-        return rows.account(found) if found else None
+        return _one_account(_BY_MSISDN, self.conn, {"msisdn": msisdn})
 
     def ancestors(self, account: Account) -> list[Account]:
         """The account's ancestors, nearest first (read from its path, one query)."""
@@ -182,8 +187,8 @@ class AccountsRepository:
         waits for this transaction (and this one for it, seeing its result)."""
         ids = [*ancestor_ids(account.path), account.id]
         values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
-        found = _by_ids(len(ids), lock).mappings(self.conn, values)
-        by_id = {values["id"]: rows.account(values) for values in found}
+        found = _by_ids(len(ids), lock).run(self.conn, values).rows
+        by_id = {account.id: account for account in map(ACCOUNT, found)}
         return _chain_of(ids, by_id)
 
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:

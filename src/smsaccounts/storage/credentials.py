@@ -10,10 +10,12 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from smsaccounts.domain.models import Account, ApiKey, Pin
 from smsaccounts.domain.tree import subtree_bounds
 from smsaccounts.storage import rows
+from smsaccounts.storage.accounts import ACCOUNT
 from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, pins
 
-_ACCOUNT_AND_KEY = rows.splitter(accounts, api_keys)
+_ACCOUNT_WIDTH = len(accounts.c)
+_KEY_NAMES = tuple(api_keys.c.keys())
 _KEY_WITH_OWNER = Prepared(
     select(accounts, *(c.label(f"k_{c.name}") for c in api_keys.c))
     .join(api_keys, api_keys.c.account_id == accounts.c.id)
@@ -92,8 +94,9 @@ class CredentialsRepository:
         found = _KEY_WITH_OWNER.run(self.conn, {"key_hash": key_hash}).rows
         if not found:
             return None
-        account_values, key_values = _ACCOUNT_AND_KEY(found[0])
-        return rows.api_key(key_values), rows.account(account_values)
+        row = found[0]
+        key = dict(zip(_KEY_NAMES, row[_ACCOUNT_WIDTH:], strict=True))
+        return rows.api_key(key), ACCOUNT(row[:_ACCOUNT_WIDTH])
 
     def get_key(self, key_id: int) -> ApiKey | None:
         row = self.conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()

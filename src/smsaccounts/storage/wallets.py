@@ -37,6 +37,7 @@ from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import ledger, wallets
 
 _BY_ACCOUNT = Prepared(select(wallets).where(wallets.c.account_id == bindparam("account_id")))
+_WALLET = rows.record_builder(Wallet, tuple(wallets.c.keys()), {"billing_type": BillingType})
 _ENTRY = Prepared(
     select(ledger).where(
         ledger.c.account_id == bindparam("account_id"),
@@ -78,8 +79,8 @@ class WalletsRepository:
         )
 
     def get(self, account_id: int) -> Wallet | None:
-        found = _BY_ACCOUNT.first(self.conn, {"account_id": account_id})
-        return rows.wallet(found) if found else None
+        found = _BY_ACCOUNT.run(self.conn, {"account_id": account_id}).rows
+        return _WALLET(found[0]) if found else None
 
     def set_terms(self, account_id: int, **values: object) -> None:
         """Billing terms (type, limit, currency, max messages): settings, not ledger items."""
