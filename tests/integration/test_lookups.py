@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from smsaccounts.domain import credentials
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import NAME_ORDER
 from smsaccounts.errors import DomainError, ErrorCode
@@ -45,6 +46,11 @@ def _tree(uow: UnitOfWork) -> list[Account]:
 
 def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork) -> None:
     made = _tree(uow)
+    # A client key, a user's own key, and a key revoked with its deleted owner.
+    keys = [factories.client_key(uow, made[2]), factories.user_key(uow, made[4]),
+            factories.user_key(uow, made[6])]  # fmt: skip
+    with uow.write() as tx:
+        tx.credentials.revoke_keys(made[6].id, tx.now)
     names = [a.name for a in made] + ["nobody"]
     ids = [a.id for a in made] + [10**6]
     with uow.read() as tx, uow.lookups() as quick:
@@ -66,6 +72,10 @@ def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork) -> None:
             key = auth.login_key(account)
             assert quick.throttles.get(key) == tx.throttles.get(key)
         assert quick.accounts.get_by_object_id("f" * 24) is None
+    with uow.read() as tx, uow.lookups() as quick:
+        for key in [*keys, "no-such-key"]:
+            hashed = credentials.secret_hash(key)
+            assert quick.credentials.key_with_owner(hashed) == tx.credentials.key_with_owner(hashed)
     with uow.lookups() as quick:
         assert [quick.accounts.get(a.id) for a in made].count(None) == 0
 

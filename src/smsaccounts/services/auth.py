@@ -259,7 +259,7 @@ def authenticate_api_key(
 ) -> tuple[ApiKey, Account]:
     """The live API key and its owner; the client IP must be inside both's allowed ranges,
     and the owner and every one of its ancestors enabled and live."""
-    with uow.read() as tx:
+    with uow.lookups() as tx:
         found = tx.credentials.key_with_owner(credentials.secret_hash(key))
         chain = tx.accounts.chain(found[1]) if found else []
     if found is None or not chain:

@@ -96,7 +96,7 @@ def find_sender(uow: UnitOfWork, *, caller: Account, sender: SenderRef) -> Accou
     if len(named) != 1:
         raise InvalidField("name the sender by exactly one of apikey, username or account_id",
                            field="sender")  # fmt: skip
-    with uow.read() as tx:
+    with uow.lookups() as tx:
         found: Account | None = None
         if sender.apikey is not None:
             keyed = tx.credentials.key_with_owner(credentials.secret_hash(sender.apikey))

@@ -306,9 +306,13 @@ class ThrottleLookups(Protocol):
         """The last committed state, unlocked (as `Throttles.get`)."""
 
 
+class CredentialLookups(Protocol):
+    def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None: ...
+
+
 class Lookups(Protocol):
-    """The reads by key of a hash-signed call (MOR) or of a remembered password (reseller):
-    a subset of `Tx`, read-only."""
+    """The reads by key of a hash-signed call (MOR), of a remembered password (reseller) or
+    of an API key's owner: a subset of `Tx`, read-only."""
 
     @property
     def accounts(self) -> AccountLookups: ...
@@ -316,6 +320,8 @@ class Lookups(Protocol):
     def wallets(self) -> WalletLookups: ...
     @property
     def throttles(self) -> ThrottleLookups: ...
+    @property
+    def credentials(self) -> CredentialLookups: ...
 
 
 TxT_co = TypeVar("TxT_co", bound=Tx, covariant=True)

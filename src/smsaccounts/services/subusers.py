@@ -25,7 +25,7 @@ from smsaccounts.errors import (
 )
 from smsaccounts.services import accounts, apikeys, auth
 from smsaccounts.services.funding import wallets as paying_wallets
-from smsaccounts.services.ports import ThrottleLookups, Tx, UnitOfWork
+from smsaccounts.services.ports import CredentialLookups, ThrottleLookups, Tx, UnitOfWork
 
 T = TypeVar("T")
 A = TypeVar("A", Account, ListedAccount)
@@ -230,7 +230,7 @@ def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, Wallet]]) -> list[AnyRe
     """
     chains = tx.accounts.chains([a for a, _ in rows if a.funding != funding.Funding.OWN])
     page = _PageReads(_PageAccounts(tx, chains), _PageWallets(tx, [w for _, w in rows]),
-                      tx.throttles)  # fmt: skip
+                      tx.throttles, tx.credentials)  # fmt: skip
     records: list[AnyRecord] = []
     for account, wallet in rows:
         chain = chains.get(account.id)
@@ -282,6 +282,7 @@ class _PageReads:
     accounts: _PageAccounts
     wallets: _PageWallets
     throttles: ThrottleLookups
+    credentials: CredentialLookups
 
 
 def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:

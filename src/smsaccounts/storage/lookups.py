@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, bindparam, exc, select
 
-from smsaccounts.domain.models import Account, BillingType, Wallet
+from smsaccounts.domain.models import Account, ApiKey, BillingType, Wallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage import rows
-from smsaccounts.storage.tables import accounts, throttles, wallets
+from smsaccounts.storage.tables import accounts, api_keys, throttles, wallets
 from smsaccounts.storage.throttles import state_of as throttle_state
 
 T = TypeVar("T")
@@ -90,6 +90,8 @@ class LookupStatements:
             accounts.c.object_id == bindparam("object_id")))  # fmt: skip
         self.throttle = _Compiled(engine, throttles, select(throttles).where(
             throttles.c.key == bindparam("key")))  # fmt: skip
+        self.key = _Compiled(engine, api_keys, select(api_keys).where(
+            api_keys.c.key_hash == bindparam("key_hash")))  # fmt: skip
         self._by_ids: dict[int, _Compiled] = {}  # by number of ids (a tree is a few deep)
         self.account = self.by_id.builder(Account, {"kind": Kind})
         self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
@@ -146,6 +148,19 @@ class Lookups:
     @property
     def throttles(self) -> _ThrottleLookups:
         return _ThrottleLookups(self)
+
+    @property
+    def credentials(self) -> Lookups:
+        return self
+
+    def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None:
+        """As `CredentialsRepository.key_with_owner`: the key and the account that owns it."""
+        found = self._rows(self._s.key, {"key_hash": key_hash})
+        if not found:
+            return None
+        key = rows.api_key(self._s.key.mapping(found[0]))
+        owner = self.get(key.account_id)
+        return None if owner is None else (key, owner)
 
     def _rows(self, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
         self._cursor.execute(compiled.sql, compiled.args(values))
