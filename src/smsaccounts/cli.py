@@ -431,6 +431,7 @@ def outbox_list(uow: UnitOfWork, args: argparse.Namespace) -> list[dict[str, Any
             "id": m.id,
             "to": m.to,
             "channel": m.channel,
+            "sender": m.sender,
             "text": m.text,
             "purpose": m.purpose,
             "status": m.status,

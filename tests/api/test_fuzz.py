@@ -51,7 +51,9 @@ CONFIG = SchemathesisConfig.from_dict(
     {
         "operations": [
             {
-                "include-path-regex": "^/(rest|json|xml)/user/|^/services/rest/|^/billing/api/",
+                "include-path-regex": (
+                    "^/(rest|json|xml)/(user|remote)/|^/services/rest/|^/billing/api/"
+                ),
                 "checks": {"negative_data_rejection": {"expected-statuses": _IN_BODY}},
             },
             {

@@ -71,6 +71,14 @@ def test_the_outbox_shows_messages_with_their_secrets_masked(
     assert "4711" not in page.text
 
 
+def test_the_outbox_shows_whom_a_message_is_from(admin: Browser, uow: UnitOfWork) -> None:
+    user = factories.user(uow)
+    with uow.write() as tx:
+        tx.outbox.add(to_msisdn="4520123456", text="Ready", body="Ready", purpose="message",
+                      account_id=user.id, now=tx.now, sender="ShopSender")  # fmt: skip
+    assert "<td>ShopSender</td>" in admin.get("/console/outbox").text
+
+
 def test_the_audit_log_filters_by_action_and_account(admin: Browser, uow: UnitOfWork) -> None:
     one, two = factories.reseller(uow), factories.reseller(uow)
     admin.get(f"/console/accounts/{one.id}")

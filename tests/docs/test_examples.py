@@ -109,8 +109,8 @@ def test_every_example_answers_as_the_page_shows(
 
 def _operation_key(method: str, path: str) -> str:
     """One operation, whatever mount, format, id or (MOR GET) function it is called with."""
-    path = re.sub(r"^/(rest|json|xml)/user/", "/*/user/", path.split("?")[0])
-    path = re.sub(r"^/(rest|json|xml|\{mount\})/user/", "/*/user/", path)
+    path = re.sub(r"^/(rest|json|xml)/(user|remote)/", r"/*/\2/", path.split("?")[0])
+    path = re.sub(r"^/(rest|json|xml|\{mount\})/(user|remote)/", r"/*/\2/", path)
     path = re.sub(r"\.(json|xml|\{fmt\})$", ".*", path)
     path = re.sub(r"/v2/user/(\d+|\{id\})([./])", r"/v2/user/*\2", path)
     if method == "GET" and path.startswith("/billing/api/"):

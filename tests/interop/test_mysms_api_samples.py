@@ -7,7 +7,9 @@ with `Content-Type: application/json` and its `Content-Length`, `JSON.parse` the
 the status is 200 and take any other status as errorCode 99. Perl: LWP's `post` with
 `Content_Type => "application/json"` and `JSON::XS` (UTF-8), decode on a 2xx status, else
 errorCode 99. Then they read `errorCode` and `authToken`, and send further requests with the
-token and the key in the same body.
+token and the key in the same body: `/json/remote/sms/send` with `recipients` (a list of
+`+` numbers), `message`, `encoding` 0, `smsConnectorId` 0, `store` (NodeJS `true`, Perl
+`1`), and report success on errorCode 0.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 from .mysms_tenant import MSISDN, PASSWORD, Tenant, make_tenant
@@ -87,3 +90,34 @@ def test_recipients_written_with_a_plus_as_the_samples_write_them(
     assert request(wire, sample, "/json/user/smsrouting/set", route) == {"errorCode": 0}
     read = request(wire, sample, "/json/user/smsrouting/get", {**auth, "recipient": 4915112345678})
     assert read == {"errorCode": 0, "recipient": 4915112345678, "smsRouting": 1}
+
+
+def _remote_send(sample: str, token: str, api_key: str) -> dict[str, Any]:
+    """send-remote-sms's second request, field for field (the recipient a real number in
+    the samples' `+` form; Perl writes `store` as `1`, NodeJS as `true`)."""
+    return {
+        "recipients": ["+4915112345678"],
+        "message": f"Hello, this a simple {'NodeJS' if sample == 'nodejs' else 'Perl'} test",
+        "encoding": 0,
+        "smsConnectorId": 0,
+        "store": True if sample == "nodejs" else 1,
+        "authToken": token,
+        "apiKey": api_key,
+    }
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_send_remote_sms_logs_in_then_sends_and_the_message_is_charged_and_queued(
+    wire: TestClient, uow: UnitOfWork, tenant: Tenant, sample: str
+) -> None:
+    """The samples' whole script: login, then `/json/remote/sms/send`; they print success
+    on errorCode 0. The SMS goes from the user's number and costs one credit."""
+    token = request(wire, sample, "/json/user/login", _login(tenant))["authToken"]
+    result = request(wire, sample, "/json/remote/sms/send",
+                     _remote_send(sample, token, tenant.api_key))  # fmt: skip
+    assert result["errorCode"] == 0
+    [queued] = outbox.list_messages(uow, to_msisdn="4915112345678")
+    assert (queued.sender, queued.purpose) == (MSISDN, "message")
+    balance = request(wire, sample, "/json/user/balance/get",
+                      {"authToken": token, "apiKey": tenant.api_key})  # fmt: skip
+    assert balance == {"errorCode": 0, "freeSms": 0, "credits": 41}

@@ -21,6 +21,7 @@ import pytest
 from lxml import etree
 from starlette.testclient import TestClient
 
+from smsaccounts.services import outbox
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 from .mysms_tenant import MSISDN, PASSWORD, Tenant, make_tenant
@@ -90,3 +91,16 @@ def test_a_failed_login_is_reported_by_its_error_code(mysms: Mysms) -> None:
     login_data = {"msisdn": MSISDN, "password": "wrong"}
     answer = json.loads(mysms.api_call("json", "/user/login", login_data, False))
     assert answer == {"errorCode": 101}
+
+
+def test_send_text_sends_through_remote_sms_send(mysms: Mysms, uow: UnitOfWork) -> None:
+    """`Client.sendText`: its `req_data` (a recipient in international form, `encoding` 0,
+    `smsConnectorId` 0, `store` True) through `ApiCall('json', '/remote/sms/send', ...)`."""
+    _login(mysms)
+    req_data = {"recipients": ["+4915112345678"], "message": "hi", "encoding": 0,
+                "smsConnectorId": 0, "store": True}  # fmt: skip
+    sendsms = json.loads(mysms.api_call("json", "/remote/sms/send", req_data))
+    assert sendsms["errorCode"] == 0
+    assert [m.text for m in outbox.list_messages(uow, to_msisdn="4915112345678")] == ["hi"]
+    balance = json.loads(mysms.api_call("json", "/user/balance/get", {}))
+    assert balance["credits"] == 41

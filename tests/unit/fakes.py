@@ -637,6 +637,7 @@ class FakeOutbox:
         expires_at: dt.datetime | None = None,
         channel: str = "sms",
         destination: str | None = None,
+        sender: str | None = None,
     ) -> int:
         message = OutboxMessage(
             id=self.tx.store.next_id("outbox"),
@@ -654,6 +655,7 @@ class FakeOutbox:
             sent_at=None,
             channel=channel,
             destination=destination,
+            sender=sender,
         )
         self.tx.put(self._all, message.id, message)
         return message.id

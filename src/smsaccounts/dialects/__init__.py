@@ -20,8 +20,8 @@ DIALECTS = (mysms, reseller, link, mor, charging)
 
 def all_dialects(uow: UnitOfWork) -> tuple[Dialect, ...]:
     """Every dialect; MOR's routes follow the installation's switches."""
-    return (mysms.DIALECT, reseller.DIALECT, link.DIALECT, mor.dialect(uow.settings),
-            charging.DIALECT)  # fmt: skip
+    return (mysms.DIALECT, mysms.REMOTE, reseller.DIALECT, link.DIALECT,
+            mor.dialect(uow.settings), charging.DIALECT)  # fmt: skip
 
 
 class Served(NamedTuple):

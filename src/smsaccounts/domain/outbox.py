@@ -38,6 +38,7 @@ class OutboxMessage:
     claimed_by: str | None = None  # while sending: the worker that claimed it
     channel: str = "sms"  # sms | webhook | email
     destination: str | None = None  # webhook URL or e-mail address; None for SMS
+    sender: str | None = None  # an SMS's own sender; None: the configured one
 
     @property
     def to(self) -> str:

@@ -34,11 +34,13 @@ def queue(
     account_id: int | None,
     secret: str | None = None,
     expires_at: dt.datetime | None = None,
+    sender: str | None = None,
 ) -> int:
     """Write one SMS in the caller's transaction: it exists only if the change commits.
 
     `secret` (a part of `text`) is masked in what is kept for reading; `expires_at` is when
-    the message is no use any more (a PIN's end) and is dropped unsent.
+    the message is no use any more (a PIN's end) and is dropped unsent; `sender` is whom
+    it is from (None: SMSACCOUNTS_SMS_SENDER).
     """
     return tx.outbox.add(
         to_msisdn=to_msisdn,
@@ -48,6 +50,7 @@ def queue(
         account_id=account_id,
         now=tx.now,
         expires_at=expires_at,
+        sender=sender,
     )
 
 
@@ -118,7 +121,7 @@ def _deliver(
     try:
         if transport is None:
             raise LookupError(f"no transport for {message.channel} (is it configured?)")
-        transport.send(to=message.to, text=body, sender=settings.sms_sender)
+        transport.send(to=message.to, text=body, sender=message.sender or settings.sms_sender)
     except Exception as error:  # noqa: BLE001 - any transport failure is retried
         attempts = message.attempts
         final = attempts >= settings.outbox_max_attempts

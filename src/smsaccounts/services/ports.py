@@ -196,6 +196,7 @@ class Outbox(Protocol):
         expires_at: dt.datetime | None = None,
         channel: str = "sms",
         destination: str | None = None,
+        sender: str | None = None,
     ) -> int:
         """Queue `body` to send; `text` is what is kept for reading (secrets masked)."""
 

@@ -37,6 +37,7 @@ class OutboxRepository:
         expires_at: dt.datetime | None = None,
         channel: str = "sms",
         destination: str | None = None,
+        sender: str | None = None,
     ) -> int:
         row = self.conn.execute(
             insert(outbox)
@@ -52,6 +53,7 @@ class OutboxRepository:
                 created_at=now,
                 channel=channel,
                 destination=destination,
+                sender=sender,
             )
             .returning(outbox.c.id)
         ).one()

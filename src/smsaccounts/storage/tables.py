@@ -307,6 +307,9 @@ outbox = Table(
     # (to_msisdn is then empty).
     Column("channel", String(8), nullable=False, server_default="sms"),
     Column("destination", Text, nullable=True),
+    # Who an SMS is from (LINK's `sender`: 3-16 digits or 2-11 characters); NULL:
+    # SMSACCOUNTS_SMS_SENDER.
+    Column("sender", String(16), nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_to_msisdn", "to_msisdn"),
 )

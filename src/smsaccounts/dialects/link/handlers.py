@@ -28,12 +28,11 @@ from smsaccounts.dialects.link.messages import (
     UserResponse,
     UsersResponse,
 )
-from smsaccounts.domain import bounds, validation
-from smsaccounts.domain.charging import Charge, MessageClass
+from smsaccounts.domain import bounds, sms, validation
+from smsaccounts.domain.charging import MessageClass
 from smsaccounts.domain.models import Account
 from smsaccounts.errors import ForbiddenField, InvalidField, MissingField, NotFound
-from smsaccounts.services import charging, subusers
-from smsaccounts.services.ports import Tx
+from smsaccounts.services import charging, messages, subusers
 from smsaccounts.services.subusers import AnyRecord, UserRecord
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
@@ -139,14 +138,16 @@ _NOT_ACTED_ON = {
     "filter": "filter", "segmentation": "segmentation", "pid": "pid", "advanced": "advanced",
     "protocol": "protocol", "revenuetext": "revenuetext",
 }  # fmt: skip
-_FORMATS = ("GSM", "UNICODE")
+# LINK's `format` values this server sends: each names the coding its text must take.
+_FORMATS = {"GSM": sms.Coding.GSM7, "UNICODE": sms.Coding.UCS2}
 _ORE = 100_000  # money units (10^-7) in one øre, LINK's price unit
 TIME_FORMAT = "%d-%m-%Y %H:%M:%S"
 
 
 def send_message(uow: UnitOfWork, call: Call) -> MessageResponse:
     """Charge the caller for the message (reference: its batch id) and queue one SMS per
-    recipient in the outbox, in one transaction; the outbox worker delivers them."""
+    recipient from its `sender` in the outbox, in one transaction; the outbox worker
+    delivers them."""
     caller = authenticate(uow, call)
     data = wire.convert(views.message_fields(call.body), MessageInput)
     for name, wire_name in _NOT_ACTED_ON.items():
@@ -155,20 +156,15 @@ def send_message(uow: UnitOfWork, call: Call) -> MessageResponse:
     if data.format is not None and data.format not in _FORMATS:
         raise ForbiddenField("format: only GSM and UNICODE are supported", field="format")
     text = _required("message", data.message)
-    validation.source_address("sender", _required("sender", data.sender))
+    sender = _required("sender", data.sender)
+    validation.source_address("sender", sender)
+    messages.check_coding(text, _FORMATS.get(data.format or ""), field="format")
     recipients = _recipients(data.recipients)
     batch = secrets.randbelow(2**53) + 1
     message = charging.Message(recipients=recipients, text=text, price=(data.price or 0) * _ORE,
                                message_class=_class(data))  # fmt: skip
-
-    def queue(tx: Tx, _charge: Charge, numbers: list[str]) -> None:
-        for number in numbers:
-            tx.outbox.add(to_msisdn=number, text=text, body=text, purpose="message",
-                          account_id=caller.account.id, now=tx.now)  # fmt: skip
-
-    result = charging.charge(uow, caller=caller.account, account=caller.account,
-                             reference=f"link-message:{batch}", message=message,
-                             then=queue)  # fmt: skip
+    result = messages.submit(uow, account=caller.account, reference=f"link-message:{batch}",
+                             message=message, sender=sender)  # fmt: skip
     sent = uow.clock.now().strftime(TIME_FORMAT)
     return MessageResponse(
         stat=BatchStat(sendtime=sent, buffered=0, received=result.charge.recipients, rejected=0),

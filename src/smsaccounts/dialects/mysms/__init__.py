@@ -1,6 +1,7 @@
 """The mysms-compatible user endpoint API (reference: docs/mysms.md).
 
-Twelve POST methods under three mounts (/rest, /json, /xml), served by the pipeline: the
+Twelve POST methods under three mounts (/rest, /json, /xml), and `REMOTE`: mysms's
+`/remote/sms/send` under the same three (`remote.py`), served by the pipeline: the
 body decoded by its Content-Type, the client key authenticated, the method's use case run,
 and a domain error turned into its errorCode by `codes.TABLE`. Every answer is HTTP 200
 except an unreadable body (400), an unsupported media type (415) and a path or method
@@ -16,7 +17,7 @@ import dataclasses
 from typing import Any
 
 from smsaccounts.dialects import pipeline, wire
-from smsaccounts.dialects.mysms import codes, negotiation
+from smsaccounts.dialects.mysms import codes, negotiation, remote
 from smsaccounts.dialects.mysms.handlers import HANDLERS, Handler
 from smsaccounts.dialects.mysms.messages import METHODS, request, response
 from smsaccounts.dialects.pipeline import Call, Operation, Reply
@@ -112,7 +113,7 @@ def _encode(_call: Call, answer: Answer) -> Reply:
 
 def _fail(call: Call, error: DomainError, operation: str | None) -> Reply:
     code, status = codes.TABLE[error.code]
-    response_type = METHODS[operation][1] if operation else response
+    response_type = _RESPONSES[operation] if operation else response
     content_type, accept = call.headers(b"content-type", b"accept")
     requested = negotiation.request_format(content_type) or negotiation.JSON
     fmt = _answer_format(call.path, accept, requested)
@@ -121,6 +122,12 @@ def _fail(call: Call, error: DomainError, operation: str | None) -> Reply:
     return Reply(status, negotiation.MEDIA_TYPES[fmt], body, headers, result=str(code))
 
 
+# The answer element of every operation, for an error's answer.
+_RESPONSES: dict[str, type[response]] = {
+    **{path: types[1] for path, types in METHODS.items()},
+    remote.PATH: remote.remoteSmsSendResponse,
+}
+
 DIALECT = pipeline.Dialect(
     name="mysms",
     mounts=tuple(f"/{mount}/user" for mount in MOUNTS),
@@ -128,5 +135,13 @@ DIALECT = pipeline.Dialect(
         f"/{path}": {"POST": _operation(path, request_type, HANDLERS[path])}
         for path, (request_type, _response_type) in METHODS.items()
     },
+    fail=_fail,
+)
+
+_SEND = _operation(remote.PATH, remote.remoteSmsSendRequest, remote.send)
+REMOTE = pipeline.Dialect(
+    name="mysms",
+    mounts=tuple(f"/{mount}/remote" for mount in MOUNTS),
+    routes={"/sms/send": {"POST": _SEND}},
     fail=_fail,
 )

@@ -6,8 +6,8 @@ XML, /rest either (by `Accept`); every mount reads a JSON or an XML body.
 
 from __future__ import annotations
 
-from smsaccounts.dialects.mysms import MOUNTS
-from smsaccounts.dialects.mysms.messages import METHODS, REQUIRED
+from smsaccounts.dialects.mysms import MOUNTS, remote
+from smsaccounts.dialects.mysms.messages import METHODS, REQUIRED, request, response
 from smsaccounts.openapi import JSON, XML, Body, BodyTooLarge, Operation
 
 _ANSWERS = {"json": (JSON,), "xml": (XML,), "rest": (JSON, XML)}
@@ -19,14 +19,24 @@ _DESCRIPTION = (
 
 def _operation(mount: str, path: str) -> Operation:
     request_type, response_type = METHODS[path]
+    return _described(f"/{mount}/user/{path}", mount, request_type, response_type, REQUIRED[path])
+
+
+def _described(
+    path: str,
+    mount: str,
+    request_type: type[request],
+    response_type: type[response],
+    required: tuple[str, ...],
+) -> Operation:
     answer = Body.of(response_type, *_ANSWERS[mount])
     return Operation(
-        path=f"/{mount}/user/{path}",
+        path=path,
         method="POST",
         summary=f"{request_type.__name__} -> {response_type.__name__}",
         description=_DESCRIPTION,
         request=Body.of(request_type, JSON, XML),
-        required=REQUIRED[path],
+        required=required,
         responses={
             200: ("the answer; errorCode 0 is success, any other an error", answer),
             400: ("the body cannot be parsed (errorCode 2)", answer),
@@ -36,4 +46,8 @@ def _operation(mount: str, path: str) -> Operation:
     )
 
 
-OPERATIONS = tuple(_operation(mount, path) for mount in MOUNTS for path in METHODS)
+OPERATIONS = (
+    *(_operation(mount, path) for mount in MOUNTS for path in METHODS),
+    *(_described(f"/{mount}/{remote.PATH}", mount, remote.remoteSmsSendRequest,
+                 remote.remoteSmsSendResponse, remote.REQUIRED) for mount in MOUNTS),
+)  # fmt: skip
