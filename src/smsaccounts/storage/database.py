@@ -150,17 +150,11 @@ class Database:
             # A write of this thread (the event loop's) outside a group while one is open:
             # the group commits first, or this transaction would wait on its own lock.
             self._commit(group)
-        try:
-            with self._queued(write), self.engine.connect() as conn:
-                if write and self.is_sqlite:
-                    conn = conn.execution_options(sqlite_immediate=True)
-                with conn.begin():
-                    yield conn
-        except _OUTAGE as error:
-            if isinstance(error, exc.OperationalError) and not _is_outage(error):
-                raise
-            metrics.DATABASE_ERRORS.inc()
-            raise ServiceUnavailable("database unavailable") from error
+        with _outages(), self._queued(write), self.engine.connect() as conn:
+            if write and self.is_sqlite:
+                conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def group_write(self, ticket: Ticket) -> Iterator[Connection]:
@@ -172,14 +166,8 @@ class Database:
         elif group.thread != threading.get_ident():
             raise WriterBusy  # another event loop's group (a second loop in this process)
         ticket.group = group
-        try:
-            with savepoint(group.conn, f"g{next(group.savepoints)}"):
-                yield group.conn
-        except _OUTAGE as error:
-            if isinstance(error, exc.OperationalError) and not _is_outage(error):
-                raise
-            metrics.DATABASE_ERRORS.inc()
-            raise ServiceUnavailable("database unavailable") from error
+        with _outages(), savepoint(group.conn, f"g{next(group.savepoints)}"):
+            yield group.conn
 
     def _open_group(self) -> Group:
         loop = asyncio.get_running_loop()
@@ -218,7 +206,7 @@ class Database:
             group.conn.commit()
         except Exception as error:  # noqa: BLE001 - every request of the group gets it
             failure: Exception = error
-            if isinstance(error, _OUTAGE):
+            if _down(error):
                 metrics.DATABASE_ERRORS.inc()
                 failure = ServiceUnavailable("database unavailable")
             with contextlib.suppress(Exception):
@@ -258,6 +246,25 @@ def grouping() -> Iterator[Ticket]:
         yield found
     finally:
         _TICKET.reset(token)
+
+
+def _down(error: BaseException) -> bool:
+    """Whether `error` means the database does not answer (not a broken statement)."""
+    if not isinstance(error, _OUTAGE):
+        return False
+    return not isinstance(error, exc.OperationalError) or _is_outage(error)
+
+
+@contextlib.contextmanager
+def _outages() -> Iterator[None]:
+    """A database that does not answer, as ServiceUnavailable (counted); other errors pass."""
+    try:
+        yield
+    except _OUTAGE as error:
+        if not _down(error):
+            raise
+        metrics.DATABASE_ERRORS.inc()
+        raise ServiceUnavailable("database unavailable") from error
 
 
 def _is_outage(error: exc.OperationalError) -> bool:
