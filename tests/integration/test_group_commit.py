@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, exc, func, select
 
 from smsaccounts.app import create_app
@@ -64,6 +65,15 @@ async def _charge(client: httpx.AsyncClient, key: str, user: Account, n: int) ->
     return await client.post(CHARGE, json=body, headers={"Authorization": f"Bearer {key}"})
 
 
+def _counted() -> tuple[float, float]:
+    """Charged parts paid by credits, and credit debits, as the metrics count them."""
+    parts = REGISTRY.get_sample_value("smsaccounts_charged_parts_total", {"asset": "credits"})
+    debits = REGISTRY.get_sample_value(
+        "smsaccounts_wallet_changes_total", {"asset": "credits", "direction": "debit"}
+    )
+    return parts or 0.0, debits or 0.0
+
+
 def _commits(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the write transactions that commit: groups, and writes on their own."""
     counted = [0]
@@ -94,9 +104,12 @@ def test_a_burst_of_charges_commits_together_and_a_refused_one_is_undone_alone(
                                           for n in range(BURST)))  # fmt: skip
 
     commits = _commits(uow.db, monkeypatch)
+    counted = _counted()
     answers = asyncio.run(burst())
 
     ok = [a for a in answers if a.status_code == 200]
+    # Counted once committed, each once: the refused ones (undone alone) count nothing.
+    assert tuple(now - was for now, was in zip(_counted(), counted)) == (COVERED, COVERED)
     refused = [a.json()["error"] for a in answers if a.status_code != 200]
     assert len(ok) == COVERED - 1  # the warm-up took one
     assert refused == ["insufficient_funds"] * (BURST - COVERED + 1)
@@ -130,10 +143,13 @@ def test_a_failed_commit_fails_every_request_in_it_and_keeps_nothing(
                                           for n in range(8)))  # fmt: skip
 
     event.listen(uow.db.engine, "commit", fail)
+    counted = _counted()
     answers = asyncio.run(burst())
     event.remove(uow.db.engine, "commit", fail)
 
     assert {a.status_code for a in answers} == {503}
+    # The warm-up's charge is counted; none of the lost ones is.
+    assert tuple(now - was for now, was in zip(_counted(), counted)) == (1, 1)
     assert {a.json()["error"] for a in answers} == {"unavailable"}
     with uow.read() as tx:
         assert tx.conn.execute(select(func.count()).select_from(charges)).scalar_one() == 1

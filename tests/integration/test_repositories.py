@@ -55,3 +55,22 @@ def test_a_used_idempotency_key_is_idempotency_key_taken_and_a_savepoint_undoes_
         assert (earlier.id, earlier.replayed) == (first.id, True)
         assert tx.wallets.get(user.id).credits == 5  # type: ignore[union-attr]
     assert wallet.get(uow, account_id=user.id).credits == 5
+
+
+def test_after_commit_runs_once_committed_and_never_for_what_was_undone(uow: UnitOfWork) -> None:
+    """A transaction's after-commit actions (the metrics a charge counts) run after its
+    commit; those asked inside an undone savepoint, or in a rolled-back transaction, never."""
+    ran: list[str] = []
+    with uow.write() as tx:
+        tx.after_commit(lambda: ran.append("kept"))
+        with pytest.raises(ZeroDivisionError), tx.savepoint():
+            tx.after_commit(lambda: ran.append("undone savepoint"))
+            _ = 1 / 0
+        with tx.savepoint():
+            tx.after_commit(lambda: ran.append("kept savepoint"))
+        assert ran == []  # not committed yet
+    assert ran == ["kept", "kept savepoint"]
+    with pytest.raises(ZeroDivisionError), uow.write() as tx:
+        tx.after_commit(lambda: ran.append("rolled back"))
+        _ = 1 / 0
+    assert ran == ["kept", "kept savepoint"]

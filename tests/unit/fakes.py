@@ -51,6 +51,7 @@ from smsaccounts.domain.tree import (
     subtree_bounds,
 )
 from smsaccounts.errors import AlreadyExists, name_taken_code
+from smsaccounts.storage.unit_of_work import AfterCommit, run_all
 
 # What the schema's server defaults give an account the insert says nothing about.
 _ACCOUNT_DEFAULTS: dict[str, Any] = {
@@ -124,6 +125,7 @@ class FakeTx:
         self.default_currency = default_currency
         self.email = email
         self._frames: list[list[tuple[dict[Any, Any], Any, Any]]] = []
+        self.committed = AfterCommit()
         self.accounts = FakeAccounts(self)
         self.wallets = FakeWallets(self)
         self.credentials = FakeCredentials(self)
@@ -138,7 +140,8 @@ class FakeTx:
         frame: list[tuple[dict[Any, Any], Any, Any]] = []
         self._frames.append(frame)
         try:
-            yield
+            with self.committed.savepoint():
+                yield
         except BaseException:
             for table, key, previous in reversed(frame):
                 if previous is _MISSING:
@@ -150,6 +153,9 @@ class FakeTx:
             self._frames.pop()
         if self._frames:
             self._frames[-1].extend(frame)
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        self.committed.add(action)
 
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         self._log(table, key)
@@ -750,6 +756,7 @@ class FakeUnitOfWork:
                     email=bool(self.settings.smtp_url))  # fmt: skip
         with tx.savepoint():
             yield tx
+        run_all(tx.committed.actions)
 
     def read(self) -> contextlib.AbstractContextManager[FakeTx]:
         return self.write()

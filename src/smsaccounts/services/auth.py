@@ -123,7 +123,7 @@ def password_login(
             tx.throttles.put(key, after)
             if not blocked and throttle.is_blocked(after, tx.now):
                 # By the kind of name only: `msisdn:<owner>` would be a label per tenant.
-                metrics.LOCKOUTS.labels(door.partition(":")[0]).inc()
+                tx.after_commit(metrics.LOCKOUTS.labels(door.partition(":")[0]).inc)
         else:
             if state != throttle.State():
                 tx.throttles.put(key, throttle.record_success(state, tx.now))

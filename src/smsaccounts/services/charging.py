@@ -151,9 +151,8 @@ def charge(
             return _answer(tx, account, earlier, replayed=True)
         if then is not None:
             then(tx, made, numbers)
-        answer = _answer(tx, sender, made)
-    _count(metrics.CHARGED_PARTS, made.parts, _paid(made))  # committed: a new charge
-    return answer
+        tx.after_commit(lambda: _count(metrics.CHARGED_PARTS, made.parts, _paid(made)))
+        return _answer(tx, sender, made)
 
 
 def refund(uow: UnitOfWork, *, caller: Account, reference: str, parts: int) -> Result:
@@ -176,9 +175,8 @@ def refund(uow: UnitOfWork, *, caller: Account, reference: str, parts: int) -> R
         sender = tx.accounts.get(found.account_id)
         assert sender is not None  # a charge's account is never removed
         refunded = dataclasses.replace(found, refunded_parts=parts)
-        answer = _answer(tx, sender, refunded)
-    _count(metrics.REFUNDED_PARTS, parts, back)  # committed
-    return answer
+        tx.after_commit(lambda: _count(metrics.REFUNDED_PARTS, parts, back))
+        return _answer(tx, sender, refunded)
 
 
 def _paid(found: Charge) -> Split:

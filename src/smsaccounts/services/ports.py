@@ -10,7 +10,7 @@ IdempotencyKeyTaken (`Wallets.record`), never as a driver's error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
@@ -289,6 +289,10 @@ class Tx(Protocol):
     def audit(self) -> Audit: ...
     def savepoint(self) -> AbstractContextManager[None]:
         """What runs inside is undone alone if it raises; the transaction goes on."""
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once the transaction has committed; never if it (or the savepoint
+        it was asked in) is undone."""
 
 
 class AccountLookups(Protocol):

@@ -258,7 +258,8 @@ def _apply(
         idempotency_key=idempotency_key,
         now=tx.now,
     )
-    metrics.WALLET_CHANGES.labels(asset.value, "credit" if amount > 0 else "debit").inc()
+    direction = "credit" if amount > 0 else "debit"
+    tx.after_commit(metrics.WALLET_CHANGES.labels(asset.value, direction).inc)
     return entry
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import itertools
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
@@ -90,6 +90,8 @@ class Group:
     done: asyncio.Future[None]
     thread: int  # the event loop's
     savepoints: Iterator[int] = dataclasses.field(default_factory=itertools.count)
+    # What its requests' transactions asked to run once committed (`Tx.after_commit`).
+    committed: list[Callable[[], object]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(slots=True)
@@ -214,6 +216,8 @@ class Database:
             group.done.set_exception(failure)
         else:
             group.done.set_result(None)
+            for action in group.committed:
+                action()
         finally:
             if not group.done.done():  # interrupted: its requests must not wait for ever
                 group.done.set_exception(ServiceUnavailable("database unavailable"))

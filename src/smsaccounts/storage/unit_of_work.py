@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Connection
 
@@ -32,6 +32,39 @@ from smsaccounts.storage.throttles import ThrottlesRepository
 from smsaccounts.storage.wallets import WalletsRepository
 
 
+class AfterCommit:
+    """What a transaction does once it has committed (count a charge in the metrics), kept
+    by savepoint: a savepoint undone drops what was asked inside it."""
+
+    def __init__(self) -> None:
+        self._frames: list[list[Callable[[], object]]] = [[]]
+
+    def add(self, action: Callable[[], object]) -> None:
+        self._frames[-1].append(action)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._frames.append([])
+        try:
+            yield
+        except BaseException:
+            self._frames.pop()
+            raise
+        kept = self._frames.pop()
+        self._frames[-1].extend(kept)
+
+    @property
+    def actions(self) -> list[Callable[[], object]]:
+        """Every action asked for outside an undone savepoint, in order."""
+        return self._frames[0]
+
+
+def run_all(actions: list[Callable[[], object]]) -> None:
+    """Run a committed transaction's actions; it committed whatever one of them does."""
+    for action in actions:
+        action()
+
+
 class Tx:
     """One open transaction: every repository on the same connection, and one `now`."""
 
@@ -43,12 +76,17 @@ class Tx:
         self.default_currency = default_currency  # of a wallet opened without one
         self.email = email  # an SMTP server is configured: e-mail alerts can go out
         self._savepoints = itertools.count()
+        self.committed = AfterCommit()
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """What runs inside is undone alone if it raises; the transaction goes on."""
-        with savepoint(self.conn, f"s{next(self._savepoints)}"):
+        with savepoint(self.conn, f"s{next(self._savepoints)}"), self.committed.savepoint():
             yield
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once this transaction has committed; never if it is undone."""
+        self.committed.add(action)
 
     @functools.cached_property
     def accounts(self) -> AccountsRepository:
@@ -114,8 +152,13 @@ class UnitOfWork:
         ticket = database.ticket() if self.groups_writes else None
         with (self.db.group_write(ticket) if ticket is not None
               else self.db.transaction(write=True)) as conn:  # fmt: skip
-            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
-                     email=bool(self.settings.smtp_url))  # fmt: skip
+            tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
+                    email=bool(self.settings.smtp_url))  # fmt: skip
+            yield tx
+        if ticket is not None and ticket.group is not None:
+            ticket.group.committed.extend(tx.committed.actions)  # run by the group's commit
+        else:
+            run_all(tx.committed.actions)
 
     @property
     def groups_writes(self) -> bool:
@@ -147,8 +190,10 @@ class UnitOfWork:
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
         with self.db.transaction(write=False) as conn:
-            yield Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
-                     email=bool(self.settings.smtp_url))  # fmt: skip
+            tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
+                    email=bool(self.settings.smtp_url))  # fmt: skip
+            yield tx
+        run_all(tx.committed.actions)
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> UnitOfWork:
