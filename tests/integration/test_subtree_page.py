@@ -5,8 +5,8 @@ root, cursor and size."""
 
 from __future__ import annotations
 
-from smsaccounts.domain.models import Account
-from smsaccounts.domain.subusers import ListedAccount
+from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests.integration.test_lookups import _tree
 
@@ -30,13 +30,18 @@ def test_the_page_reads_answer_what_the_general_reads_answer(uow: UnitOfWork) ->
 
 def test_the_listing_read_answers_the_whole_accounts_listed_columns(uow: UnitOfWork) -> None:
     """`list_subtree_listed` (a LINK page's read) holds, for every root, cursor and size,
-    the very values `list_subtree_wallets` reads for the columns a listing shows."""
+    the very values `list_subtree_wallets` reads for the account and wallet columns a
+    listing shows."""
     made = _tree(uow)
     with uow.write() as tx:  # a value no other column holds: any shift or swap shows
         for account in made:
             texts = ("company", "integration_id", "integration", "defaultsender", "prefixes")
             tx.accounts.update(account.id, {name: f"{name}-{account.id}" for name in texts})
             tx.accounts.update(account.id, {"acl_hlr": account.id % 2 == 0})
+            n = account.id
+            tx.wallets.set_terms(n, credits=1000 + n, free_sms=2000 + n, balance=3000 + n,
+                                 use_currency=n % 2 == 1, messages_sent=4000 + n,
+                                 max_messages=None if n % 3 else 5000 + n)  # fmt: skip
     with uow.read() as tx:
         for root in made:
             everything = tx.accounts.list_subtree(root, limit=10**6)
@@ -44,11 +49,15 @@ def test_the_listing_read_answers_the_whole_accounts_listed_columns(uow: UnitOfW
                 for limit in (1, 2, 100):
                     whole = tx.accounts.list_subtree_wallets(root, after_path=after, limit=limit)
                     listed = tx.accounts.list_subtree_listed(root, after_path=after, limit=limit)
-                    assert listed == [(_listed(a), w) for a, w in whole]
+                    assert listed == [(_listed(a), _figures(w)) for a, w in whole]
 
 
 def _listed(account: Account) -> ListedAccount:
     return ListedAccount(**{name: getattr(account, name) for name in ListedAccount._fields})
+
+
+def _figures(wallet: Wallet) -> ListedWallet:
+    return ListedWallet(**{name: getattr(wallet, name) for name in ListedWallet._fields})
 
 
 def test_the_chains_of_many_accounts_are_each_ones_chain(uow: UnitOfWork) -> None:

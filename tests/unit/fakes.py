@@ -39,7 +39,7 @@ from smsaccounts.domain.models import (
     Wallet,
 )
 from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
-from smsaccounts.domain.subusers import ListedAccount
+from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import (
     ADMIN_ID,
@@ -354,10 +354,11 @@ class FakeAccounts:
 
     def list_subtree_listed(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
-    ) -> list[tuple[ListedAccount, Wallet]]:
+    ) -> list[tuple[ListedAccount, ListedWallet]]:
         page = self.list_subtree_wallets(root, after_path=after_path, limit=limit)
-        fields = ListedAccount._fields
-        return [(ListedAccount(*(getattr(a, f) for f in fields)), w) for a, w in page]
+        fields, figures = ListedAccount._fields, ListedWallet._fields
+        return [(ListedAccount(*(getattr(a, f) for f in fields)),
+                 ListedWallet(*(getattr(w, f) for f in figures))) for a, w in page]  # fmt: skip
 
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         return {a.id: self.chain(self._all[a.id]) for a in listed if a.id in self._all}

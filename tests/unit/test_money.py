@@ -35,6 +35,14 @@ def test_amounts_format_with_a_fixed_number_of_places() -> None:
     assert money.format_amount(-12_345_678, places=4) == "-1.2346"
 
 
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_an_amount_at_scale_is_written_as_its_decimal_formats(units: int) -> None:
+    """Every value a 64-bit wallet column holds: sign, leading zeros, the fraction."""
+    expected = f"{money.from_units(units):.{money.SCALE}f}"
+    assert money.format_amount(units) == expected
+    assert money.format_amount(units, places=money.SCALE) == expected
+
+
 def test_signed_amounts_parse() -> None:
     assert money.parse_amount("-0.25") == Decimal("-0.25")
     assert money.to_units(Decimal("-0.25")) == -2_500_000

@@ -18,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Sequence
+from typing import Protocol
 
-from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import Kind
 
 
@@ -88,6 +89,19 @@ class Spendable:
     payer_id: int
 
 
-def spendable(own: Wallet, paying: Wallet) -> Spendable:
+class Figures(Protocol):
+    """What `spendable` reads of a wallet (a `Wallet`, or a listing's narrower record)."""
+
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def credits(self) -> int: ...
+    @property
+    def free_sms(self) -> int: ...
+    @property
+    def balance(self) -> int: ...
+
+
+def spendable(own: Figures, paying: Figures) -> Spendable:
     extra = paying.free_sms if paying.account_id != own.account_id else 0
     return Spendable(own.free_sms + extra, paying.credits, paying.balance, paying.account_id)

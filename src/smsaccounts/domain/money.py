@@ -59,5 +59,13 @@ def from_units(units: int) -> Decimal:
 
 
 def format_amount(units: int, places: int = SCALE) -> str:
-    """`12400000` units -> `'1.2400000'` (7 places) or `'1.24'` at 2 places."""
-    return f"{from_units(units):.{places}f}"
+    """`12400000` units -> `'1.2400000'` (7 places) or `'1.24'` at 2 places.
+
+    At SCALE places the units' digits are the amount's, so they are written as they are,
+    in a quarter of what a Decimal costs (a LINK page writes 100 balances); what
+    `from_units` formats is the reference (tests/unit/test_money.py), and rounds.
+    """
+    if places != SCALE:
+        return f"{from_units(units):.{places}f}"
+    whole, fraction = divmod(abs(units), _FACTOR)
+    return "%s%d.%0*d" % ("-" if units < 0 else "", whole, SCALE, fraction)  # noqa: UP031 - as above

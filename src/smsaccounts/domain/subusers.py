@@ -58,6 +58,20 @@ class ListedAccount(NamedTuple):
     funding: str
 
 
+class ListedWallet(NamedTuple):
+    """The figures of a wallet a listing of sub-users shows, each meaning what `Wallet`'s
+    field of that name means: built from a row's slice in one call, where filling a
+    `Wallet`'s 11 slots (an enum among them) cost ~5 µs a row."""
+
+    account_id: int
+    credits: int
+    free_sms: int
+    balance: int
+    use_currency: bool
+    messages_sent: int
+    max_messages: int | None
+
+
 def link_parent(account: Account | ListedAccount) -> int:
     """The parent's id when the parent is a user (LINK's sub-user), else 0."""
     if account.parent_id is None or account.path.count(".") <= USER_DEPTH:

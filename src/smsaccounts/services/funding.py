@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from smsaccounts.domain import funding
 from smsaccounts.domain.models import Account, Wallet
 from smsaccounts.errors import ErrorCode, NotFound
 from smsaccounts.services.ports import Lookups
+
+W = TypeVar("W", bound=funding.Figures)
 
 
 def payer(tx: Lookups, account: Account) -> Account:
@@ -18,8 +22,13 @@ def payer(tx: Lookups, account: Account) -> Account:
 def wallets(tx: Lookups, account: Account) -> tuple[Wallet, Wallet]:
     """(the account's own wallet, the wallet it spends from); the same when it pays itself."""
     own = _wallet(tx, account.id)
+    return own, paying_wallet(tx, account, own)
+
+
+def paying_wallet(tx: Lookups, account: Account, own: W) -> W | Wallet:
+    """The wallet `account` spends from, given its own (`own`, what it is when it pays)."""
     paying = payer(tx, account)
-    return own, own if paying.id == account.id else _wallet(tx, paying.id)
+    return own if paying.id == account.id else _wallet(tx, paying.id)
 
 
 def spendable(tx: Lookups, account: Account) -> funding.Spendable:

@@ -31,7 +31,7 @@ from smsaccounts.domain.models import (
     Wallet,
 )
 from smsaccounts.domain.outbox import OutboxMessage
-from smsaccounts.domain.subusers import ListedAccount
+from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind
 
@@ -79,7 +79,7 @@ class Accounts(Protocol):
     ) -> list[tuple[Account, Wallet]]: ...
     def list_subtree_listed(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
-    ) -> list[tuple[ListedAccount, Wallet]]:
+    ) -> list[tuple[ListedAccount, ListedWallet]]:
         """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
 
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:

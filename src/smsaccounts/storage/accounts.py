@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Wallet
-from smsaccounts.domain.subusers import ListedAccount
+from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
@@ -92,19 +92,20 @@ _PAGE_WITH_WALLETS = {
 }
 
 
-# The same page with only the account columns a listing shows (`ListedAccount`).
+# The same page with only the columns a listing shows (`ListedAccount`, `ListedWallet`).
 _LISTED_SELECT = select(
     *(accounts.c[name] for name in rows.LISTED_COLUMNS),
-    *[c.label(f"w_{c.name}") for c in wallets.c],
+    *(wallets.c[name].label(f"w_{name}") for name in rows.LISTED_WALLET_COLUMNS),
 )
 _PAGE_LISTED = {
-    after: _in_range(_LISTED_SELECT, after)
-    .join(wallets, wallets.c.account_id == accounts.c.id)
-    .order_by(accounts.c.path)
-    .limit(bindparam("limit"))
+    after: Prepared(
+        _in_range(_LISTED_SELECT, after)
+        .join(wallets, wallets.c.account_id == accounts.c.id)
+        .order_by(accounts.c.path)
+        .limit(bindparam("limit"))
+    )
     for after in (False, True)
 }
-_LISTED_AND_WALLET = rows.listed_builder(wallets)
 
 
 def _count(after: bool, bounded: bool) -> Any:
@@ -114,7 +115,7 @@ def _count(after: bool, bounded: bool) -> Any:
     return select(func.count()).select_from(inner.subquery())
 
 
-_COUNT_RANGE = {(a, b): _count(a, b) for a in (False, True) for b in (False, True)}
+_COUNT_RANGE = {(a, b): Prepared(_count(a, b)) for a in (False, True) for b in (False, True)}
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -249,13 +250,13 @@ class AccountsRepository:
 
     def list_subtree_listed(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
-    ) -> list[tuple[ListedAccount, Wallet]]:
+    ) -> list[tuple[ListedAccount, ListedWallet]]:
         """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
         query = _PAGE_LISTED[after_path is not None]
         values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
         if after_path is not None:
             values["after"] = after_path
-        return [_LISTED_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
+        return [rows.listed(row) for row in query.run(self.conn, values).rows]
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
@@ -269,7 +270,7 @@ class AccountsRepository:
             values["after"] = after_path
         if at_most is not None:
             values["at_most"] = at_most
-        return int(self.conn.execute(query, values).scalar_one())
+        return int(query.run(self.conn, values).rows[0][0])
 
     def children(self, parent: Account) -> list[Account]:
         found = self.conn.execute(

