@@ -260,12 +260,12 @@ class HotReads:
                 try:
                     cursor.execute(sql, args)
                     row = cursor.fetchone()
-                    found = None
+                    found: _Found | None = None
                     if row is not None:
                         own, chain, above = self._found(row, guess, (key_hash, token_hash is None))
                         if above is None:
                             cursor.execute(chain.sql, chain.args)
-                            above = {found[0]: found[1:] for found in cursor.fetchall()}
+                            above = {each[0]: each[1:] for each in cursor.fetchall()}
                         found = (own, above, chain)
                 finally:
                     cursor.close()
@@ -330,7 +330,7 @@ class HotReads:
                     try:
                         await cursor.execute(sql, args)
                         row = await cursor.fetchone()
-                        found = None
+                        found: _Found | None = None
                         if row is not None:
                             own, chain, above = self._found(
                                 row, guess, (key_hash, token_hash is None)
