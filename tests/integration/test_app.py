@@ -174,7 +174,7 @@ def test_a_length_within_the_limit_is_not_trusted_when_a_transfer_encoding_comes
             more = next(chunks) < 19
             return {"type": "http.request", "body": b"z" * 100, "more_body": more}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Any) -> None:
             if message["type"] == "http.response.start":
                 sent.append(message["status"])
 
