@@ -60,7 +60,7 @@ class RateLimiter:
     def hit(self, scope: str, identity: str) -> None:
         try:
             if self._local is not None:
-                count = self._local.incr(self.key(scope, identity), self._expiry)
+                count = self._local.count(self.key(scope, identity), self._expiry)
                 allowed = count <= self.limit.amount
             else:
                 allowed = self._limiter.hit(self.limit, scope, identity)
@@ -126,6 +126,11 @@ class WindowCounters(Storage):
         return ValueError
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        return self.count(key, expiry, amount)
+
+    def count(self, key: str, expiry: float, amount: int = 1) -> int:
+        """`incr` without `limits`' wrapper (it turns a storage's errors into StorageError,
+        and this one raises none): two hits a request, ~1 µs each under cProfile."""
         now = self._now()
         with self._lock:
             if now >= self._next_sweep:

@@ -151,3 +151,38 @@ def test_no_worker_threads_is_refused_at_start(settings: Settings) -> None:
 
     with pytest.raises(ValueError, match="SMSACCOUNTS_WORKER_THREADS"):
         create_app(settings.replace(worker_threads=0), deliver_sms=False)
+
+
+def test_a_length_within_the_limit_is_not_trusted_when_a_transfer_encoding_comes_too() -> None:
+    """h11 frames such a body by its chunks, not by the length: it is counted as it arrives,
+    and a body that keeps coming past the limit is refused."""
+    import asyncio
+
+    from smsaccounts.middleware import BodyLimit
+
+    async def app(_scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def statuses(headers: list[tuple[bytes, bytes]]) -> list[int]:
+        sent: list[int] = []
+        chunks = iter(range(20))  # 2,000 bytes
+
+        async def receive() -> dict[str, Any]:
+            more = next(chunks) < 19
+            return {"type": "http.request", "body": b"z" * 100, "more_body": more}
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                sent.append(message["status"])
+
+        scope = {"type": "http", "headers": headers}
+        asyncio.run(BodyLimit(app, max_bytes=1000)(scope, receive, send))
+        return sent
+
+    length = (b"content-length", b"10")
+    assert statuses([length, (b"transfer-encoding", b"chunked")]) == [413]
+    assert statuses([(b"transfer-encoding", b"chunked"), length]) == [413]
+    assert statuses([(b"content-length", b"ten")]) == [413]

@@ -165,6 +165,8 @@ def _write(parts: list[str], name: str, value: Any, nulls: bool) -> None:
             parts.append(f"</{name}>")
     elif value is None:
         parts.append(f"<{name}/>")
+    elif type(value) is int:  # digits and a sign: nothing to escape (most answers' fields)
+        parts.append(f"<{name}>{value}</{name}>")
     else:
         text = _text(value)
         # What libxml2 escapes in text content, and nothing else.

@@ -34,6 +34,8 @@ class Caller:
     key_hash: str
     token_hash: str | None  # the token the key was read with, if the request carried one
     read: KeySession
+    # That token as sent: a handler given the same token again reuses its hash and read.
+    token: str | None = dataclasses.field(default=None, repr=False)
 
 
 # -- who is calling ----------------------------------------------------------------------
@@ -45,14 +47,17 @@ def client(
     api_key: str | None,
     client_ip: str | None,
     auth_token: str | None = None,
+    key_hash: str | None = None,
 ) -> Caller:
     """The client application behind `api_key`; a user's own (LINK) key is not one.
 
     One statement reads the key, its owner and, when `auth_token` is given, the token's
-    user and wallet: an authenticated call costs a single indexed read.
+    user and wallet: an authenticated call costs a single indexed read. `key_hash` is
+    `api_key`'s hash when the caller has it already (the rate limit counted by it).
     """
-    key_hash, token_hash = _hashes(api_key, auth_token)
-    return _caller(uow.hot.key_session(key_hash, token_hash), key_hash, token_hash, client_ip)
+    key_hash, token_hash = _hashes(api_key, auth_token, key_hash)
+    read = uow.hot.key_session(key_hash, token_hash)
+    return _caller(read, key_hash, token_hash, auth_token, client_ip)
 
 
 async def client_async(
@@ -61,29 +66,36 @@ async def client_async(
     api_key: str | None,
     client_ip: str | None,
     auth_token: str | None = None,
+    key_hash: str | None = None,
 ) -> Caller:
     """`client` for a caller on the event loop; the storage chooses how to wait for it."""
-    key_hash, token_hash = _hashes(api_key, auth_token)
+    key_hash, token_hash = _hashes(api_key, auth_token, key_hash)
     read = await uow.hot.read(key_hash, token_hash)
-    return _caller(read, key_hash, token_hash, client_ip)
+    return _caller(read, key_hash, token_hash, auth_token, client_ip)
 
 
-def _hashes(api_key: str | None, auth_token: str | None) -> tuple[str, str | None]:
+def _hashes(
+    api_key: str | None, auth_token: str | None, key_hash: str | None
+) -> tuple[str, str | None]:
     if not api_key:
         raise AuthenticationFailed("api key missing", code=ErrorCode.API_KEY_INVALID)
     token_hash = credentials.secret_hash(auth_token) if auth_token else None
-    return credentials.secret_hash(api_key), token_hash
+    return key_hash or credentials.secret_hash(api_key), token_hash
 
 
 def _caller(
-    read: KeySession | None, key_hash: str, token_hash: str | None, client_ip: str | None
+    read: KeySession | None,
+    key_hash: str,
+    token_hash: str | None,
+    token: str | None,
+    client_ip: str | None,
 ) -> Caller:
     if read is None:
         raise AuthenticationFailed("api key invalid", code=ErrorCode.API_KEY_INVALID)
     auth.check_key_access(read.key, read.owner, client_ip)
     if read.key.purpose != "client":
         raise AuthenticationFailed("not a client application key", code=ErrorCode.API_KEY_INVALID)
-    return Caller(read.key, read.owner, client_ip, key_hash, token_hash, read)
+    return Caller(read.key, read.owner, client_ip, key_hash, token_hash, read, token or None)
 
 
 def session_principal(
@@ -96,10 +108,11 @@ def session_principal(
     """
     if not auth_token:
         raise AuthenticationFailed("auth token missing", code=ErrorCode.TOKEN_INVALID)
-    token_hash = credentials.secret_hash(auth_token)
     read: KeySession | None = caller.read
-    if token_hash != caller.token_hash:
-        read = uow.hot.key_session(caller.key_hash, token_hash)
+    if auth_token != caller.token:  # another token than the one read with the key
+        token_hash = credentials.secret_hash(auth_token)
+        if token_hash != caller.token_hash:
+            read = uow.hot.key_session(caller.key_hash, token_hash)
     user = read.user if read else None
     if read is None or user is None or not tree.can_access(caller.owner.path, user.path):
         raise AuthenticationFailed("auth token invalid", code=ErrorCode.TOKEN_INVALID)

@@ -35,6 +35,7 @@ class Request:
 
     fields: dict[str, Any]
     answer_format: str
+    key_hash: str | None  # the client key's, hashed once: the rate limit's and the read's
 
 
 Answer = tuple[str, response]  # the answer's format, and the answer
@@ -46,7 +47,9 @@ def _decode(call: Call) -> Request:
     if requested is None:
         raise BadRequest("unsupported media type", code=ErrorCode.MEDIA_TYPE_UNSUPPORTED)
     fields = _tolerant(negotiation.decode(call.body, requested))
-    return Request(fields, _answer_format(call.path, accept, requested))
+    api_key = fields.get("apiKey")
+    key_hash = credentials.secret_hash(api_key) if isinstance(api_key, str) and api_key else None
+    return Request(fields, _answer_format(call.path, accept, requested), key_hash)
 
 
 def _tolerant(fields: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +68,7 @@ def _tolerant(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _credential(request: Request) -> str | None:
-    api_key = request.fields.get("apiKey")
-    return credentials.secret_hash(api_key) if isinstance(api_key, str) and api_key else None
+    return request.key_hash
 
 
 def _secrets(request: Request) -> tuple[str | None, str | None]:
@@ -79,13 +81,14 @@ def _secrets(request: Request) -> tuple[str | None, str | None]:
 def _operation(path: str, request_type: type[request], handler: Handler) -> Operation[Any, Any]:
     def run(uow: UnitOfWork, req: Request, call: Call) -> Answer:
         api_key, token = _secrets(req)
-        caller = sessions.client(uow, api_key=api_key, client_ip=call.client_ip, auth_token=token)
+        caller = sessions.client(uow, api_key=api_key, client_ip=call.client_ip, auth_token=token,
+                                 key_hash=req.key_hash)  # fmt: skip
         return req.answer_format, handler(uow, caller, wire.convert(req.fields, request_type))
 
     async def run_on_loop(uow: UnitOfWork, req: Request, call: Call) -> Answer:
         api_key, token = _secrets(req)
         caller = await sessions.client_async(uow, api_key=api_key, client_ip=call.client_ip,
-                                             auth_token=token)  # fmt: skip
+                                             auth_token=token, key_hash=req.key_hash)  # fmt: skip
         return req.answer_format, handler(uow, caller, wire.convert(req.fields, request_type))
 
     return Operation(
