@@ -23,6 +23,7 @@ from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage import rows
+from smsaccounts.storage.awaited import AwaitedConnections
 from smsaccounts.storage.tables import accounts, api_keys, throttles, wallets
 from smsaccounts.storage.throttles import state_of as throttle_state
 
@@ -74,9 +75,10 @@ def _unless_none(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 class LookupStatements:
     """Compiled once per engine; `open` hands out a `Lookups` inside a read transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, awaited: AwaitedConnections | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.awaited = awaited  # psycopg: inside `awaited.run`, the statements are awaited
         self.by_id = _Compiled(engine, accounts, select(accounts).where(
             accounts.c.id == bindparam("id")))  # fmt: skip
         self.by_name = _Compiled(engine, accounts, select(accounts).where(
@@ -106,7 +108,12 @@ class LookupStatements:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Lookups]:
-        """One read transaction on a pooled DB-API connection (a snapshot, as `uow.read`)."""
+        """One read transaction on a pooled DB-API connection (a snapshot, as `uow.read`);
+        inside `AwaitedConnections.run`, the same statements awaited on the event loop."""
+        if self.awaited is not None and self.awaited.inside():
+            with self.awaited.cursor() as cursor:
+                yield Lookups(self, cursor)
+            return
         dbapi = self.engine.dialect.loaded_dbapi
         outage = (dbapi.OperationalError, dbapi.InterfaceError, exc.SQLAlchemyError)
         try:
