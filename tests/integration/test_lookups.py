@@ -18,14 +18,17 @@ from typing import Any
 
 import pytest
 
+from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import NAME_ORDER
 from smsaccounts.errors import DomainError, ErrorCode
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
 from smsaccounts.services.provisioning import CustomerRef
+from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
+from tests.conftest import make_uow
 
 SECRET = "lookup-secret"
 Served = Callable[[Callable[[], Any]], Any]
@@ -213,3 +216,26 @@ def test_a_reseller_password_not_remembered_is_left_to_the_full_login(uow: UnitO
     assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0  # clears it
     with uow.read() as tx:
         assert tx.throttles.get(auth.login_key(_named(made, "res1"))).failures == 0
+
+
+def test_a_write_on_the_connection_the_lookups_used_is_still_undone_whole(
+    settings: Settings, clock: Any
+) -> None:
+    """The lookups read in autocommit on PostgreSQL; their pooled connection goes back to
+    transactions, so a failing write after them on it leaves nothing behind."""
+    engine = make_engine(settings, pool_size=1, max_overflow=0)  # one connection for both
+    uow = make_uow(settings, engine, clock)
+    made = _tree(uow)
+    with uow.lookups() as quick:
+        before = quick.wallets.get(made[1].id)
+    with pytest.raises(RuntimeError):
+        _change_then_fail(uow, made[1].id, actor_id=made[0].id)
+    with uow.read() as tx:
+        assert tx.wallets.get(made[1].id) == before
+
+
+def _change_then_fail(uow: UnitOfWork, account_id: int, *, actor_id: int) -> None:
+    with uow.write() as tx:
+        wallet.apply(tx, account_id=account_id, asset=Asset.BALANCE, amount=5,
+                     reason="test", actor_id=actor_id)  # fmt: skip
+        raise RuntimeError
