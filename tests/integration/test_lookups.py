@@ -1,27 +1,50 @@
 """The raw-connection lookups (`uow.lookups()`, storage/lookups.py) answer exactly what the
 repositories inside `uow.read()` answer, record for record; a MOR details call decides
 the same through either; and a reseller balance read with a remembered password
-(`provisioning.remembered_balance`) answers what the full login and read answer."""
+(`provisioning.remembered_balance`) answers what the full login and read answer.
+
+Each holds as a worker thread runs the lookups and as the event loop does
+(`uow.reads_on_loop`: inline on SQLite, awaited through psycopg's async connections on
+PostgreSQL, storage/awaited.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import NAME_ORDER
 from smsaccounts.errors import DomainError, ErrorCode
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
 from smsaccounts.services.provisioning import CustomerRef
+from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
+from tests.conftest import make_uow
 
 SECRET = "lookup-secret"
+Served = Callable[[Callable[[], Any]], Any]
+
+
+@pytest.fixture(params=["thread", "loop"])
+def served(request: pytest.FixtureRequest, uow: UnitOfWork) -> Served:
+    """Runs a test's calls as a worker thread does, or from the event loop as
+    `uow.reads_on_loop` serves them (on PostgreSQL: every lookup awaited)."""
+
+    def run(calls: Callable[[], Any]) -> Any:
+        if request.param == "thread":
+            return calls()
+        return asyncio.run(uow.reads_on_loop(calls))
+
+    return run
 
 
 def _tree(uow: UnitOfWork) -> list[Account]:
@@ -44,13 +67,17 @@ def _tree(uow: UnitOfWork) -> list[Account]:
     return made
 
 
-def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork) -> None:
+def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork, served: Served) -> None:
     made = _tree(uow)
     # A client key, a user's own key, and a key revoked with its deleted owner.
     keys = [factories.client_key(uow, made[2]), factories.user_key(uow, made[4]),
             factories.user_key(uow, made[6])]  # fmt: skip
     with uow.write() as tx:
         tx.credentials.revoke_keys(made[6].id, tx.now)
+    served(lambda: _compare_every_lookup(uow, made, keys))
+
+
+def _compare_every_lookup(uow: UnitOfWork, made: list[Account], keys: list[str]) -> None:
     names = [a.name for a in made] + ["nobody"]
     ids = [a.id for a in made] + [10**6]
     with uow.read() as tx, uow.lookups() as quick:
@@ -100,7 +127,7 @@ def _through_repositories(uow: UnitOfWork) -> Iterator[None]:
 
 @pytest.mark.parametrize("password", [None, factories.PASSWORD, "wrong-password"])
 def test_a_mor_details_call_decides_the_same_through_either(
-    uow: UnitOfWork, password: str | None
+    uow: UnitOfWork, password: str | None, served: Served
 ) -> None:
     made = _tree(uow)
     targets = [str(a.id) for a in made] + ["999999", "x"]
@@ -111,7 +138,7 @@ def test_a_mor_details_call_decides_the_same_through_either(
             for sent_hash in (digest, "0" * 40):
                 creds = balances.Credentials(caller, password, sent_hash, "127.0.0.1")
                 cases.append({"credentials": creds, "user_id": target, "username": None})
-    quick = [_outcome(uow, **case) for case in cases]
+    quick = served(lambda: [_outcome(uow, **case) for case in cases])
     with _through_repositories(uow):
         normal = [_outcome(uow, **case) for case in cases]
     assert quick == normal
@@ -147,7 +174,7 @@ def _named(made: list[Account], name: str) -> Account:
 
 
 def test_a_remembered_reseller_balance_answers_what_the_full_login_and_read_answer(
-    uow: UnitOfWork,
+    uow: UnitOfWork, served: Served
 ) -> None:
     made = _tree(uow)
     resellers = ["res0", "res1"]
@@ -161,7 +188,9 @@ def test_a_remembered_reseller_balance_answers_what_the_full_login_and_read_answ
     cases = [(name, call) for name in resellers for call in calls]
     with uow.write() as tx:  # reseller 1 may call only from elsewhere: refused, either way
         tx.accounts.update(_named(made, "res1").id, {"iprange": "10.0.0.0/8"})
-    remembered = [_remembered_balance(uow, name, factories.PASSWORD, c) for name, c in cases]
+    remembered = served(
+        lambda: [_remembered_balance(uow, name, factories.PASSWORD, c) for name, c in cases]
+    )
     normal = [_full_balance(uow, name, factories.PASSWORD, c) for name, c in cases]
     assert remembered == normal
     outcomes = {o if isinstance(o, tuple) else "credits" for o in remembered}
@@ -187,3 +216,26 @@ def test_a_reseller_password_not_remembered_is_left_to_the_full_login(uow: UnitO
     assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0  # clears it
     with uow.read() as tx:
         assert tx.throttles.get(auth.login_key(_named(made, "res1"))).failures == 0
+
+
+def test_a_write_on_the_connection_the_lookups_used_is_still_undone_whole(
+    settings: Settings, clock: Any
+) -> None:
+    """The lookups read in autocommit on PostgreSQL; their pooled connection goes back to
+    transactions, so a failing write after them on it leaves nothing behind."""
+    engine = make_engine(settings, pool_size=1, max_overflow=0)  # one connection for both
+    uow = make_uow(settings, engine, clock)
+    made = _tree(uow)
+    with uow.lookups() as quick:
+        before = quick.wallets.get(made[1].id)
+    with pytest.raises(RuntimeError):
+        _change_then_fail(uow, made[1].id, actor_id=made[0].id)
+    with uow.read() as tx:
+        assert tx.wallets.get(made[1].id) == before
+
+
+def _change_then_fail(uow: UnitOfWork, account_id: int, *, actor_id: int) -> None:
+    with uow.write() as tx:
+        wallet.apply(tx, account_id=account_id, asset=Asset.BALANCE, amount=5,
+                     reason="test", actor_id=actor_id)  # fmt: skip
+        raise RuntimeError

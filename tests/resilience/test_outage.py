@@ -354,3 +354,21 @@ def test_a_database_restart_while_the_app_is_idle_costs_no_request(
         server.stop()
         server.start()
         _expect_served(http, seed)
+
+
+@pytest.mark.only_backend("postgresql")
+@pytest.mark.parametrize("style", ["mor", "reseller"])
+def test_a_read_awaited_on_the_event_loop_after_an_idle_restart_costs_no_request(
+    http: TestClient, server: PostgresOutage, app_settings: Settings, clock: FakeClock, style: str
+) -> None:
+    """MOR details and a remembered reseller balance await their lookups on connections of
+    their own kept between calls (storage/awaited.py): the first read after a restart finds
+    its connection dead and reads again on a new one, when no other door came first."""
+    server.start()
+    seed = _seed(app_settings, clock, http)
+    probes = [(name, what, send) for name, what, send in PROBES if name == style]
+    for _ in range(3):
+        for _name, what, send in probes:
+            assert _status(style, send(http, seed))[1] in {"page", "status", "0"}, what
+        server.stop()
+        server.start()

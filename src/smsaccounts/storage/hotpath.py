@@ -16,7 +16,6 @@ the ancestors' funding and wallet figures, so a user who spends its customer's p
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
@@ -31,6 +30,7 @@ from smsaccounts.domain.funding import Funding, payer_index
 from smsaccounts.domain.models import ApiKey, KeySession, Principal
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
+from smsaccounts.storage.awaited import AwaitedConnections, finish
 from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, wallets
 
 
@@ -85,7 +85,14 @@ def _statement(ancestors: int = 0) -> Any:
 class HotReads:
     """Compiled once per engine; DB-API connections handed out per call, kept for reuse."""
 
-    def __init__(self, engine: Engine, *, max_connections: int = 16, prepare: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_connections: int = 16,
+        prepare: bool = True,
+        awaited: AwaitedConnections | None = None,
+    ) -> None:
         self.engine = engine
         # Behind PgBouncer's transaction pooling no statement is prepared on the server.
         self._no_prepare: dict[str, Any] = {} if prepare else {"prepare_threshold": None}
@@ -94,6 +101,9 @@ class HotReads:
         self.inline = engine.dialect.name == "sqlite"
         # psycopg can await the same read on the event loop instead of a worker thread.
         self.awaitable = engine.dialect.driver == "psycopg"
+        if awaited is None and self.awaitable:
+            awaited = AwaitedConnections(engine, prepare=prepare)
+        self.awaited = awaited if self.awaitable else None
         compiled = _statement().compile(dialect=engine.dialect)
         self._sql = compiled.string
         names = tuple(compiled.positiontup or ())
@@ -112,7 +122,6 @@ class HotReads:
         # more than the read itself, and equal columns always make equal (frozen) objects.
         self._keys: dict[tuple[Any, ...], tuple[ApiKey, Principal]] = {}
         self._users: dict[tuple[Any, ...], Principal] = {}
-        self._async: _LoopConnections | None = None
         # The ancestor read, compiled once per number of ids (a tree is a few levels deep).
         self._ancestors_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
         # The ancestors two paths name, and their read with its arguments, by those paths:
@@ -304,27 +313,21 @@ class HotReads:
                 _close(self._idle.pop())
             except IndexError:
                 break
-        if self._async is not None:
-            self._async.discard()
-            self._async = None
+        if self.awaited is not None:
+            self.awaited.close()
 
     # -- awaited on the event loop (PostgreSQL) --------------------------------------------
 
     async def _fetch_one_async(self, key_hash: str, token_hash: str | None) -> _Found | None:
-        pool = self._async
-        if pool is None or pool.loop is not asyncio.get_running_loop():
-            # Connections belong to the loop that opened them: a new loop (a new test client)
-            # starts its own, and the old loop's are closed.
-            if pool is not None:
-                pool.discard()
-            pool = self._async = _LoopConnections(asyncio.get_running_loop())
+        assert self.awaited is not None
+        pool = self.awaited.pool()
         sql, args, guess = self._first(key_hash, token_hash)
         async with pool.slots:
             while True:
                 try:
                     conn, kept = pool.idle.pop(), True
                 except IndexError:
-                    conn, kept = await self._connect_async(), False
+                    conn, kept = await self.awaited.connect(), False
                 try:
                     cursor = conn.cursor()
                     try:
@@ -343,53 +346,13 @@ class HotReads:
                     finally:
                         await cursor.close()
                 except self._outage as error:
-                    _finish(conn)  # a broken connection is never handed out again
+                    finish(conn)  # a broken connection is never handed out again
                     if kept:
                         continue
                     metrics.DATABASE_ERRORS.inc()
                     raise ServiceUnavailable("database unavailable") from error
                 pool.give_back(conn)
                 return found
-
-    async def _connect_async(self) -> Any:
-        import psycopg  # only a PostgreSQL installation gets here
-
-        _cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
-        try:
-            return await psycopg.AsyncConnection.connect(
-                **cparams, **self._no_prepare, autocommit=True
-            )
-        except self._outage as error:
-            metrics.DATABASE_ERRORS.inc()
-            raise ServiceUnavailable("database unavailable") from error
-
-
-class _LoopConnections:
-    """The awaited connections of one event loop, at most _ASYNC_CONNECTIONS in use."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.slots = asyncio.Semaphore(_ASYNC_CONNECTIONS)
-        self.idle: list[Any] = []
-        self.discarded = False
-
-    def give_back(self, conn: Any) -> None:
-        if self.discarded:
-            _finish(conn)
-        else:
-            self.idle.append(conn)
-
-    def discard(self) -> None:
-        self.discarded = True
-        while self.idle:
-            _finish(self.idle.pop())
-
-
-def _finish(conn: Any) -> None:
-    """Close an async psycopg connection without awaiting: libpq's own close of the socket,
-    which is what its `close()` awaits nothing else for."""
-    with contextlib.suppress(Exception):
-        conn.pgconn.finish()
 
 
 # Per ancestor id: enabled, live, funding, free SMS, credits.
@@ -419,9 +382,6 @@ _ANCESTOR_COLUMNS = 6  # id, enabled, live, funding, free SMS, credits
 _OWNER_PATH = 9  # in the key's columns
 _USER_PATH = 2  # in the user's columns
 _MEMO_SIZE = 65_536
-# Connections awaited on one loop: 8 keep a database server's cores busy (measured: 32
-# concurrent reads over 8 connections took 53 µs each against 107 µs one after another).
-_ASYNC_CONNECTIONS = 8
 
 
 def _ancestors_named(row: tuple[Any, ...]) -> list[int]:

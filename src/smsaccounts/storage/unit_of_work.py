@@ -11,7 +11,9 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+from anyio import to_thread
 from sqlalchemy import Connection
 
 from smsaccounts.config import Settings
@@ -20,6 +22,7 @@ from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage import database
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
+from smsaccounts.storage.awaited import AwaitedConnections
 from smsaccounts.storage.charges import ChargesRepository
 from smsaccounts.storage.console import ConsoleRepository
 from smsaccounts.storage.credentials import CredentialsRepository
@@ -30,6 +33,8 @@ from smsaccounts.storage.outbox import OutboxRepository
 from smsaccounts.storage.prepared import savepoint
 from smsaccounts.storage.throttles import ThrottlesRepository
 from smsaccounts.storage.wallets import WalletsRepository
+
+T = TypeVar("T")
 
 
 class AfterCommit:
@@ -135,11 +140,22 @@ class UnitOfWork:
     @functools.cached_property
     def hot(self) -> HotReads:
         """The one-statement reads of the hottest request paths."""
-        return HotReads(self.db.engine, prepare=self.settings.pg_prepared_statements)
+        return HotReads(
+            self.db.engine, prepare=self.settings.pg_prepared_statements, awaited=self._awaited
+        )
+
+    @functools.cached_property
+    def _awaited(self) -> AwaitedConnections | None:
+        """psycopg's connections awaited on the event loop (storage/awaited.py)."""
+        if self.db.engine.dialect.driver != "psycopg":
+            return None
+        return AwaitedConnections(self.db.engine, prepare=self.settings.pg_prepared_statements)
 
     def close(self) -> None:
         if "hot" in self.__dict__:
             self.hot.close()
+        if self.__dict__.get("_awaited") is not None:
+            self.__dict__["_awaited"].close()
         self.db.dispose()
 
     @contextlib.contextmanager
@@ -175,13 +191,18 @@ class UnitOfWork:
 
     @functools.cached_property
     def _lookups(self) -> LookupStatements:
-        return LookupStatements(self.db.engine)
+        return LookupStatements(self.db.engine, awaited=self._awaited)
 
-    @property
-    def lookups_inline(self) -> bool:
-        """Whether `lookups` may run on the event loop: a SQLite read in WAL mode takes
-        microseconds and never waits on a writer; a database server is a round trip."""
-        return self.db.is_sqlite
+    async def reads_on_loop(self, use_case: Callable[..., T], *args: Any) -> T:
+        """Run `use_case`, whose only I/O is `lookups` (no write, no password hash), for a
+        caller on the event loop, in the cheapest way the storage allows: inline on SQLite
+        (a read in WAL mode takes microseconds and never waits on a writer), its lookups
+        awaited on psycopg (storage/awaited.py), else on a worker thread."""
+        if self.db.is_sqlite:
+            return use_case(*args)
+        if self._awaited is not None:
+            return await self._awaited.run(use_case, *args)
+        return await to_thread.run_sync(use_case, *args)
 
     def lookups(self) -> contextlib.AbstractContextManager[Lookups]:
         """`read` for the lookups by key, on a raw connection (storage/lookups.py)."""

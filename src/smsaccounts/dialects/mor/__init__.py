@@ -49,11 +49,11 @@ def _user_details(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
 
 
 async def _user_details_on_loop(uow: UnitOfWork, params: UserDetailsGet, call: Call) -> bytes:
-    """Without `p` a details call is a few reads by key: on SQLite they run on the event loop
-    (the thread hop cost more than the reads, `make bench --profile`); a password (argon2,
-    the lockout's write) or a database server's round trips go to a worker thread."""
-    if params.p is None and uow.lookups_inline:
-        return _user_details(uow, params, call)
+    """Without `p` a details call is a few reads by key, served from the event loop as the
+    storage allows (`uow.reads_on_loop`: the thread hop cost more than the reads, `make
+    bench --profile`); a password (argon2, the lockout's write) goes to a worker thread."""
+    if params.p is None:
+        return await uow.reads_on_loop(_user_details, uow, params, call)
     return await run_in_threadpool(_user_details, uow, params, call)
 
 

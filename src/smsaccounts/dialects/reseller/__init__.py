@@ -111,12 +111,11 @@ def _operation(
         return answer if answer is not None else authenticated(uow, command, call)
 
     async def on_loop(uow: UnitOfWork, command: Command, call: Call) -> msgspec.Struct:
-        """A remembered password needs no argon2 and no write: on SQLite its reads run on
-        the event loop (a worker thread's GIL handoffs cost more than they do); anything
-        else (a verify, the lockout's write, a database server's round trips) on a thread."""
-        if not uow.lookups_inline:
-            return await run_in_threadpool(run, uow, command, call)
-        answer = remembered(uow, command, call)
+        """A remembered password needs no argon2 and no write: its reads are served from the
+        event loop as the storage allows (`uow.reads_on_loop`: a worker thread's GIL
+        handoffs cost more than they do); anything else (a verify, the lockout's write) on
+        a thread."""
+        answer = await uow.reads_on_loop(remembered, uow, command, call)
         if answer is not None:
             return answer
         return await run_in_threadpool(authenticated, uow, command, call)
