@@ -18,7 +18,7 @@ NAMES = st.one_of(
     st.sampled_from(["{urn:x}a", "é", "a:b", "1a", ""]),
 )
 TEXT = st.text(st.characters(codec=None, blacklist_categories=()), max_size=12) | st.sampled_from(
-    ["", "<&>", "a\rb", "\x00", "\ud800", "]]>", "'\""]
+    ["", "<&>", "a&b", "a\rb", "\x00", "\ud800", "]]>", "'\""]
 )
 SCALARS = st.none() | st.booleans() | st.integers() | TEXT | st.floats(allow_nan=False)
 VALUES = st.recursive(
@@ -58,3 +58,17 @@ def test_markup_empty_elements_and_refused_names_come_out_as_lxmls() -> None:
     assert _outcome(wire.to_xml, "page", {"1a": 1}) == "ValueError"
     assert wire.to_xml("{urn:x}a", {}) == wire.to_xml_lxml("{urn:x}a", {}, declaration=True,
                                                            nulls=False)  # fmt: skip
+
+
+# Text around every check of the leaves `_write` puts out inline: markup, controls XML
+# carries or not, surrogates, noncharacters, printable and not.
+LEAVES = ["", "plain", "a&b", "a<b", "a>b", "a\rb", "a\tb\n", "\x00", "\x1f", "\x7f", "\xa0",
+          "\ud800", "\ufffe", "\uffff", "\U0001f600", "é", "]]>", "'\""]  # fmt: skip
+
+
+def test_leaves_of_known_names_come_out_as_lxmls() -> None:
+    value = {"i": -3, "t": False, "f": 1.5, "n": None} | {f"s{n}": s for n, s in enumerate(LEAVES)}
+    for nulls in (False, True):
+        expected = wire.to_xml_lxml("page", value, declaration=True, nulls=nulls)
+        for _ in range(2):  # the second time every name is known: its leaves go out inline
+            assert wire.to_xml("page", value, nulls=nulls) == expected

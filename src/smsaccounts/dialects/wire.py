@@ -157,7 +157,23 @@ def _write(parts: list[str], name: str, value: Any, nulls: bool) -> None:
         opened = len(parts)
         for key, item in value.items():
             for one in item if type(item) is list else (item,):
-                if one is not None or nulls:
+                kind = type(one)
+                # A leaf that goes out as it is, without a call per element (a MOR page's 32):
+                # an int, or text with no markup to escape and nothing `_text` replaces (a
+                # printable character is never one XML cannot carry: those are controls,
+                # surrogates and noncharacters; a carriage return takes the path below).
+                if key in _PLAIN_SEEN and (
+                    kind is int
+                    or (
+                        kind is str
+                        and one.isprintable()
+                        and "&" not in one
+                        and "<" not in one
+                        and ">" not in one
+                    )
+                ):
+                    parts.append(f"<{key}>{one}</{key}>")
+                elif one is not None or nulls:
                     _write(parts, key, one, nulls)
         if len(parts) == opened:
             parts[-1] = f"<{name}/>"
