@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
@@ -26,6 +27,7 @@ from smsaccounts.errors import DomainError, ErrorCode
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
 from smsaccounts.services.provisioning import CustomerRef
 from smsaccounts.storage.database import make_engine
+from smsaccounts.storage.tables import wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.conftest import make_uow
@@ -83,7 +85,7 @@ def _compare_every_lookup(uow: UnitOfWork, made: list[Account], keys: list[str])
     with uow.read() as tx, uow.lookups() as quick:
         for account_id in ids:
             assert quick.accounts.get(account_id) == tx.accounts.get(account_id)
-            assert quick.wallets.get(account_id) == tx.wallets.get(account_id)
+            assert quick.wallets.get(account_id) == tx.wallets.get(account_id)  # read with it
         for name in names:
             for kind in NAME_ORDER:
                 assert quick.accounts.get_by_name(kind, name) == tx.accounts.get_by_name(kind, name)
@@ -99,12 +101,35 @@ def _compare_every_lookup(uow: UnitOfWork, made: list[Account], keys: list[str])
             key = auth.login_key(account)
             assert quick.throttles.get(key) == tx.throttles.get(key)
         assert quick.accounts.get_by_object_id("f" * 24) is None
+    with uow.read() as tx, uow.lookups() as quick:  # wallets read before (or without) their account
+        for account_id in ids:
+            assert quick.wallets.get(account_id) == tx.wallets.get(account_id)
+    with uow.read() as tx, uow.lookups() as quick:  # wallets read with an account by object id
+        for account in made:
+            assert quick.accounts.get_by_object_id(account.object_id) is not None
+            assert quick.wallets.get(account.id) == tx.wallets.get(account.id)
     with uow.read() as tx, uow.lookups() as quick:
         for key in [*keys, "no-such-key"]:
             hashed = credentials.secret_hash(key)
             assert quick.credentials.key_with_owner(hashed) == tx.credentials.key_with_owner(hashed)
     with uow.lookups() as quick:
         assert [quick.accounts.get(a.id) for a in made].count(None) == 0
+
+
+def test_an_account_without_a_wallet_reads_no_wallet(uow: UnitOfWork, served: Served) -> None:
+    walletless = factories.user(uow, name="walletless")
+    with uow.db.engine.begin() as conn:
+        conn.execute(delete(wallets).where(wallets.c.account_id == walletless.id))
+
+    def compare() -> None:
+        with uow.read() as tx, uow.lookups() as quick:
+            assert quick.accounts.get(walletless.id) == tx.accounts.get(walletless.id)
+            assert quick.wallets.get(walletless.id) is tx.wallets.get(walletless.id) is None
+            found = quick.accounts.get_by_object_id(walletless.object_id)
+            assert found == tx.accounts.get(walletless.id)
+            assert quick.wallets.get(walletless.id) is None
+
+    served(compare)
 
 
 def _outcome(uow: UnitOfWork, **call: Any) -> object:

@@ -52,13 +52,14 @@ class _Compiled:
         return tuple(values[name] for name in self.order) if self.positional else values
 
     def builder(
-        self, cls: type[T], enums: dict[str, Callable[[Any], Any]]
+        self, cls: type[T], enums: dict[str, Callable[[Any], Any]], *, start: int = 0
     ) -> Callable[[Sequence[Any]], T]:
         """A maker of `cls` records from this statement's rows, by position: the very
         processors `mapping` applies, and `enums`, with no mapping in between (an account
-        row has 68 columns; two dicts of them cost more than its slots)."""
+        row has 68 columns; two dicts of them cost more than its slots). With `start`: from
+        rows whose columns from `start` on are this statement's (a join's second table)."""
         convert = {name: _unless_none(process) for name, process in self.processors}
-        return rows.record_builder(cls, self.names, {**convert, **enums})
+        return rows.record_builder(cls, self.names, {**convert, **enums}, start=start)
 
     def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
         values = dict(zip(self.names, row, strict=True))
@@ -79,7 +80,13 @@ class LookupStatements:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self.awaited = awaited  # psycopg: inside `awaited.run`, the statements are awaited
-        self.by_id = _Compiled(engine, accounts, select(accounts).where(
+        # An account by id or object id comes with its wallet, which the reads that find one
+        # that way go on to read (a MOR details target, a reseller's customer): one
+        # statement instead of two. Their rows: the account's columns, then the wallet's (all
+        # None without one); `mapping` is never asked of them.
+        paired = select(accounts, wallets).select_from(
+            accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id))  # fmt: skip
+        self.by_id = _Compiled(engine, accounts, paired.where(
             accounts.c.id == bindparam("id")))  # fmt: skip
         self.by_name = _Compiled(engine, accounts, select(accounts).where(
             accounts.c.kind == bindparam("kind"),
@@ -88,7 +95,7 @@ class LookupStatements:
         ))  # fmt: skip
         self.wallet = _Compiled(engine, wallets, select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
-        self.by_object_id = _Compiled(engine, accounts, select(accounts).where(
+        self.by_object_id = _Compiled(engine, accounts, paired.where(
             accounts.c.object_id == bindparam("object_id")))  # fmt: skip
         self.throttle = _Compiled(engine, throttles, select(throttles).where(
             throttles.c.key == bindparam("key")))  # fmt: skip
@@ -97,6 +104,10 @@ class LookupStatements:
         self._by_ids: dict[int, _Compiled] = {}  # by number of ids (a tree is a few deep)
         self.account = self.by_id.builder(Account, {"kind": Kind})
         self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
+        self.wallet_at = len(accounts.c)  # where a paired row's wallet starts
+        self.paired_wallet = self.wallet.builder(
+            Wallet, {"billing_type": BillingType}, start=self.wallet_at
+        )
 
     def by_ids(self, count: int) -> _Compiled:
         found = self._by_ids.get(count)
@@ -161,6 +172,8 @@ class Lookups:
         self._s = statements
         self._cursor = cursor
         self._read_here: dict[int, Account] = {}  # accounts this transaction read, by id
+        # The wallets read with an account (None: it has none), by account id.
+        self._wallets_here: dict[int, Wallet | None] = {}
 
     @property
     def accounts(self) -> Lookups:
@@ -195,14 +208,25 @@ class Lookups:
         found = self._rows(compiled, values)
         return self._noted(self._s.account(found[0])) if found else None
 
+    def _paired(self, compiled: _Compiled, values: dict[str, Any]) -> Account | None:
+        """The account, with its wallet kept for `wallet` (read in the same statement)."""
+        found = self._rows(compiled, values)
+        if not found:
+            return None
+        row = found[0]
+        account = self._noted(self._s.account(row))
+        paired = row[self._s.wallet_at] is not None  # the wallet's account_id: never NULL
+        self._wallets_here[account.id] = self._s.paired_wallet(row) if paired else None
+        return account
+
     def get(self, account_id: int) -> Account | None:
-        return self._account(self._s.by_id, {"id": account_id})
+        return self._paired(self._s.by_id, {"id": account_id})
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         return self._account(self._s.by_name, {"kind": kind.value, "name": name})
 
     def get_by_object_id(self, object_id: str) -> Account | None:
-        return self._account(self._s.by_object_id, {"object_id": object_id})
+        return self._paired(self._s.by_object_id, {"object_id": object_id})
 
     def throttle(self, key: str) -> State:
         found = self._rows(self._s.throttle, {"key": key})
@@ -230,6 +254,8 @@ class Lookups:
         return [by_id[i] for i in reversed([*ancestor_ids(account.path), account.id]) if i in by_id]
 
     def wallet(self, account_id: int) -> Wallet | None:
+        if account_id in self._wallets_here:  # read with its account, in this transaction
+            return self._wallets_here[account_id]
         found = self._rows(self._s.wallet, {"account_id": account_id})
         return self._s.wallet_record(found[0]) if found else None
 

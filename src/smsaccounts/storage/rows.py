@@ -164,8 +164,13 @@ def pin(values: Columns) -> Pin:
 
 
 def record_builder(
-    cls: type[T], names: Sequence[str], convert: Mapping[str, Callable[[Any], Any]]
+    cls: type[T],
+    names: Sequence[str],
+    convert: Mapping[str, Callable[[Any], Any]],
+    *,
+    start: int = 0,
 ) -> Callable[[Sequence[Any]], T]:
-    """A constructor of `cls` from a row of one table's columns `names`, in order, each
-    value through `convert[name]` where given (a raw DB-API row: storage/lookups.py)."""
-    return _positional_builder(cls, names, 0, convert)
+    """A constructor of `cls` from a row of one table's columns `names`, in order from
+    column `start`, each value through `convert[name]` where given (a raw DB-API row:
+    storage/lookups.py)."""
+    return _positional_builder(cls, names, start, convert)
