@@ -101,7 +101,10 @@ class HotReads:
         self.inline = engine.dialect.name == "sqlite"
         # psycopg can await the same read on the event loop instead of a worker thread.
         self.awaitable = engine.dialect.driver == "psycopg"
-        if awaited is None and self.awaitable:
+        # Connections handed in belong to whoever opened them (the unit of work, which
+        # shares them with its lookups): `close` closes only the ones opened here.
+        self._own_awaited = awaited is None and self.awaitable
+        if self._own_awaited:
             awaited = AwaitedConnections(engine, prepare=prepare)
         self.awaited = awaited if self.awaitable else None
         compiled = _statement().compile(dialect=engine.dialect)
@@ -307,13 +310,13 @@ class HotReads:
             raise ServiceUnavailable("database unavailable") from error
 
     def close(self) -> None:
-        """Close every kept connection: the threads' and the event loop's."""
+        """Close every kept connection: the threads', and the event loop's if opened here."""
         while True:
             try:
                 _close(self._idle.pop())
             except IndexError:
                 break
-        if self.awaited is not None:
+        if self.awaited is not None and self._own_awaited:
             self.awaited.close()
 
     # -- awaited on the event loop (PostgreSQL) --------------------------------------------
