@@ -133,3 +133,31 @@ def test_a_keys_second_read_is_one_statement(uow: UnitOfWork) -> None:
         assert first == uow.hot.key_session(key, token)
     finally:
         reads.close()
+
+
+def test_a_pool_spender_read_after_an_own_funded_user_of_the_key_sees_the_pool(
+    uow: UnitOfWork,
+) -> None:
+    """The next read of a key joins the ancestors' wallets only if its last user spent a
+    pool: a pool spender read after an own-funded user still answers the pool's figures,
+    and each read equals one without any guess."""
+    customer = factories.customer(uow, parent=factories.reseller(uow))
+    wallet.credit(uow, account_id=customer.id, asset=Asset.CREDITS, amount=50, reason="t")
+    pays = factories.user(uow, parent=customer, funding="parent")
+    own = factories.user(uow, parent=customer)
+    key = secret_hash(factories.client_key(uow, customer))
+    with uow.write() as tx:
+        pays_token, own_token = (secret_hash(auth.issue_token(tx, u)) for u in (pays, own))
+    reads = HotReads(uow.db.engine)
+    try:
+        for token in (own_token, own_token, pays_token, pays_token, own_token, pays_token):
+            fresh = HotReads(uow.db.engine)
+            try:
+                read = reads.key_session(key, token)
+                assert read == fresh.key_session(key, token)
+            finally:
+                fresh.close()
+            assert read is not None
+            assert read.credits == (50 if token == pays_token else 0)
+    finally:
+        reads.close()

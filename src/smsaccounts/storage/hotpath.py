@@ -31,7 +31,8 @@ from smsaccounts.domain.models import ApiKey, KeySession, Principal
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage.awaited import AwaitedConnections, finish
-from smsaccounts.storage.tables import accounts, api_keys, auth_tokens, wallets
+from smsaccounts.storage.tables import accounts, api_keys, auth_tokens
+from smsaccounts.storage.tables import wallets as wallets_table
 
 
 def _ancestors_statement(count: int) -> Any:
@@ -40,23 +41,30 @@ def _ancestors_statement(count: int) -> Any:
     spends from (`domain.funding`)."""
     ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
     columns = (
-        accounts.c.id, accounts.c.enabled, accounts.c.deactivated.is_(None),
-        accounts.c.funding, wallets.c.free_sms, wallets.c.credits,
+        accounts.c.id, _active(accounts), accounts.c.funding,
+        wallets_table.c.free_sms, wallets_table.c.credits,
     )  # fmt: skip
     return (
         select(*columns)
         .select_from(accounts)
-        .outerjoin(wallets, wallets.c.account_id == accounts.c.id)
+        .outerjoin(wallets_table, wallets_table.c.account_id == accounts.c.id)
         .where(accounts.c.id.in_(ids))
     )
 
 
-def _statement(ancestors: int = 0) -> Any:
+def _active(account: Any) -> Any:
+    """Whether the account itself may act (enabled and live); NULL for no account."""
+    return and_(account.c.enabled, account.c.deactivated.is_(None))
+
+
+def _statement(ancestors: int = 0, *, wallets: bool = True) -> Any:
     """The key, its owner, the live token's user and its wallet; with `ancestors`, the state
     and wallet of that many accounts by id too (`a0`...), as `_ancestors_statement` reads
-    them, each after its id (NULLs for an id no account has)."""
+    them but for the id (NULLs for an id no account has). Without `wallets` only whether
+    each may act: the rest is for a user who spends a pool (measured: each column a row
+    carries costs sqlite3 ~0.2 µs to step and fetch)."""
     owner, user = accounts.alias("o"), accounts.alias("u")
-    key, token, wallet = api_keys.alias("k"), auth_tokens.alias("t"), wallets.alias("w")
+    key, token, wallet = api_keys.alias("k"), auth_tokens.alias("t"), wallets_table.alias("w")
     columns: tuple[Any, ...] = (
         key.c.id, key.c.account_id, key.c.name, key.c.purpose, key.c.rights,
         key.c.allowed_ips, key.c.enabled, key.c.revoked_at.is_(None),
@@ -73,12 +81,13 @@ def _statement(ancestors: int = 0) -> Any:
         .outerjoin(wallet, wallet.c.account_id == user.c.id)
     )
     for n in range(ancestors):
-        above, its_wallet = accounts.alias(f"a{n}"), wallets.alias(f"aw{n}")
-        joined = joined.outerjoin(above, above.c.id == bindparam(f"a{n}")).outerjoin(
-            its_wallet, its_wallet.c.account_id == above.c.id
-        )
-        columns += (above.c.id, above.c.enabled, above.c.deactivated.is_(None),
-                    above.c.funding, its_wallet.c.free_sms, its_wallet.c.credits)  # fmt: skip
+        above = accounts.alias(f"a{n}")
+        joined = joined.outerjoin(above, above.c.id == bindparam(f"a{n}"))
+        columns += (_active(above),)
+        if wallets:
+            its_wallet = wallets_table.alias(f"aw{n}")
+            joined = joined.outerjoin(its_wallet, its_wallet.c.account_id == above.c.id)
+            columns += (above.c.funding, its_wallet.c.free_sms, its_wallet.c.credits)
     return select(*columns).select_from(joined).where(key.c.key_hash == bindparam("key_hash"))
 
 
@@ -134,9 +143,12 @@ class HotReads:
         # key joins the ancestors it names into its one statement (`_first`), and reads them
         # again only when the row's paths name others (measured: 21 µs against 15 + 14 µs
         # for the two statements of a user under its customer, bench.cpu on SQLite).
-        self._guesses: dict[tuple[str, bool], _Chain] = {}
-        # The statement with that many ancestors joined, compiled once per number.
-        self._joined_sql: dict[int, tuple[str, tuple[str, ...]]] = {}
+        # Their wallets are joined only when that read's user spent a pool (bench.cpu on
+        # SQLite: 3 of the statement's 10 lookups for a user under a customer).
+        self._guesses: dict[tuple[str, bool], _Guess] = {}
+        # The statement with that many ancestors joined (with their wallets or without),
+        # compiled once per shape.
+        self._joined_sql: dict[tuple[int, bool], tuple[str, tuple[str, ...]]] = {}
 
     def key_session(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """The key (by hash) with its owner, and the live token's user with its wallet."""
@@ -160,40 +172,59 @@ class HotReads:
             return {"key_hash": key_hash, "token_hash": token_hash}
         return (token_hash, key_hash) if self._token_first else (key_hash, token_hash)
 
-    def _first(self, key_hash: str, token_hash: str | None) -> tuple[str, Any, _Chain | None]:
-        """The first statement, its arguments, and the chain whose ancestors it joins (None:
+    def _first(self, key_hash: str, token_hash: str | None) -> tuple[str, Any, _Guess | None]:
+        """The first statement, its arguments, and the guess whose ancestors it joins (None:
         the plain statement, for a key not read yet or read last with nobody above)."""
         guess = self._guesses.get((key_hash, token_hash is None))
-        if guess is None or not guess.ids:
+        if guess is None:
             return self._sql, self._args(key_hash, token_hash), None
-        compiled = self._joined_sql.get(len(guess.ids))
-        if compiled is None:
-            statement = _statement(len(guess.ids)).compile(dialect=self.engine.dialect)
-            compiled = (statement.string, tuple(statement.positiontup or ()))
-            self._joined_sql[len(guess.ids)] = compiled
-        sql, order = compiled
-        values = {"key_hash": key_hash, "token_hash": token_hash or "", **guess.named}
         if not self._positional:
-            return sql, values, guess
-        return sql, tuple(values[name] for name in order), guess
+            values = {"key_hash": key_hash, "token_hash": token_hash or "", **guess.chain.named}
+            return guess.sql, values, guess
+        args = list(guess.args)
+        args[guess.key_at] = key_hash
+        args[guess.token_at] = token_hash or ""
+        return guess.sql, args, guess
+
+    def _guess(self, chain: _Chain, wallets: bool) -> _Guess:
+        """The statement joining `chain`'s ancestors, and its arguments but for the hashes."""
+        compiled = self._joined_sql.get((len(chain.ids), wallets))
+        if compiled is None:
+            statement = _statement(len(chain.ids), wallets=wallets)
+            done = statement.compile(dialect=self.engine.dialect)
+            compiled = (done.string, tuple(done.positiontup or ()))
+            self._joined_sql[(len(chain.ids), wallets)] = compiled
+        sql, order = compiled
+        args = tuple(chain.named.get(name) for name in order)
+        if not self._positional:
+            return _Guess(chain, wallets, sql, args, -1, -1)
+        return _Guess(chain, wallets, sql, args, order.index("key_hash"), order.index("token_hash"))
 
     def _found(
-        self, row: Any, guess: _Chain | None, key: tuple[str, bool]
+        self, row: Any, guess: _Guess | None, key: tuple[str, bool]
     ) -> tuple[tuple[Any, ...], _Chain, _Ancestors | None]:
         """The statement's own columns, their chain, and the ancestors' state when the first
-        statement joined exactly that chain's ids (None: they are still to be read)."""
+        statement joined exactly that chain's ids, with their wallets if the user spends a
+        pool (None: they are still to be read)."""
         own = tuple(row[:_ROW_COLUMNS])
         chain = self._chain(own)
-        self._guesses[key] = chain
-        _bound(self._guesses)
+        # Only a user who spends a pool is shown an ancestor's wallet (`_spendable`).
+        pooled = bool(chain.user_ids) and own[_USER_COLUMNS] != Funding.OWN
+        if not chain.ids:
+            if guess is not None:
+                self._guesses.pop(key, None)
+        elif guess is None or guess.chain is not chain or guess.wallets is not pooled:
+            self._guesses[key] = self._guess(chain, pooled)
+            _bound(self._guesses)
         if chain.sql is None:
             return own, chain, {}
-        if guess is None or guess.ids != chain.ids:
+        if guess is None or guess.chain.ids != chain.ids or (pooled and not guess.wallets):
             return own, chain, None
         above: _Ancestors = {}
-        for start in range(_ROW_COLUMNS, len(row), _ANCESTOR_COLUMNS):
-            if row[start] is not None:
-                above[row[start]] = tuple(row[start + 1 : start + _ANCESTOR_COLUMNS])
+        width = _ANCESTOR_COLUMNS if guess.wallets else 1
+        for id_, start in zip(chain.ids, range(_ROW_COLUMNS, len(row), width), strict=True):
+            if row[start] is not None:  # NULL: no such account
+                above[id_] = tuple(row[start : start + width])
         return own, chain, above
 
     def _chain(self, row: tuple[Any, ...]) -> _Chain:
@@ -230,7 +261,7 @@ class HotReads:
         return sql, tuple(values[name] for name in order)
 
     def _read(self, row: tuple[Any, ...], above: _Ancestors, chain: _Chain) -> KeySession:
-        inactive = frozenset(id_ for id_, found in above.items() if not (found[0] and found[1]))
+        inactive = frozenset(id_ for id_, found in above.items() if not found[0])
         key_columns, user_columns = row[:_KEY_COLUMNS], row[_KEY_COLUMNS:_USER_COLUMNS]
         key_columns += (inactive.isdisjoint(chain.owner_ids),)
         found = self._keys.get(key_columns)
@@ -358,7 +389,19 @@ class HotReads:
                 return found
 
 
-# Per ancestor id: enabled, live, funding, free SMS, credits.
+class _Guess(NamedTuple):
+    """The statement for a key's next read: its last chain's ancestors joined."""
+
+    chain: _Chain
+    wallets: bool  # the ancestors' wallets joined too (that read's user spent a pool)
+    sql: str
+    args: tuple[Any, ...]  # positional: the arguments, with the two hashes still to set
+    key_at: int  # where the key's hash goes in them (positional drivers)
+    token_at: int  # and the token's
+
+
+# Per ancestor id: may act (enabled and live), funding, free SMS, credits; only the first
+# when the read needs no pool.
 _Ancestors = dict[int, tuple[Any, ...]]
 
 
@@ -381,7 +424,7 @@ _Found = tuple[tuple[Any, ...], _Ancestors, _Chain]
 _KEY_COLUMNS = 13
 _USER_COLUMNS = _KEY_COLUMNS + 6
 _ROW_COLUMNS = _USER_COLUMNS + 3  # and after them, when joined, each ancestor's:
-_ANCESTOR_COLUMNS = 6  # id, enabled, live, funding, free SMS, credits
+_ANCESTOR_COLUMNS = 4  # may act, funding, free SMS, credits (without wallets: may act)
 _OWNER_PATH = 9  # in the key's columns
 _USER_PATH = 2  # in the user's columns
 _MEMO_SIZE = 65_536
@@ -408,8 +451,8 @@ def _spendable(
     rows = [found for found in chain if found is not None]
     if not rows:
         return own_free, own_credits
-    paying = rows[payer_index([found[2] for found in rows])]
-    return own_free + int(paying[3] or 0), int(paying[4] or 0)
+    paying = rows[payer_index([found[1] for found in rows])]
+    return own_free + int(paying[2] or 0), int(paying[3] or 0)
 
 
 def _key_and_owner(columns: tuple[Any, ...]) -> tuple[ApiKey, Principal]:
