@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsaccounts import console, dialects, logs, metrics, openapi
 from smsaccounts.config import Settings
@@ -98,7 +99,7 @@ def create_app(
     ]
     if settings.metrics.lower() == "on":  # a port of their own is `serve`'s listener
         routes.append(Route("/metrics", metrics_page, methods=["GET"]))
-    app = Starlette(
+    app = _App(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -111,7 +112,27 @@ def create_app(
     app.router.redirect_slashes = False
     app.router.default = served.fallback(app.router.default)
     app.state.uow = uow
+    app.exact = ExactPaths(app.starlette, routes=routes)
+    app.front = BodyLimit(app.exact, max_bytes=settings.max_body_bytes)
     return app
+
+
+class _App(Starlette):
+    """Starlette, with the plain-ASGI routes' exact paths served ahead of its own call and
+    its error middleware (the dialects' pipeline answers every error itself), under the
+    same body limit; any other request goes through Starlette's whole stack, as before."""
+
+    exact: ExactPaths | None = None
+    front: ASGIApp | None = None  # `exact` under the body limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.exact is not None and self.front is not None and self.exact.find(scope):
+            await self.front(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def starlette(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
 
 
 @functools.cache  # once a process: the first app started in it (tests start many)

@@ -114,13 +114,18 @@ class ExactPaths:
             for method in methods or ():
                 self.table[(method, path)] = endpoint
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def find(self, scope: Scope) -> ASGIApp | None:
+        """The plain-ASGI app of the request's exact path, if there is one."""
         if scope["type"] == "http" and not scope.get("root_path"):
             path = scope["path"]
-            found = self.any_method.get(path) or self.table.get((scope["method"], path))
-            if found is not None:
-                await found(scope, receive, send)
-                return
+            return self.any_method.get(path) or self.table.get((scope["method"], path))
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self.find(scope)
+        if found is not None:
+            await found(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 

@@ -44,6 +44,8 @@ def test_a_body_over_the_limit_answers_413_before_it_is_read(
         assert streamed.status_code == 413
         fine = test_client.post("/json/user/balance/get", content=b"{}")
         assert fine.status_code != 413
+        # A route of Starlette's router (not an exact plain-ASGI path) is limited alike.
+        assert test_client.post("/console/sign-in", content=b"x" * 1001).status_code == 413
 
 
 def test_exact_paths_take_plain_asgi_routes_and_leave_every_other_request_to_the_router() -> None:
