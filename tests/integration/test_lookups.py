@@ -264,3 +264,26 @@ def _change_then_fail(uow: UnitOfWork, account_id: int, *, actor_id: int) -> Non
         wallet.apply(tx, account_id=account_id, asset=Asset.BALANCE, amount=5,
                      reason="test", actor_id=actor_id)  # fmt: skip
         raise RuntimeError
+
+
+def test_lookups_after_a_commit_read_it_on_a_kept_connection(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """On SQLite the lookups keep their connection for the next ones (storage/lookups.py
+    `_keep`): each lookups transaction ends, so the next one reads what was committed since,
+    as a connection fresh from the pool does."""
+    made = _tree(uow)
+    target = made[4]
+
+    def balance() -> int:
+        with uow.lookups() as quick:
+            found = quick.wallets.get(target.id)
+        assert found is not None
+        return found.balance
+
+    for change in (7, 11, 13):
+        before = served(balance)
+        with uow.write() as tx:
+            wallet.apply(tx, account_id=target.id, asset=Asset.BALANCE, amount=change,
+                         reason="test", actor_id=made[0].id)  # fmt: skip
+        assert served(balance) == before + change
