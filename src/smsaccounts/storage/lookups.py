@@ -89,9 +89,17 @@ class LookupStatements:
             conn = self._take()
             kept = False
             try:
-                with self._transaction(conn) as cursor:
+                cursor = self._begin(conn)
+                clean = True
+                try:
                     yield Lookups(self, cursor)
-                kept = self._keep(conn)
+                except outage:
+                    clean = False  # the connection may be broken: never kept
+                    raise
+                finally:
+                    self._end(conn, cursor)
+                    # A refusal (a wrong hash, an unknown name) leaves it as good as ever.
+                    kept = clean and self._keep(conn)
             finally:
                 if not kept:
                     conn.close()  # back to the pool (a kept one: closed)
@@ -117,25 +125,25 @@ class LookupStatements:
         self._kept.append(conn)
         return True
 
-    @contextlib.contextmanager
-    def _transaction(self, conn: Any) -> Iterator[Any]:
+    def _begin(self, conn: Any) -> Any:
         # At PostgreSQL's READ COMMITTED each statement of a read transaction reads its own
         # snapshot, as it does in autocommit, which spares the BEGIN and the ROLLBACK: two of
         # a MOR debit's eleven round trips.
-        server = None if self.is_sqlite else conn.driver_connection
-        if server is not None:
-            server.autocommit = True
+        if not self.is_sqlite:
+            conn.driver_connection.autocommit = True
         cursor = conn.dbapi_connection.cursor()  # a kept one is detached: no driver_connection
         if self.is_sqlite:
             cursor.execute("BEGIN")  # the connection is in autocommit mode
+        return cursor
+
+    def _end(self, conn: Any, cursor: Any) -> None:
         try:
-            yield cursor
-        finally:
             if self.is_sqlite:
                 cursor.execute("COMMIT")  # read-only: it changes nothing
             cursor.close()
-            if server is not None:
-                _transactional(conn, server)
+        finally:
+            if not self.is_sqlite:
+                _transactional(conn, conn.driver_connection)
 
     def close(self) -> None:
         """Close the kept connections."""
