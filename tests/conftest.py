@@ -21,7 +21,7 @@ from smsaccounts.storage.database import Database, make_engine
 from smsaccounts.storage.migrate import upgrade
 from smsaccounts.storage.tables import accounts, metadata, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
-from tests import multiserver
+from tests import factories, multiserver
 
 PG_URL = os.environ.get("SMSACCOUNTS_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -274,3 +274,9 @@ def make_http(
     yield build
     for http in clients:
         http.close()
+
+
+@pytest.fixture
+def gateway(uow: UnitOfWork) -> str:
+    """A gateway's API key (the charging API's caller)."""
+    return factories.gateway_key(uow)

@@ -93,3 +93,15 @@ def client_key(
     return auth.create_api_key(
         uow, owner_id=owner.id, name=_name("app"), rights=rights, allowed_ips=allowed_ips
     )[1]
+
+
+def gateway_key(uow: UnitOfWork, *, name: str = "jasmin") -> str:
+    """A gateway's key, owned by the admin (the charging API's)."""
+    return auth.create_api_key(uow, owner_id=ADMIN_ID, name=name, purpose="gateway")[1]
+
+
+def prepaid_customer(uow: UnitOfWork, *, credits: int) -> Account:
+    """A pre-paid customer (under a new reseller) holding `credits` SMS credits."""
+    customer_ = customer(uow, parent=reseller(uow), billing_type=BillingType.PRE_PAID)
+    wallet.credit(uow, account_id=customer_.id, asset=Asset.CREDITS, amount=credits, reason="t")
+    return customer_

@@ -110,7 +110,7 @@ def fuzz_app(settings: Settings, engine: Engine, clock: FakeClock) -> tuple[Any,
         "u": reseller.name,
         "user_id": str(mysms_user.id),
     }
-    gateway = auth.create_api_key(uow, owner_id=ADMIN_ID, name="fuzz-gw", purpose="gateway")[1]
+    gateway = factories.gateway_key(uow, name="fuzz-gw")
     seed = Seed(values, factories.user_key(uow, link_admin), link_child.id, gateway)
     return create_app(app_settings, uow=uow, deliver_sms=False), seed
 

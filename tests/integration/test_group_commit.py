@@ -23,7 +23,7 @@ from sqlalchemy import event, exc, func, select
 
 from smsaccounts.app import create_app
 from smsaccounts.config import Settings
-from smsaccounts.domain.models import Account, Asset, BillingType
+from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.services import auth, wallet
 from smsaccounts.storage.database import Database, Ticket, make_engine
@@ -38,16 +38,9 @@ COVERED = 30  # credits in the pool: 30 of the 40 one-part charges are covered
 
 
 @pytest.fixture
-def gateway(uow: UnitOfWork) -> str:
-    return auth.create_api_key(uow, owner_id=ADMIN_ID, name="gw", purpose="gateway")[1]
-
-
-@pytest.fixture
 def sender(uow: UnitOfWork) -> Account:
     """A user spending its pre-paid customer's pool of COVERED credits."""
-    reseller = factories.reseller(uow)
-    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
-    wallet.credit(uow, account_id=customer.id, asset=Asset.CREDITS, amount=COVERED, reason="t")
+    customer = factories.prepaid_customer(uow, credits=COVERED)
     return factories.user(uow, parent=customer, funding="parent")
 
 

@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
 from smsaccounts.domain.models import Account, Asset
 from smsaccounts.domain.tree import NAME_ORDER
-from smsaccounts.errors import DomainError, ErrorCode
+from smsaccounts.errors import DomainError, ErrorCode, NotFound
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
 from smsaccounts.services.provisioning import CustomerRef
 from smsaccounts.storage.database import make_engine
@@ -264,3 +264,52 @@ def _change_then_fail(uow: UnitOfWork, account_id: int, *, actor_id: int) -> Non
         wallet.apply(tx, account_id=account_id, asset=Asset.BALANCE, amount=5,
                      reason="test", actor_id=actor_id)  # fmt: skip
         raise RuntimeError
+
+
+def test_lookups_after_a_commit_read_it_on_a_kept_connection(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """On SQLite the lookups keep their connection for the next ones (storage/lookups.py
+    `_keep`): each lookups transaction ends, so the next one reads what was committed since,
+    as a connection fresh from the pool does."""
+    made = _tree(uow)
+    target = made[4]
+
+    def balance() -> int:
+        with uow.lookups() as quick:
+            found = quick.wallets.get(target.id)
+        assert found is not None
+        return found.balance
+
+    for change in (7, 11, 13):
+        before = served(balance)
+        with uow.write() as tx:
+            wallet.apply(tx, account_id=target.id, asset=Asset.BALANCE, amount=change,
+                         reason="test", actor_id=made[0].id)  # fmt: skip
+        assert served(balance) == before + change
+
+
+def test_refused_lookups_open_no_new_connection(uow: UnitOfWork, served: Served) -> None:
+    """A lookups transaction that ends in a refusal (a wrong hash, an unknown name) leaves its
+    connection as good as after an answer: a run of refusals and answers, once warm, opens
+    no database connection (a refusal's kept connection closed would have the pool open one
+    for the next)."""
+    connects: list[object] = []
+    event.listen(uow.db.engine, "connect", lambda *_args: connects.append(None))
+
+    def refused() -> None:
+        with uow.lookups() as quick:
+            assert quick.accounts.get(1) is not None
+            raise NotFound("refused inside the lookups")
+
+    def refused_then_answered() -> None:
+        with pytest.raises(NotFound):
+            refused()
+        with uow.lookups() as quick:
+            assert quick.accounts.get(1) is not None
+
+    served(refused_then_answered)  # warm: the connections it needs are open now
+    connects.clear()
+    for _ in range(3):
+        served(refused_then_answered)
+    assert connects == []

@@ -52,9 +52,9 @@ _ACCOUNT_AND_WALLET = rows.pair_builder(accounts, wallets)
 
 
 @functools.cache
-def _by_ids(count: int, lock: bool) -> Prepared:
+def by_ids(count: int, *, lock: bool = False) -> Prepared:
     """The accounts of `count` ids (`:a0` ...): a chain is a few deep. With `lock`, FOR SHARE
-    (SQLite has no row locks: its writers serialize)."""
+    (SQLite has no row locks: its writers serialize). Lookups read chains with it too."""
     query = select(accounts).where(accounts.c.id.in_([bindparam(f"a{n}") for n in range(count)]))
     return Prepared(query.with_for_update(read=True) if lock else query)
 
@@ -188,7 +188,7 @@ class AccountsRepository:
         waits for this transaction (and this one for it, seeing its result)."""
         ids = [*ancestor_ids(account.path), account.id]
         values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
-        found = _by_ids(len(ids), lock).run(self.conn, values).rows
+        found = by_ids(len(ids), lock=lock).run(self.conn, values).rows
         by_id = {account.id: account for account in map(ACCOUNT, found)}
         return _chain_of(ids, by_id)
 

@@ -13,64 +13,23 @@ services' rules run unchanged on either (tests/integration/test_lookups.py).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, exc, select
+from sqlalchemy import Engine, bindparam, exc, select
 
 from smsaccounts.domain.models import Account, ApiKey, BillingType, Wallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
+from smsaccounts.storage import accounts as storage_accounts
 from smsaccounts.storage import rows
 from smsaccounts.storage.awaited import AwaitedConnections
+from smsaccounts.storage.prepared import Form, Prepared
 from smsaccounts.storage.tables import accounts, api_keys, throttles, wallets
 from smsaccounts.storage.throttles import state_of as throttle_state
 
-T = TypeVar("T")
-
-
-class _Compiled:
-    """One statement compiled for the engine's dialect, with its columns' result processors."""
-
-    def __init__(self, engine: Engine, table: Table, statement: Any) -> None:
-        dialect = engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.order = tuple(compiled.positiontup or ())
-        self.positional = dialect.paramstyle in ("qmark", "numeric")
-        self.names = tuple(table.c.keys())
-        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.c]
-        # Only the columns that have one (dates, booleans, decorated types): most have none.
-        self.processors: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
-            (name, process)
-            for name, process in zip(self.names, processors, strict=True)
-            if process is not None
-        )
-
-    def args(self, values: dict[str, Any]) -> Any:
-        return tuple(values[name] for name in self.order) if self.positional else values
-
-    def builder(
-        self, cls: type[T], enums: dict[str, Callable[[Any], Any]], *, start: int = 0
-    ) -> Callable[[Sequence[Any]], T]:
-        """A maker of `cls` records from this statement's rows, by position: the very
-        processors `mapping` applies, and `enums`, with no mapping in between (an account
-        row has 68 columns; two dicts of them cost more than its slots). With `start`: from
-        rows whose columns from `start` on are this statement's (a join's second table)."""
-        convert = {name: _unless_none(process) for name, process in self.processors}
-        return rows.record_builder(cls, self.names, {**convert, **enums}, start=start)
-
-    def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
-        values = dict(zip(self.names, row, strict=True))
-        for name, process in self.processors:
-            if values[name] is not None:
-                values[name] = process(values[name])
-        return values
-
-
-def _unless_none(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda value: None if value is None else process(value)
+_KEPT = 2  # SQLite connections kept between lookups: the event loop's, a worker thread's
 
 
 class LookupStatements:
@@ -86,36 +45,35 @@ class LookupStatements:
         # None without one); `mapping` is never asked of them.
         paired = select(accounts, wallets).select_from(
             accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id))  # fmt: skip
-        self.by_id = _Compiled(engine, accounts, paired.where(
-            accounts.c.id == bindparam("id")))  # fmt: skip
-        self.by_name = _Compiled(engine, accounts, select(accounts).where(
+        self.by_id = self._form(paired.where(accounts.c.id == bindparam("id")))
+        self.by_name = self._form(select(accounts).where(
             accounts.c.kind == bindparam("kind"),
             accounts.c.name == bindparam("name"),
             accounts.c.deactivated.is_(None),
         ))  # fmt: skip
-        self.wallet = _Compiled(engine, wallets, select(wallets).where(
+        self.wallet = self._form(select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
-        self.by_object_id = _Compiled(engine, accounts, paired.where(
+        self.by_object_id = self._form(paired.where(
             accounts.c.object_id == bindparam("object_id")))  # fmt: skip
-        self.throttle = _Compiled(engine, throttles, select(throttles).where(
-            throttles.c.key == bindparam("key")))  # fmt: skip
-        self.key = _Compiled(engine, api_keys, select(api_keys).where(
+        self.throttle = self._form(select(throttles).where(throttles.c.key == bindparam("key")))
+        self.key = self._form(select(api_keys).where(
             api_keys.c.key_hash == bindparam("key_hash")))  # fmt: skip
-        self._by_ids: dict[int, _Compiled] = {}  # by number of ids (a tree is a few deep)
-        self.account = self.by_id.builder(Account, {"kind": Kind})
-        self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
+        # SQLite connections kept between lookups (`_keep`); list.pop and list.append are
+        # atomic, so threads and the event loop may share it.
+        self._kept: list[Any] = []
         self.wallet_at = len(accounts.c)  # where a paired row's wallet starts
-        self.paired_wallet = self.wallet.builder(
+        # Every statement reading accounts selects the accounts' columns first.
+        self.account = self.by_id.builder(Account, {"kind": Kind}, stop=self.wallet_at)
+        self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
+        self.paired_wallet = self.by_id.builder(
             Wallet, {"billing_type": BillingType}, start=self.wallet_at
         )
 
-    def by_ids(self, count: int) -> _Compiled:
-        found = self._by_ids.get(count)
-        if found is None:
-            ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
-            statement = select(accounts).where(accounts.c.id.in_(ids))
-            found = self._by_ids[count] = _Compiled(self.engine, accounts, statement)
-        return found
+    def _form(self, statement: Any) -> Form:
+        return Prepared(statement).form(self.engine.dialect)
+
+    def by_ids(self, count: int) -> Form:
+        return storage_accounts.by_ids(count).form(self.engine.dialect)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Lookups]:
@@ -128,29 +86,69 @@ class LookupStatements:
         dbapi = self.engine.dialect.loaded_dbapi
         outage = (dbapi.OperationalError, dbapi.InterfaceError, exc.SQLAlchemyError)
         try:
-            conn = self.engine.raw_connection()
+            conn = self._take()
+            kept = False
             try:
-                # At PostgreSQL's READ COMMITTED each statement of a read transaction reads
-                # its own snapshot, as it does in autocommit, which spares the BEGIN and the
-                # ROLLBACK: two of a MOR debit's eleven round trips.
-                server = None if self.is_sqlite else conn.driver_connection
-                if server is not None:
-                    server.autocommit = True
-                cursor = conn.cursor()
-                if self.is_sqlite:
-                    cursor.execute("BEGIN")  # the connection is in autocommit mode
+                cursor = self._begin(conn)
+                clean = True
                 try:
                     yield Lookups(self, cursor)
+                except outage:
+                    clean = False  # the connection may be broken: never kept
+                    raise
                 finally:
-                    if self.is_sqlite:
-                        cursor.execute("COMMIT")  # read-only: it changes nothing
-                    cursor.close()
-                    if server is not None:
-                        _transactional(conn, server)
+                    self._end(conn, cursor)
+                    # A refusal (a wrong hash, an unknown name) leaves it as good as ever.
+                    kept = clean and self._keep(conn)
             finally:
-                conn.close()  # back to the pool
+                if not kept:
+                    conn.close()  # back to the pool (a kept one: closed)
         except outage as error:
             raise ServiceUnavailable("database unavailable") from error
+
+    def _take(self) -> Any:
+        """A kept connection (SQLite), else one from the pool."""
+        try:
+            return self._kept.pop()
+        except IndexError:
+            return self.engine.raw_connection()
+
+    def _keep(self, conn: Any) -> bool:
+        """Keep a SQLite connection whose transaction ended well for the next lookups: the
+        pool's checkout and its rollback on return cost ~10% of a MOR details call
+        (cProfile of bench.cpu). Kept detached from the pool, whose own size stays what it
+        was, a few at most; no server's, whose pool pings a connection before handing it
+        out."""
+        if not self.is_sqlite or len(self._kept) >= _KEPT:
+            return False
+        conn.detach()  # closing it now closes it; the pool opens another in its place
+        self._kept.append(conn)
+        return True
+
+    def _begin(self, conn: Any) -> Any:
+        # At PostgreSQL's READ COMMITTED each statement of a read transaction reads its own
+        # snapshot, as it does in autocommit, which spares the BEGIN and the ROLLBACK: two of
+        # a MOR debit's eleven round trips.
+        if not self.is_sqlite:
+            conn.driver_connection.autocommit = True
+        cursor = conn.dbapi_connection.cursor()  # a kept one is detached: no driver_connection
+        if self.is_sqlite:
+            cursor.execute("BEGIN")  # the connection is in autocommit mode
+        return cursor
+
+    def _end(self, conn: Any, cursor: Any) -> None:
+        try:
+            if self.is_sqlite:
+                cursor.execute("COMMIT")  # read-only: it changes nothing
+            cursor.close()
+        finally:
+            if not self.is_sqlite:
+                _transactional(conn, conn.driver_connection)
+
+    def close(self) -> None:
+        """Close the kept connections."""
+        while self._kept:
+            self._kept.pop().close()
 
 
 def _transactional(conn: Any, server: Any) -> None:
@@ -200,17 +198,17 @@ class Lookups:
         owner = self.get(key.account_id)
         return None if owner is None else (key, owner)
 
-    def _rows(self, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
-        self._cursor.execute(compiled.sql, compiled.args(values))
+    def _rows(self, form: Form, values: dict[str, Any]) -> list[Any]:
+        self._cursor.execute(form.sql, form.params(values))
         return self._cursor.fetchall()  # type: ignore[no-any-return]
 
-    def _account(self, compiled: _Compiled, values: dict[str, Any]) -> Account | None:
-        found = self._rows(compiled, values)
+    def _account(self, form: Form, values: dict[str, Any]) -> Account | None:
+        found = self._rows(form, values)
         return self._noted(self._s.account(found[0])) if found else None
 
-    def _paired(self, compiled: _Compiled, values: dict[str, Any]) -> Account | None:
+    def _paired(self, form: Form, values: dict[str, Any]) -> Account | None:
         """The account, with its wallet kept for `wallet` (read in the same statement)."""
-        found = self._rows(compiled, values)
+        found = self._rows(form, values)
         if not found:
             return None
         row = found[0]

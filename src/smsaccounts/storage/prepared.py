@@ -19,20 +19,25 @@ import contextlib
 import dataclasses
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
+from smsaccounts.storage import rows
+
 Processor = Callable[[Any], Any]
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Form:
-    """A statement as one dialect runs it."""
+class Form:
+    """A statement as one dialect runs it: on a `Connection`'s cursor (`Prepared.run`), or
+    on a raw DB-API cursor by the caller (storage/lookups.py)."""
 
     sql: str
+    names: tuple[str, ...]  # the result columns' keys, in order
     positional: tuple[str, ...] | None  # parameter names in order; None: by name
     binds: tuple[tuple[str, Processor], ...]  # the parameters that have a bind processor
     fixed: dict[str, Any]  # the statement's own literal values (`column == "x"`)
@@ -58,6 +63,31 @@ class _Form:
                 out[index] = process(out[index])
         return tuple(out)
 
+    def mapping(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """A raw row as a mapping of column name to processed value."""
+        return dict(zip(self.names, self.row(raw), strict=True))
+
+    def builder(
+        self,
+        cls: type[T],
+        enums: Mapping[str, Processor],
+        *,
+        start: int = 0,
+        stop: int | None = None,
+    ) -> Callable[[Sequence[Any]], T]:
+        """A maker of `cls` records straight from raw rows, by position: the columns from
+        `start` to `stop` (one table's of a join), through the processors `row` applies and
+        `enums`, with no mapping or processed copy of the row in between (an account row has
+        68 columns)."""
+        stop = len(self.names) if stop is None else stop
+        names = self.names[start:stop]
+        processors = {
+            self.names[index]: process
+            for index, process in self.results
+            if start <= index < stop and self.names[index] not in enums
+        }
+        return rows.record_builder(cls, names, enums, start=start, unless_none=processors)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
@@ -75,15 +105,15 @@ class Prepared:
         columns = getattr(statement, "exported_columns", ())
         self.names: tuple[str, ...] = tuple(column.key for column in columns)
         self._types = tuple(column.type for column in columns)
-        self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
+        self._forms: weakref.WeakKeyDictionary[Dialect, Form] = weakref.WeakKeyDictionary()
 
-    def _form(self, dialect: Dialect) -> _Form:
+    def form(self, dialect: Dialect) -> Form:
         found = self._forms.get(dialect)
         if found is None:
             found = self._forms[dialect] = self._compile(dialect)
         return found
 
-    def _compile(self, dialect: Dialect) -> _Form:
+    def _compile(self, dialect: Dialect) -> Form:
         compiled: Any = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         binds, fixed = [], {}
         for name, bind in compiled.binds.items():
@@ -98,8 +128,9 @@ class Prepared:
             if process is not None:
                 results.append((index, process))
         positional = dialect.paramstyle in ("qmark", "numeric")
-        return _Form(
+        return Form(
             sql=compiled.string,
+            names=self.names,
             positional=tuple(compiled.positiontup or ()) if positional else None,
             binds=tuple(binds),
             fixed=fixed,
@@ -109,7 +140,7 @@ class Prepared:
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Outcome:
         """Execute with `values` (one per bindparam) in `conn`'s transaction."""
         dialect = conn.dialect
-        form = self._form(dialect)
+        form = self.form(dialect)
         params = form.params(values)
         dbapi = dialect.loaded_dbapi
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

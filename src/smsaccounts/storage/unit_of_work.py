@@ -156,6 +156,8 @@ class UnitOfWork:
             self.hot.close()
         if self.__dict__.get("_awaited") is not None:
             self.__dict__["_awaited"].close()
+        if "_lookups" in self.__dict__:
+            self._lookups.close()
         self.db.dispose()
 
     @contextlib.contextmanager

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from smsaccounts.domain.models import Account, Asset, BillingType
-from smsaccounts.domain.tree import ADMIN_ID
-from smsaccounts.services import accounts, auth, wallet
+from smsaccounts.domain.models import Account
+from smsaccounts.services import accounts, wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 
@@ -19,17 +18,9 @@ CHARGE, REFUND = "/charging/v1/charge", "/charging/v1/refund"
 
 
 @pytest.fixture
-def gateway(uow: UnitOfWork) -> str:
-    return auth.create_api_key(uow, owner_id=ADMIN_ID, name="jasmin", purpose="gateway")[1]
-
-
-@pytest.fixture
 def pool(uow: UnitOfWork) -> Account:
     """A pre-paid customer holding 10 credits."""
-    reseller = factories.reseller(uow)
-    customer = factories.customer(uow, parent=reseller, billing_type=BillingType.PRE_PAID)
-    wallet.credit(uow, account_id=customer.id, asset=Asset.CREDITS, amount=10, reason="t")
-    return customer
+    return factories.prepaid_customer(uow, credits=10)
 
 
 @pytest.fixture
