@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from email_validator import EmailNotValidError, validate_email
 
 from smsaccounts.domain import bounds, funding, subusers, tree
-from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.models import Account, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -259,6 +259,9 @@ class _PageAccounts:
     def chain(self, account: Account) -> list[Account]:
         found = self._chains.get(account.id)
         return found if found is not None else self._tx.accounts.chain(account)
+
+    def standings(self, account: Account) -> list[Standing]:
+        return self._tx.accounts.standings(account)
 
 
 class _PageWallets:

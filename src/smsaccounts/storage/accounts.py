@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.models import Account, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
@@ -191,6 +191,10 @@ class AccountsRepository:
         found = _by_ids(len(ids), lock).run(self.conn, values).rows
         by_id = {account.id: account for account in map(ACCOUNT, found)}
         return _chain_of(ids, by_id)
+
+    def standings(self, account: Account) -> list[Standing]:
+        """`Standing` of each of `chain(account)[1:]`."""
+        return [Standing(a.id, a.enabled, a.deactivated) for a in self.chain(account)[1:]]
 
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         """`chain` of each of `listed`, by id, in one read: a page's accounts share most

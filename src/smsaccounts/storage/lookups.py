@@ -16,9 +16,9 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, bindparam, exc, select
+from sqlalchemy import Engine, FromClause, bindparam, exc, select
 
-from smsaccounts.domain.models import Account, ApiKey, BillingType, Wallet
+from smsaccounts.domain.models import Account, ApiKey, BillingType, Standing, Wallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
@@ -33,7 +33,7 @@ T = TypeVar("T")
 class _Compiled:
     """One statement compiled for the engine's dialect, with its columns' result processors."""
 
-    def __init__(self, engine: Engine, table: Table, statement: Any) -> None:
+    def __init__(self, engine: Engine, table: FromClause, statement: Any) -> None:
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
@@ -102,6 +102,7 @@ class LookupStatements:
         self.key = _Compiled(engine, api_keys, select(api_keys).where(
             api_keys.c.key_hash == bindparam("key_hash")))  # fmt: skip
         self._by_ids: dict[int, _Compiled] = {}  # by number of ids (a tree is a few deep)
+        self._standings: dict[int, _Compiled] = {}  # the same, `Standing`'s columns only
         self.account = self.by_id.builder(Account, {"kind": Kind})
         self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
         self.wallet_at = len(accounts.c)  # where a paired row's wallet starts
@@ -115,6 +116,17 @@ class LookupStatements:
             ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
             statement = select(accounts).where(accounts.c.id.in_(ids))
             found = self._by_ids[count] = _Compiled(self.engine, accounts, statement)
+        return found
+
+    def standings_by_ids(self, count: int) -> _Compiled:
+        """`Standing`'s columns of `count` accounts by id (`mapping` answers them)."""
+        found = self._standings.get(count)
+        if found is None:
+            ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
+            columns = [accounts.c[name] for name in Standing._fields]
+            statement = select(*columns).where(accounts.c.id.in_(ids))
+            found = _Compiled(self.engine, select(*columns).subquery(), statement)
+            self._standings[count] = found
         return found
 
     @contextlib.contextmanager
@@ -252,6 +264,16 @@ class Lookups:
         if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
         return [by_id[i] for i in reversed([*ancestor_ids(account.path), account.id]) if i in by_id]
+
+    def standings(self, account: Account) -> list[Standing]:
+        """As `chain(account)[1:]`, with only the columns the access rule reads."""
+        ids = ancestor_ids(account.path)
+        if not ids:
+            return []
+        compiled = self._s.standings_by_ids(len(ids))
+        found = self._rows(compiled, {f"a{n}": account_id for n, account_id in enumerate(ids)})
+        by_id = {s.id: s for s in (Standing(**compiled.mapping(row)) for row in found)}
+        return [by_id[i] for i in reversed(ids) if i in by_id]
 
     def wallet(self, account_id: int) -> Wallet | None:
         if account_id in self._wallets_here:  # read with its account, in this transaction
