@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -36,8 +36,10 @@ A = TypeVar("A", Account, ListedAccount)
 LOOKAHEAD_PAGES = 10
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class UserRecord(Generic[A]):
+class UserRecord(NamedTuple, Generic[A]):
+    """A user as the views show it. A tuple: a page makes 100, and a frozen dataclass sets
+    each field through `object.__setattr__` (a third of `_with_payers`' time)."""
+
     account: A  # a page reads the columns a listing shows (`ListedAccount`); the rest all
     wallet: Wallet | ListedWallet  # its own: messages sent, the limit (a page: the figures)
     paying: Wallet | ListedWallet | None = None  # the wallet it spends from; None: its own
