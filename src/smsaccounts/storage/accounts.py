@@ -102,7 +102,8 @@ _PAGE_LISTED = {
         _in_range(_LISTED_SELECT, after)
         .join(wallets, wallets.c.account_id == accounts.c.id)
         .order_by(accounts.c.path)
-        .limit(bindparam("limit"))
+        .limit(bindparam("limit")),
+        records=(ListedAccount, ListedWallet),
     )
     for after in (False, True)
 }
@@ -260,7 +261,8 @@ class AccountsRepository:
         values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
         if after_path is not None:
             values["after"] = after_path
-        return [rows.listed(row) for row in query.run(self.conn, values).rows]
+        found: list[tuple[ListedAccount, ListedWallet]] = query.run(self.conn, values).rows
+        return found
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
