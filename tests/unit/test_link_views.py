@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsaccounts.dialects.link import views
-from smsaccounts.domain.subusers import ListedAccount, ListedWallet
+from smsaccounts.domain.subusers import USER_DEPTH, ListedAccount, ListedWallet, link_path
 from smsaccounts.services.subusers import AnyRecord, UserRecord
 
 
@@ -76,3 +76,11 @@ def test_a_page_of_users_is_what_the_view_of_each_user_answers(
                 for r in records]  # fmt: skip
     page = views.page_users(records, caller_id=caller_id, apikey=apikey)
     assert msgspec.json.encode(page) == msgspec.json.encode(expected)
+
+
+@given(st.lists(st.sampled_from(["", "1", "2", "7xl", "a.b"]), max_size=8))
+def test_a_links_path_is_the_stored_path_past_its_first_three_steps(steps: list[str]) -> None:
+    """What splitting every step and joining those past the third answers, for any path
+    (shorter than three steps, empty steps and all)."""
+    stored = ".".join(steps)
+    assert link_path(stored) == ".".join(stored.split(".")[USER_DEPTH:])
