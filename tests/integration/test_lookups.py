@@ -21,7 +21,7 @@ from sqlalchemy import delete, event
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
-from smsaccounts.domain.models import Account, Asset
+from smsaccounts.domain.models import Account, Asset, Standing
 from smsaccounts.domain.tree import NAME_ORDER
 from smsaccounts.errors import DomainError, ErrorCode, NotFound
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
@@ -114,6 +114,30 @@ def _compare_every_lookup(uow: UnitOfWork, made: list[Account], keys: list[str])
             assert quick.credentials.key_with_owner(hashed) == tx.credentials.key_with_owner(hashed)
     with uow.lookups() as quick:
         assert [quick.accounts.get(a.id) for a in made].count(None) == 0
+
+
+def test_the_standings_of_an_accounts_ancestors_are_what_its_chain_holds(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """The narrow read an API key's check makes of the owner's ancestors answers each one's
+    id, enabled and deactivated, nearest first, as the whole chain does: enabled, disabled
+    and deleted ancestors, at every depth."""
+    made = _tree(uow)
+    with uow.write() as tx:
+        tx.accounts.update(made[1].id, {"enabled": False})  # reseller 0
+        tx.accounts.update(made[7].id, {"deactivated": tx.now})  # reseller 1's customer
+    served(lambda: _compare_standings(uow, made))
+
+
+def _compare_standings(uow: UnitOfWork, made: list[Account]) -> None:
+    with uow.read() as tx, uow.lookups() as quick:
+        for account in made:
+            above = tx.accounts.chain(account)[1:]
+            expected = [Standing(a.id, a.enabled, a.deactivated) for a in above]
+            assert quick.accounts.standings(account) == expected
+            assert tx.accounts.standings(account) == expected
+            assert [s.active for s in expected] == [a.active for a in above]
+        assert any(not a.active for a in tx.accounts.chain(made[-1])[1:])
 
 
 def test_an_account_without_a_wallet_reads_no_wallet(uow: UnitOfWork, served: Served) -> None:

@@ -36,6 +36,7 @@ from smsaccounts.domain.models import (
     BillingType,
     LedgerEntry,
     Pin,
+    Standing,
     Wallet,
 )
 from smsaccounts.domain.outbox import EXPIRED, PENDING, QUEUED, SENDING, OutboxMessage
@@ -304,6 +305,9 @@ class FakeAccounts:
 
     def ancestors(self, account: Account) -> list[Account]:
         return self.chain(account)[1:]
+
+    def standings(self, account: Account) -> list[Standing]:
+        return [Standing(a.id, a.enabled, a.deactivated) for a in self.chain(account)[1:]]
 
     def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
         del lock  # one thread at a time: nothing to wait for

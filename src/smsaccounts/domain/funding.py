@@ -15,10 +15,9 @@ wallet has a price per part). Every dialect's balance fields show that.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from smsaccounts.domain.models import Account
 from smsaccounts.domain.tree import Kind
@@ -78,10 +77,12 @@ def payer_index(fundings: Sequence[str]) -> int:
     return len(fundings) - 1
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Spendable:
+class Spendable(NamedTuple):
     """What an account can spend now: free SMS (its own and its payer's), credits and money
-    (units of 10^-7) of the paying wallet."""
+    (units of 10^-7) of the paying wallet.
+
+    A tuple, as immutable as a frozen dataclass and made in a fifth of its time (a frozen
+    dataclass sets each field through `object.__setattr__`; a LINK page makes 100)."""
 
     free_sms: int
     credits: int

@@ -8,6 +8,7 @@ from decimal import Decimal
 SCALE = 7
 _UNIT = Decimal(1).scaleb(-SCALE)  # Decimal("1E-7")
 _FACTOR = 10**SCALE
+_AT_SCALE = f"%d.%0{SCALE}d"
 # Far below what the 64-bit wallet columns hold at SCALE places (about 9.2 * 10^11).
 LIMIT = Decimal(10) ** 11
 # A plain ASCII decimal: an optional minus, digits, and a point with digits. Decimal() would
@@ -67,5 +68,8 @@ def format_amount(units: int, places: int = SCALE) -> str:
     """
     if places != SCALE:
         return f"{from_units(units):.{places}f}"
+    if units >= 0:  # most balances: one format of the pair divmod makes
+        text: str = _AT_SCALE % divmod(units, _FACTOR)
+        return text
     whole, fraction = divmod(abs(units), _FACTOR)
     return "%s%d.%0*d" % ("-" if units < 0 else "", whole, SCALE, fraction)  # noqa: UP031 - as above

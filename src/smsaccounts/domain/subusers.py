@@ -22,8 +22,12 @@ _PREFIX = re.compile(r"\+?[0-9]{1,15}")
 
 
 def link_path(stored_path: str) -> str:
-    """`'1.2.3.7xl.7xm'` -> `'7xl.7xm'`: the path from the topmost user ancestor down."""
-    return ".".join(stored_path.split(".")[USER_DEPTH:])
+    """`'1.2.3.7xl.7xm'` -> `'7xl.7xm'`: the path from the topmost user ancestor down.
+
+    What follows the first USER_DEPTH dots, as it is: one split that stops there, where
+    splitting every step and joining the user's back cost twice as much (100 a page)."""
+    parts = stored_path.split(".", USER_DEPTH)
+    return parts[USER_DEPTH] if len(parts) > USER_DEPTH else ""
 
 
 class ListedAccount(NamedTuple):

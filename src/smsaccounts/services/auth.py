@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from smsaccounts import logs, metrics
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, password_policy, throttle
-from smsaccounts.domain.models import Account, ApiKey, Principal, acting
+from smsaccounts.domain.models import Account, ApiKey, Principal, acting, acting_under
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -261,11 +261,11 @@ def authenticate_api_key(
     and the owner and every one of its ancestors enabled and live."""
     with uow.lookups() as tx:
         found = tx.credentials.key_with_owner(credentials.secret_hash(key))
-        chain = tx.accounts.chain(found[1]) if found else []
-    if found is None or not chain:
+        above = tx.accounts.standings(found[1]) if found else []
+    if found is None:
         raise AuthenticationFailed("api key invalid", code=ErrorCode.API_KEY_INVALID)
     api_key, owner = found
-    check_key_access(api_key, acting(chain), client_ip)
+    check_key_access(api_key, acting_under(owner, above), client_ip)
     return api_key, owner
 
 

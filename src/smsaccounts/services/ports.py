@@ -28,6 +28,7 @@ from smsaccounts.domain.models import (
     KeySession,
     LedgerEntry,
     Pin,
+    Standing,
     Wallet,
 )
 from smsaccounts.domain.outbox import OutboxMessage
@@ -47,6 +48,7 @@ class Accounts(Protocol):
     def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
     def get_by_msisdn(self, msisdn: str) -> Account | None: ...
     def ancestors(self, account: Account) -> list[Account]: ...
+    def standings(self, account: Account) -> list[Standing]: ...
     def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
         """The account as stored now, then its ancestors, nearest first (one indexed read).
 
@@ -300,6 +302,8 @@ class AccountLookups(Protocol):
     def get_by_object_id(self, object_id: str) -> Account | None: ...
     def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
     def chain(self, account: Account) -> list[Account]: ...
+    def standings(self, account: Account) -> list[Standing]:
+        """`Standing` of each of `chain(account)[1:]` (its ancestors, nearest first)."""
 
 
 class WalletLookups(Protocol):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
 from smsaccounts.domain import bounds, funding, subusers, tree
-from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.models import Account, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -36,8 +36,10 @@ A = TypeVar("A", Account, ListedAccount)
 LOOKAHEAD_PAGES = 10
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class UserRecord(Generic[A]):
+class UserRecord(NamedTuple, Generic[A]):
+    """A user as the views show it. A tuple: a page makes 100, and a frozen dataclass sets
+    each field through `object.__setattr__` (a third of `_with_payers`' time)."""
+
     account: A  # a page reads the columns a listing shows (`ListedAccount`); the rest all
     wallet: Wallet | ListedWallet  # its own: messages sent, the limit (a page: the figures)
     paying: Wallet | ListedWallet | None = None  # the wallet it spends from; None: its own
@@ -230,6 +232,8 @@ def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, ListedWallet]]) -> list
     row (a page of such users cost 65 ms of CPU against 1.3 ms paying for themselves).
     """
     chains = tx.accounts.chains([a for a, _ in rows if a.funding != funding.Funding.OWN])
+    if not chains:  # every one paying for itself: no reads to set up
+        return [UserRecord(account, wallet, wallet) for account, wallet in rows]
     page = _PageReads(_PageAccounts(tx, chains), _PageWallets(tx), tx.throttles, tx.credentials)
     records: list[AnyRecord] = []
     for account, wallet in rows:
@@ -259,6 +263,9 @@ class _PageAccounts:
     def chain(self, account: Account) -> list[Account]:
         found = self._chains.get(account.id)
         return found if found is not None else self._tx.accounts.chain(account)
+
+    def standings(self, account: Account) -> list[Standing]:
+        return self._tx.accounts.standings(account)
 
 
 class _PageWallets:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from smsaccounts.domain.models import Account, Wallet
+from smsaccounts.domain.models import Account, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
@@ -102,7 +102,8 @@ _PAGE_LISTED = {
         _in_range(_LISTED_SELECT, after)
         .join(wallets, wallets.c.account_id == accounts.c.id)
         .order_by(accounts.c.path)
-        .limit(bindparam("limit"))
+        .limit(bindparam("limit")),
+        records=(ListedAccount, ListedWallet),
     )
     for after in (False, True)
 }
@@ -192,6 +193,10 @@ class AccountsRepository:
         by_id = {account.id: account for account in map(ACCOUNT, found)}
         return _chain_of(ids, by_id)
 
+    def standings(self, account: Account) -> list[Standing]:
+        """`Standing` of each of `chain(account)[1:]`."""
+        return [Standing(a.id, a.enabled, a.deactivated) for a in self.chain(account)[1:]]
+
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         """`chain` of each of `listed`, by id, in one read: a page's accounts share most
         of their ancestors."""
@@ -256,7 +261,8 @@ class AccountsRepository:
         values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
         if after_path is not None:
             values["after"] = after_path
-        return [rows.listed(row) for row in query.run(self.conn, values).rows]
+        found: list[tuple[ListedAccount, ListedWallet]] = query.run(self.conn, values).rows
+        return found
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None

@@ -42,6 +42,7 @@ class Form:
     binds: tuple[tuple[str, Processor], ...]  # the parameters that have a bind processor
     fixed: dict[str, Any]  # the statement's own literal values (`column == "x"`)
     results: tuple[tuple[int, Processor], ...]  # the columns that have a result processor
+    row: Callable[[Sequence[Any]], tuple[Any, ...]]  # a DB-API row, processed (`_row_maker`)
 
     def params(self, values: Mapping[str, Any]) -> Any:
         if self.fixed:
@@ -53,15 +54,6 @@ class Form:
         if self.positional is None:
             return values
         return tuple(values[name] for name in self.positional)
-
-    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        if not self.results:
-            return tuple(raw)
-        out = list(raw)
-        for index, process in self.results:
-            if out[index] is not None:
-                out[index] = process(out[index])
-        return tuple(out)
 
     def mapping(self, raw: Sequence[Any]) -> dict[str, Any]:
         """A raw row as a mapping of column name to processed value."""
@@ -89,6 +81,42 @@ class Form:
         return rows.record_builder(cls, names, enums, start=start, unless_none=processors)
 
 
+def _row_maker(
+    width: int, results: tuple[tuple[int, Processor], ...], records: tuple[type, ...]
+) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function of a DB-API row: its values, each column's processor applied unless the
+    value is None, in one tuple, or cut into `records` (NamedTuples whose fields, in order,
+    are the columns). Its code is written for the statement once, as `collections.namedtuple`
+    and `dataclasses` write theirs: a loop over the processors and a slice per record cost
+    ~3 us a row, and a LINK page reads 100 (`python -m bench.cpu --scenarios link_users`)."""
+    if not results and not records:
+        return tuple
+    namespace: dict[str, Any] = {"_new": tuple.__new__}
+    values = [f"raw[{index}]" for index in range(width)]
+    for index, process in results:
+        namespace[f"p{index}"] = process
+        values[index] = f"(None if (v{index} := raw[{index}]) is None else p{index}(v{index}))"
+    body = f"({', '.join(values)},)"
+    if records:
+        if sum(map(_fields, records)) != width:
+            raise ValueError("the records' fields are not the statement's columns")
+        parts, start = [], 0
+        for number, cls in enumerate(records):
+            namespace[f"r{number}"] = cls
+            stop = start + _fields(cls)
+            parts.append(f"_new(r{number}, ({', '.join(values[start:stop])},))")
+            start = stop
+        body = f"({', '.join(parts)},)"
+    exec(f"def row(raw):\n    return {body}\n", namespace)  # noqa: S102 - code of our own, above
+    made: Callable[[Sequence[Any]], tuple[Any, ...]] = namespace["row"]
+    return made
+
+
+def _fields(record: type) -> int:
+    """How many fields a NamedTuple class has."""
+    return len(record._fields)  # type: ignore[attr-defined]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
     """What a statement did: its rows (processed, in `Prepared.names` order) and rowcount."""
@@ -100,8 +128,10 @@ class Outcome:
 class Prepared:
     """One statement, its parameters as `bindparam`s, compiled once per dialect."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, records: tuple[type, ...] = ()) -> None:
+        """With `records`, each row comes cut into those NamedTuples (`run` only)."""
         self.statement = statement
+        self.records = records
         columns = getattr(statement, "exported_columns", ())
         self.names: tuple[str, ...] = tuple(column.key for column in columns)
         self._types = tuple(column.type for column in columns)
@@ -135,6 +165,7 @@ class Prepared:
             binds=tuple(binds),
             fixed=fixed,
             results=tuple(results),
+            row=_row_maker(len(self._types), tuple(results), self.records),
         )
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Outcome:

@@ -109,15 +109,6 @@ LISTED_COLUMNS = ListedAccount._fields
 LISTED_WALLET_COLUMNS = ListedWallet._fields
 
 
-def listed(row: Sequence[Any]) -> tuple[ListedAccount, ListedWallet]:
-    """A row that selects `LISTED_COLUMNS` of accounts, then `LISTED_WALLET_COLUMNS` of
-    wallets, in order: two slices, no field filled one by one."""
-    return ListedAccount._make(row[:_STOP]), ListedWallet._make(row[_STOP:])
-
-
-_STOP = len(LISTED_COLUMNS)
-
-
 def splitter(*tables: Table) -> Callable[[Sequence[Any]], list[dict[str, Any]]]:
     """A cutter of rows that select `tables`' columns in order: one mapping per table.
 

@@ -58,7 +58,7 @@ def list_users(uow: UnitOfWork, call: Call) -> UsersResponse:
     after = page.next_after
     paging = Paging(current=number, pages=page.pages, offset=PAGE_SIZE,
                     next=views.encode_cursor(number + 1, after) if after else None)  # fmt: skip
-    users = [_user(record, caller) for record in page.users]
+    users = views.page_users(page.users, caller_id=caller.account.id, apikey=caller.apikey)
     return UsersResponse(users=users, paging=paging, stats=Stats(total=page.total))
 
 

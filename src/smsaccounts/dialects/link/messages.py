@@ -15,8 +15,10 @@ FORMATS = ("json", "xml")
 Text = str | UnsetType | None
 
 
-class User(msgspec.Struct, kw_only=True, gc=False):
+class User(msgspec.Struct, gc=False):
     """One user, exactly the seed's 25 fields and JSON types.
+
+    Positional too: a page builds 100 of them in field order (`views.page_users`).
 
     `gc=False`: its fields are strings, numbers and None, so it can be in no reference
     cycle, and a page's 100 of them need not be tracked by the cycle collector.

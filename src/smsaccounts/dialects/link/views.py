@@ -12,7 +12,8 @@ import msgspec
 from smsaccounts.dialects import wire
 from smsaccounts.dialects.link.messages import READ_ONLY, User, UserInput
 from smsaccounts.domain import bounds, money
-from smsaccounts.domain.subusers import link_parent, link_path
+from smsaccounts.domain.funding import spendable
+from smsaccounts.domain.subusers import ListedAccount, link_parent, link_path
 from smsaccounts.errors import ForbiddenField
 from smsaccounts.services.subusers import AnyRecord
 
@@ -63,6 +64,36 @@ def user(record: AnyRecord, *, apikey: str = MASKED) -> User:
         credits=spends.credits,
         funding=account.funding,
     )
+
+
+def page_users(records: list[AnyRecord], *, caller_id: int, apikey: str | None) -> list[User]:
+    """`user` of each of a page's records, the caller's own with the key it sent (`apikey`),
+    every other masked: the same Structs (tests/unit/test_link_views.py), built by position
+    from a `ListedAccount` unpacked at once, where `user`'s 27 keywords and attribute reads
+    cost a third of a page's CPU (`python -m bench.cpu --scenarios link_users`)."""
+    own_key = apikey or MASKED
+    found: list[User] = []
+    for record in records:
+        account = record.account
+        if not isinstance(account, ListedAccount):  # a whole `Account`: the general view
+            found.append(user(record, apikey=own_key if account.id == caller_id else MASKED))
+            continue
+        (id_, name, _parent_id, path, enabled, deactivated, created_at, company,
+         integration_id, integration, defaultsender, prefixes, iprange, acl_billing,
+         acl_billing_high, acl_charity, acl_incoming, acl_smsinbox, acl_hlr, acl_admin,
+         funding) = account  # fmt: skip
+        wallet = record.wallet
+        spends = spendable(wallet, record.paying or wallet)
+        found.append(User(
+            integration_id or None, company or None, integration or None, defaultsender or None,
+            money.format_amount(spends.balance), int(wallet.use_currency),
+            str(wallet.max_messages or 0), str(wallet.messages_sent),
+            None if deactivated is None else link_time(deactivated), link_time(created_at),
+            link_parent(account), id_, name, own_key if id_ == caller_id else MASKED,
+            link_path(path), prefixes, iprange, acl_billing, acl_billing_high, acl_charity,
+            acl_incoming, acl_smsinbox, acl_hlr, acl_admin, enabled, spends.credits, funding,
+        ))  # fmt: skip
+    return found
 
 
 def link_time(value: dt.datetime) -> str:
