@@ -70,14 +70,6 @@ def parse_xml(body: bytes) -> tuple[str, dict[str, Any]]:
     as the document's first bytes may be; every check below runs on what follows it.
     """
     body = without_bom(body)
-    flat = _flat(body)
-    if flat is not None:
-        return flat
-    return _parse_lxml(body)
-
-
-def _parse_lxml(body: bytes) -> tuple[str, dict[str, Any]]:
-    """`parse_xml` through lxml, for any document (a BOM already taken off)."""
     if b"\x00" in body:
         # UTF-16/32 would hide a DOCTYPE from the byte check below; UTF-8 never has NULs.
         raise WireError("only UTF-8 XML is accepted")
@@ -98,40 +90,6 @@ def _parse_lxml(body: bytes) -> tuple[str, dict[str, Any]]:
     if next(root.iter(f"{{{XINCLUDE}}}*"), None) is not None:
         raise WireError("XInclude is not accepted")
     return _local(root.tag), _element_dict(root, 1)
-
-
-# The documents most requests are: a root of leaf elements, plain ASCII names and text with
-# nothing to unescape or normalize (no `&`, `<`, `>`, carriage return, control character),
-# after at most a UTF-8 XML declaration. Nothing in them can declare, include or nest, so
-# they are read without lxml: ~4 µs against ~14 µs through it and its checks (a mysms
-# balance/get). Anything else goes to lxml; tests/unit/test_xml_in.py holds the two equal.
-_NAME = rb"[A-Za-z_][A-Za-z0-9_.-]*"
-_TEXT = rb"[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*"
-_FLAT = re.compile(
-    rb"(?:<\?xml[ \t\r\n]+version=([\"'])1\.0\1"
-    rb"(?:[ \t\r\n]+encoding=([\"'])(?:UTF|utf)-8\2)?[ \t\r\n]*\?>)?"
-    rb"[ \t\r\n]*<(" + _NAME + rb")>"
-    rb"((?:[ \t\r\n]*<(" + _NAME + rb")>" + _TEXT + rb"</\5>)*)"
-    rb"[ \t\r\n]*</\3>[ \t\r\n]*"
-)
-_LEAF = re.compile(rb"<(" + _NAME + rb")>(" + _TEXT + rb")</")
-
-
-def _flat(body: bytes) -> tuple[str, dict[str, Any]] | None:
-    """A flat document's root name and leaves, as `_parse_lxml` reads them; None for any
-    other document."""
-    match = _FLAT.fullmatch(body)
-    if match is None:
-        return None
-    out: dict[str, Any] = {}
-    for raw_name, raw_text in _LEAF.findall(match[4]):
-        name, value = raw_name.decode(), raw_text.decode()
-        if name in out:
-            previous = out[name]
-            out[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            out[name] = value
-    return match[3].decode(), out
 
 
 def _element_dict(element: Any, depth: int) -> dict[str, Any]:
