@@ -59,6 +59,15 @@ def by_ids(count: int, *, lock: bool = False) -> Prepared:
     return Prepared(query.with_for_update(read=True) if lock else query)
 
 
+@functools.cache
+def standings_by_ids(count: int) -> Prepared:
+    """`Standing`'s columns of the accounts of `count` ids (`:a0` ...), as `by_ids` reads
+    them whole (storage/lookups.py: an API key owner's ancestors)."""
+    columns = [accounts.c[name] for name in Standing._fields]
+    ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
+    return Prepared(select(*columns).where(accounts.c.id.in_(ids)))
+
+
 # An Account from a prepared read of the whole row, by position (no dict of 68 columns).
 ACCOUNT = rows.record_builder(Account, tuple(accounts.c.keys()), {"kind": Kind})
 

@@ -61,7 +61,6 @@ class LookupStatements:
         # SQLite connections kept between lookups (`_keep`); list.pop and list.append are
         # atomic, so threads and the event loop may share it.
         self._kept: list[Any] = []
-        self._standings: dict[int, Form] = {}  # by number of ids (a tree is a few deep)
         self.wallet_at = len(accounts.c)  # where a paired row's wallet starts
         # Every statement reading accounts selects the accounts' columns first.
         self.account = self.by_id.builder(Account, {"kind": Kind}, stop=self.wallet_at)
@@ -77,14 +76,7 @@ class LookupStatements:
         return storage_accounts.by_ids(count).form(self.engine.dialect)
 
     def standings_by_ids(self, count: int) -> Form:
-        """`Standing`'s columns of `count` accounts by id (`mapping` answers them)."""
-        found = self._standings.get(count)
-        if found is None:
-            ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
-            columns = [accounts.c[name] for name in Standing._fields]
-            found = self._form(select(*columns).where(accounts.c.id.in_(ids)))
-            self._standings[count] = found
-        return found
+        return storage_accounts.standings_by_ids(count).form(self.engine.dialect)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Lookups]:
