@@ -156,7 +156,7 @@ def test_each_sms_goes_out_once_across_kills_stops_and_restarts(
 
     try:
         for _ in range(ROUNDS):
-            _kill_mid_delivery(gateway, serve())
+            _kill_mid_delivery(gateway, serve)
             _stop_mid_delivery(gateway, serve)
         # Two workers side by side finish the rest, the killed workers' claims included.
         serve(), serve()
@@ -170,9 +170,13 @@ def test_each_sms_goes_out_once_across_kills_stops_and_restarts(
     assert sum(m.attempts for m in outbox.list_messages(uow)) == MESSAGES + ROUNDS
 
 
-def _kill_mid_delivery(gateway: Gateway, server: Serve) -> None:
-    """Killed while its request is held: its SMS stays claimed and is never accepted."""
+def _kill_mid_delivery(gateway: Gateway, serve: Callable[[], Serve]) -> None:
+    """Killed while its request is held: its SMS stays claimed and is never accepted.
+
+    The gateway holds before the worker starts: its outbox pass begins at startup, before
+    it answers /readyz, and could send every SMS left before a hold set afterwards."""
     gateway.hold_next()
+    server = serve()
     _wait(gateway.held, "a delivery to hold", server)
     server.signal(signal.SIGKILL)
     server.wait()
