@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Engine,
     column,
     create_engine,
+    func,
     insert,
     select,
     table,
@@ -30,12 +33,13 @@ from sqlalchemy import (
 from sqlalchemy import (
     inspect as sa_inspect,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from smsaccounts.config import Settings
 from smsaccounts.domain.bounds import ID_MAX
 from smsaccounts.domain.clock import FakeClock
 from smsaccounts.domain.models import Asset
+from smsaccounts.health import migration_heads
 from smsaccounts.services import wallet
 from smsaccounts.storage.database import make_engine
 from smsaccounts.storage.migrate import alembic_config, upgrade
@@ -317,3 +321,47 @@ def test_0008_leases_a_send_claimed_before_it_until_its_old_lease_ran_out(blank:
     with blank.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def test_an_upgrade_sqlite_finds_locked_is_tried_again_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(Settings(), url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    real, calls = command.upgrade, []
+
+    def locked_twice(config: Any, revision: str) -> None:
+        calls.append(revision)
+        real(config, revision)  # written, then rolled back with the failed transaction
+        if len(calls) <= 2:
+            raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(command, "upgrade", locked_twice)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            assert sorted(versions) == sorted(migration_heads())
+            # The first migration's one admin row: the failed tries left nothing behind.
+            assert conn.execute(select(func.count()).select_from(accounts)).scalar_one() == 1
+        assert len(calls) == 3
+    finally:
+        engine.dispose()
+
+
+def test_other_upgrade_errors_are_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(Settings(), url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    calls = []
+
+    def broken(_config: Any, revision: str) -> None:
+        calls.append(revision)
+        raise OperationalError("CREATE", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(command, "upgrade", broken)
+    try:
+        with pytest.raises(OperationalError, match="disk I/O error"):
+            upgrade(engine)
+        assert calls == ["head"]
+    finally:
+        engine.dispose()
