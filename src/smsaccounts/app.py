@@ -102,10 +102,7 @@ def create_app(
     app = _App(
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-            Middleware(ExactPaths, routes=routes),
-        ],
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
     )
     # A redirect to the same path with a slash would be built from the client's Host header
     # (and carry a LINK apikey in its query to wherever that names): never redirect.
