@@ -11,6 +11,7 @@ PostgreSQL, storage/awaited.py).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
@@ -247,6 +248,24 @@ def test_a_remembered_reseller_balance_answers_what_the_full_login_and_read_answ
     assert ("AccessDenied", ErrorCode.IP_NOT_ALLOWED) in outcomes
     with _through_repositories(uow):  # and the lookups decide as the repositories do
         assert [_remembered_balance(uow, n, factories.PASSWORD, c) for n, c in cases] == normal
+
+
+def test_a_remembered_reseller_below_a_disabled_or_deleted_account_is_refused_as_in_full(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """The remembered path reads only the ancestors' standing (`standings`): an ancestor
+    disabled, or deleted, after the password was remembered shuts the reseller out there
+    exactly as the full login does."""
+    made = _tree(uow)
+    admin = made[0]
+    call = {"customer": CustomerRef(name="cus1")}
+    assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0  # remembered from now on
+    for change in ({"enabled": False}, {"enabled": True, "deactivated": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}):
+        with uow.write() as tx:
+            tx.accounts.update(admin.id, change)
+        remembered = served(lambda: _remembered_balance(uow, "res1", factories.PASSWORD, call))
+        assert remembered == ("AccountDisabled", ErrorCode.ACCOUNT_DISABLED)
+        assert remembered == _full_balance(uow, "res1", factories.PASSWORD, call)
 
 
 def test_a_reseller_password_not_remembered_is_left_to_the_full_login(uow: UnitOfWork) -> None:
