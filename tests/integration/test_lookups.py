@@ -11,8 +11,8 @@ PostgreSQL, storage/awaited.py).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import contextlib
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import delete, event
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
-from smsaccounts.domain.models import Account, Asset, Standing
+from smsaccounts.domain.models import Account, Asset, Signer, Standing
 from smsaccounts.domain.tree import NAME_ORDER
 from smsaccounts.errors import DomainError, ErrorCode, NotFound
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
@@ -139,6 +139,34 @@ def _compare_standings(uow: UnitOfWork, made: list[Account]) -> None:
             assert tx.accounts.standings(account) == expected
             assert [s.active for s in expected] == [a.active for a in above]
         assert any(not a.active for a in tx.accounts.chain(made[-1])[1:])
+
+
+def test_the_signers_of_a_name_are_what_its_chain_holds(uow: UnitOfWork, served: Served) -> None:
+    """The narrow reads a MOR caller's authentication makes (`signers`) answer, for every
+    name and kind, the `Signer` fields of the live account's chain, nearest first: secrets
+    at two depths, disabled and deleted accounts, names no live account has."""
+    made = _tree(uow)
+    auth.set_mor_secret(uow, account_id=made[1].id, secret="mid")  # reseller 0
+    with uow.write() as tx:
+        tx.accounts.update(made[1].id, {"enabled": False})
+        tx.accounts.update(made[7].id, {"deactivated": tx.now})  # reseller 1's customer
+    served(lambda: _compare_signers(uow, made))
+
+
+def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
+    names = [a.name for a in made] + ["nobody"]
+    with uow.read() as tx, uow.lookups() as quick:
+        for name in names:
+            for kind in NAME_ORDER:
+                found = tx.accounts.get_by_name(kind, name)
+                chain = tx.accounts.chain(found) if found else []
+                expected = [Signer.of(a) for a in chain]
+                assert quick.accounts.signers(kind, name) == expected
+                assert tx.accounts.signers(kind, name) == expected
+                assert [s.active for s in expected] == [a.active for a in chain]
+        below = tx.accounts.signers(made[4].kind, made[4].name)  # a user of reseller 0
+        assert [s.mor_secret for s in below] == [None, None, "mid", SECRET]
+        assert not below[2].active
 
 
 def test_an_account_without_a_wallet_reads_no_wallet(uow: UnitOfWork, served: Served) -> None:
@@ -260,7 +288,8 @@ def test_a_remembered_reseller_below_a_disabled_or_deleted_account_is_refused_as
     admin = made[0]
     call = {"customer": CustomerRef(name="cus1")}
     assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0  # remembered from now on
-    for change in ({"enabled": False}, {"enabled": True, "deactivated": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}):
+    deleted = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for change in ({"enabled": False}, {"enabled": True, "deactivated": deleted}):
         with uow.write() as tx:
             tx.accounts.update(admin.id, change)
         remembered = served(lambda: _remembered_balance(uow, "res1", factories.PASSWORD, call))

@@ -10,13 +10,13 @@ while it and every ancestor are enabled and live, from inside its own `iprange`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from smsaccounts import logs, metrics
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, password_policy, throttle
-from smsaccounts.domain.models import Account, ApiKey, Principal, acting, acting_under
+from smsaccounts.domain.models import Account, ApiKey, Principal, Signer, acting, acting_under
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -319,7 +319,7 @@ def check_account_access(account: Principal, client_ip: str | None) -> None:
     audit.note_actor(account.id)
 
 
-def check_chain_access(chain: list[Account], client_ip: str | None) -> None:
+def check_chain_access(chain: Sequence[Account | Signer], client_ip: str | None) -> None:
     """`check_account_access` for `chain[0]`, given it and its ancestors (`chain`)."""
     check_account_access(acting(chain), client_ip)
 
