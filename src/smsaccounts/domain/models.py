@@ -147,10 +147,11 @@ class Standing(NamedTuple):
 
 
 class Signer(NamedTuple):
-    """What a hash-signed call's authentication reads of its caller and the caller's
-    ancestors (`request_hash.nearest_secret`, `acting_under`, `tree.can_access`): eight of
-    an `Account`'s columns, meaning what its fields of those names mean. Reading the caller
-    whole (68 columns, built) cost ~25 µs of a MOR details call (cProfile of bench.cpu)."""
+    """What authenticating a caller reads of it and its ancestors (a MOR hash's
+    `request_hash.nearest_secret`, a remembered password's hash, `acting_under`,
+    `tree.can_access`): nine of an `Account`'s columns, meaning what its fields of those
+    names mean. Reading the caller whole (68 columns, built) cost ~25 µs of a MOR details
+    call (cProfile of bench.cpu)."""
 
     id: int
     kind: Kind
@@ -160,6 +161,7 @@ class Signer(NamedTuple):
     deactivated: dt.datetime | None
     iprange: str
     mor_secret: str | None
+    password_hash: str | None
 
     @property
     def active(self) -> bool:
