@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import delete, event
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
-from smsaccounts.domain.models import Account, Asset, Standing
+from smsaccounts.domain.models import Account, Asset, Signer, Standing
 from smsaccounts.domain.tree import NAME_ORDER
 from smsaccounts.errors import DomainError, ErrorCode, NotFound
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
@@ -140,6 +141,34 @@ def _compare_standings(uow: UnitOfWork, made: list[Account]) -> None:
         assert any(not a.active for a in tx.accounts.chain(made[-1])[1:])
 
 
+def test_the_signers_of_a_name_are_what_its_chain_holds(uow: UnitOfWork, served: Served) -> None:
+    """The narrow reads a MOR caller's authentication makes (`signers`) answer, for every
+    name and kind, the `Signer` fields of the live account's chain, nearest first: secrets
+    at two depths, disabled and deleted accounts, names no live account has."""
+    made = _tree(uow)
+    auth.set_mor_secret(uow, account_id=made[1].id, secret="mid")  # reseller 0
+    with uow.write() as tx:
+        tx.accounts.update(made[1].id, {"enabled": False})
+        tx.accounts.update(made[7].id, {"deactivated": tx.now})  # reseller 1's customer
+    served(lambda: _compare_signers(uow, made))
+
+
+def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
+    names = [a.name for a in made] + ["nobody"]
+    with uow.read() as tx, uow.lookups() as quick:
+        for name in names:
+            for kind in NAME_ORDER:
+                found = tx.accounts.get_by_name(kind, name)
+                chain = tx.accounts.chain(found) if found else []
+                expected = [Signer.of(a) for a in chain]
+                assert quick.accounts.signers(kind, name) == expected
+                assert tx.accounts.signers(kind, name) == expected
+                assert [s.active for s in expected] == [a.active for a in chain]
+        below = tx.accounts.signers(made[4].kind, made[4].name)  # a user of reseller 0
+        assert [s.mor_secret for s in below] == [None, None, "mid", SECRET]
+        assert not below[2].active
+
+
 def test_an_account_without_a_wallet_reads_no_wallet(uow: UnitOfWork, served: Served) -> None:
     walletless = factories.user(uow, name="walletless")
     with uow.db.engine.begin() as conn:
@@ -247,6 +276,25 @@ def test_a_remembered_reseller_balance_answers_what_the_full_login_and_read_answ
     assert ("AccessDenied", ErrorCode.IP_NOT_ALLOWED) in outcomes
     with _through_repositories(uow):  # and the lookups decide as the repositories do
         assert [_remembered_balance(uow, n, factories.PASSWORD, c) for n, c in cases] == normal
+
+
+def test_a_remembered_reseller_below_a_disabled_or_deleted_account_is_refused_as_in_full(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """The remembered path reads only the ancestors' standing (`standings`): an ancestor
+    disabled, or deleted, after the password was remembered shuts the reseller out there
+    exactly as the full login does."""
+    made = _tree(uow)
+    admin = made[0]
+    call = {"customer": CustomerRef(name="cus1")}
+    assert _full_balance(uow, "res1", factories.PASSWORD, call) == 0  # remembered from now on
+    deleted = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for change in ({"enabled": False}, {"enabled": True, "deactivated": deleted}):
+        with uow.write() as tx:
+            tx.accounts.update(admin.id, change)
+        remembered = served(lambda: _remembered_balance(uow, "res1", factories.PASSWORD, call))
+        assert remembered == ("AccountDisabled", ErrorCode.ACCOUNT_DISABLED)
+        assert remembered == _full_balance(uow, "res1", factories.PASSWORD, call)
 
 
 def test_a_reseller_password_not_remembered_is_left_to_the_full_login(uow: UnitOfWork) -> None:

@@ -36,6 +36,7 @@ from smsaccounts.domain.models import (
     BillingType,
     LedgerEntry,
     Pin,
+    Signer,
     Standing,
     Wallet,
 )
@@ -308,6 +309,10 @@ class FakeAccounts:
 
     def standings(self, account: Account) -> list[Standing]:
         return [Standing(a.id, a.enabled, a.deactivated) for a in self.chain(account)[1:]]
+
+    def signers(self, kind: Kind, name: str) -> list[Signer]:
+        found = self.get_by_name(kind, name)
+        return [] if found is None else [Signer.of(a) for a in self.chain(found)]
 
     def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
         del lock  # one thread at a time: nothing to wait for

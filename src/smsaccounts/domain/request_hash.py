@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from smsaccounts.domain.models import Account
+from smsaccounts.domain.models import Account, Signer
 
 # The parameters each function hashes, in the order their values are concatenated
 # (the seed's order); `u`, `p` and `hash` itself are never part of it.
@@ -36,6 +36,6 @@ def hash_matches(values: Iterable[str | None], secret: str | None, given: str | 
     return hmac.compare_digest(expected, given.lower().encode())
 
 
-def nearest_secret(chain: Iterable[Account]) -> str | None:
+def nearest_secret(chain: Iterable[Account | Signer]) -> str | None:
     """The first secret along `chain` (the caller, then its ancestors nearest first)."""
     return next((account.mor_secret for account in chain if account.mor_secret), None)

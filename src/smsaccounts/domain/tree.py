@@ -9,7 +9,7 @@ import string
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from smsaccounts.domain.models import Account
+    from smsaccounts.domain.models import Account, Signer
 
 _DIGITS = string.digits + string.ascii_lowercase
 
@@ -82,7 +82,7 @@ def may_parent(parent: Kind, child: Kind) -> bool:
     return child in CHILD_KINDS[parent]
 
 
-def may_change_balance(caller: Account, target: Account) -> bool:
+def may_change_balance(caller: Account | Signer, target: Account) -> bool:
     """The admin or a reseller, on an account strictly below it (never its own balance)."""
     return (
         caller.kind in BALANCE_KINDS

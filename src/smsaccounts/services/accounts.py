@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smsaccounts.domain import alerts, bounds, funding, phone, tree
-from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, Asset, BillingType
+from smsaccounts.domain.models import ACL_FIELDS, TEXT_FIELDS, Account, Asset, BillingType, Signer
 from smsaccounts.domain.network import normalize_ranges
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -145,7 +145,7 @@ def get_by_name(uow: UnitOfWork, *, actor: Account, kind: Kind, name: str) -> Ac
         return visible(actor, tx.accounts.get_by_name(kind, name))
 
 
-def visible(actor: Account, account: Account | None) -> Account:
+def visible(actor: Account | Signer, account: Account | None) -> Account:
     """The one authorization rule: outside the actor's subtree is the same as missing."""
     if account is None or not tree.can_access(actor.path, account.path):
         raise NotFound("account not found")

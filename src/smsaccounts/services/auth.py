@@ -10,13 +10,13 @@ while it and every ancestor are enabled and live, from inside its own `iprange`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from smsaccounts import logs, metrics
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials, password_policy, throttle
-from smsaccounts.domain.models import Account, ApiKey, Principal, acting, acting_under
+from smsaccounts.domain.models import Account, ApiKey, Principal, Signer, acting, acting_under
 from smsaccounts.domain.network import ip_allowed, normalize_ranges
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -43,7 +43,7 @@ def login_rule(settings: Settings) -> throttle.Rule:
     )
 
 
-def login_key(account: Account) -> str:
+def login_key(account: Account | Signer) -> str:
     """The one login lockout of an account, whichever door names it."""
     return throttle.key("login", "account", account.id)
 
@@ -141,35 +141,49 @@ def password_login(
 
 
 def remembered_login(
-    uow: UnitOfWork, tx: Lookups, *, account: Account | None, password: str, client_ip: str | None
-) -> Account | None:
-    """`account` as `authenticate_password` would answer it, read from `tx` alone (no argon2,
-    no write), when this process verified `password` against its current hash within
-    `SMSACCOUNTS_CREDENTIAL_CACHE_SECONDS` and its lockout has no failure on record.
+    uow: UnitOfWork, tx: Lookups, *, chain: list[Signer], password: str, client_ip: str | None
+) -> Signer | None:
+    """`chain[0]` (an account, then its ancestors: `signers`) as `authenticate_password`
+    would admit it, read from `tx` alone (no argon2, no write), when this process verified
+    `password` against its current hash within `SMSACCOUNTS_CREDENTIAL_CACHE_SECONDS` and
+    its lockout has no failure on record.
 
     None: `authenticate_password` must decide, as it does for every wrong or unknown
     password (which never hits: only an admitted login is remembered). Raises what the
-    admission raises (AuthenticationFailed, AccountDisabled, AccessDenied).
+    admission raises (AccountDisabled, AccessDenied).
     """
-    if not _remembers(uow, account, password) or account is None:
+    account = chain[0] if chain else None
+    if account is None or not _remembers(uow, account, password):
         return None
-    return _admit_remembered(tx, account, client_ip)
+    if _failed_before(tx, account):
+        return None
+    check_chain_access(chain, client_ip)
+    return account
 
 
-def _remembers(uow: UnitOfWorkOf[Any], account: Account | None, password: str) -> bool:
+def _remembers(uow: UnitOfWorkOf[Any], account: Account | Signer | None, password: str) -> bool:
     if account is None:
         return False
     now = uow.clock.now()
     return uow.passwords.verified.holds(account.id, account.password_hash, password, now)
 
 
+def _failed_before(tx: Lookups, account: Account | Signer) -> bool:
+    """A failure on record: the locked path must decide (and write). Without one it would
+    write nothing, and the same answer comes from this snapshot."""
+    return tx.throttles.get(login_key(account)) != throttle.State()
+
+
 def _admit_remembered(tx: Lookups, account: Account, client_ip: str | None) -> Account | None:
-    """With no failure on record the locked path would write nothing: the same answer comes
-    from this snapshot, without the lock row's durable write (None: there is a failure)."""
-    if tx.throttles.get(login_key(account)) != throttle.State():
+    """The account as the locked path would admit it, without the lock row's durable write
+    (None: there is a failure on record)."""
+    if _failed_before(tx, account):
         return None
-    # A cached check issues nothing, so it reads the chain unlocked (see `_admit`).
-    return _admitted(tx.accounts.chain(account), account.password_hash, client_ip)
+    # A cached check issues nothing, so it reads the ancestors unlocked (see `_admit`), and
+    # of them only what the access rule reads (`standings`). The account itself is the one
+    # this read found, whose hash the password was just checked against.
+    check_account_access(acting_under(account, tx.accounts.standings(account)), client_ip)
+    return account
 
 
 def hash_new_password(uow: UnitOfWorkOf[TxT], password: str | None) -> str:
@@ -315,7 +329,7 @@ def check_account_access(account: Principal, client_ip: str | None) -> None:
     audit.note_actor(account.id)
 
 
-def check_chain_access(chain: list[Account], client_ip: str | None) -> None:
+def check_chain_access(chain: Sequence[Account | Signer], client_ip: str | None) -> None:
     """`check_account_access` for `chain[0]`, given it and its ancestors (`chain`)."""
     check_account_access(acting(chain), client_ip)
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from smsaccounts.domain import bounds, money, request_hash, tree
-from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
+from smsaccounts.domain.models import Account, Asset, LedgerEntry, Signer, Wallet
 from smsaccounts.errors import (
     AccessDenied,
     AccountDisabled,
@@ -50,9 +50,19 @@ def find_by_name(tx: Lookups, name: str) -> Account | None:
     return None
 
 
+def signers_by_name(tx: Lookups, name: str) -> list[Signer]:
+    """`find_by_name`'s account, then its ancestors, as `Signer`s ([]: none): what
+    authenticating a hash-signed caller reads, without each whole account."""
+    for kind in tree.NAME_ORDER:
+        chain = tx.accounts.signers(kind, name)
+        if chain:
+            return chain
+    return []
+
+
 def authenticate(
     uow: UnitOfWork, credentials: Credentials, values: Sequence[str | None]
-) -> Account:
+) -> Account | Signer:
     """The calling account, once its hash over `values` (and its password, if sent) match.
 
     Raises AuthenticationFailed (HASH_INVALID or CREDENTIALS_WRONG), then AccountDisabled or
@@ -65,11 +75,11 @@ def authenticate(
 
 def _signed_caller(
     tx: Lookups, credentials: Credentials, values: Sequence[str | None]
-) -> tuple[Account, list[Account]]:
+) -> tuple[Signer, list[Signer]]:
     """The account named `u` and its chain, if the hash over `values` is its (nearest) secret's."""
     name = credentials.username
-    caller = find_by_name(tx, name) if name else None
-    chain = tx.accounts.chain(caller) if caller else []
+    chain = signers_by_name(tx, name) if name else []
+    caller = chain[0] if chain else None
     if caller is None or not request_hash.hash_matches(
         values, request_hash.nearest_secret(chain), credentials.hash
     ):
@@ -78,15 +88,16 @@ def _signed_caller(
 
 
 def _admitted(
-    uow: UnitOfWork, credentials: Credentials, caller: Account, chain: list[Account]
-) -> Account:
+    uow: UnitOfWork, credentials: Credentials, caller: Signer, chain: list[Signer]
+) -> Account | Signer:
     """The signed caller, once its password (if sent) is right and it may act from here."""
+    admitted: Account | Signer = caller
     if credentials.password is not None:
-        caller = _check_password(uow, caller.name, credentials.password, credentials.client_ip)
+        admitted = _check_password(uow, caller.name, credentials.password, credentials.client_ip)
     # The caller and every account above it: a disabled reseller's customers and users are
     # shut out too, whoever's name the request gives as `u`.
     auth.check_chain_access(chain, credentials.client_ip)
-    return caller
+    return admitted
 
 
 def _check_password(uow: UnitOfWork, name: str, password: str, client_ip: str | None) -> Account:
@@ -111,17 +122,17 @@ def user_details(
     it."""
     values = (user_id, username)
     with uow.lookups() as tx:
-        caller, chain = _signed_caller(tx, credentials, values)
+        signed, chain = _signed_caller(tx, credentials, values)
         if credentials.password is None:  # no password: one transaction for every read
-            caller = _admitted(uow, credentials, caller, chain)
+            caller = _admitted(uow, credentials, signed, chain)
             return _details(tx, caller, user_id=user_id, username=username)
-    caller = _admitted(uow, credentials, caller, chain)  # argon2 and a write: not inside
+    caller = _admitted(uow, credentials, signed, chain)  # argon2 and a write: not inside
     with uow.lookups() as tx:
         return _details(tx, caller, user_id=user_id, username=username)
 
 
 def _details(
-    tx: Lookups, caller: Account, *, user_id: str | None, username: str | None
+    tx: Lookups, caller: Account | Signer, *, user_id: str | None, username: str | None
 ) -> tuple[Account, Wallet]:
     account = _target(tx, caller, user_id=user_id, username=username)
     # The wallet it spends from: its own, or its paying ancestor's (`domain.funding`).
@@ -187,7 +198,9 @@ def _units(balance: str | None) -> int:
     return units
 
 
-def _target(tx: Lookups, caller: Account, *, user_id: str | None, username: str | None) -> Account:
+def _target(
+    tx: Lookups, caller: Account | Signer, *, user_id: str | None, username: str | None
+) -> Account:
     """The one live account every given identifier names, inside the caller's subtree."""
     if user_id is None and username is None:
         raise NotFound("no user_id or username")

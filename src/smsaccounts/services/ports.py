@@ -28,6 +28,7 @@ from smsaccounts.domain.models import (
     KeySession,
     LedgerEntry,
     Pin,
+    Signer,
     Standing,
     Wallet,
 )
@@ -49,6 +50,7 @@ class Accounts(Protocol):
     def get_by_msisdn(self, msisdn: str) -> Account | None: ...
     def ancestors(self, account: Account) -> list[Account]: ...
     def standings(self, account: Account) -> list[Standing]: ...
+    def signers(self, kind: Kind, name: str) -> list[Signer]: ...
     def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
         """The account as stored now, then its ancestors, nearest first (one indexed read).
 
@@ -302,6 +304,9 @@ class AccountLookups(Protocol):
     def get_by_object_id(self, object_id: str) -> Account | None: ...
     def get_by_name(self, kind: Kind, name: str) -> Account | None: ...
     def chain(self, account: Account) -> list[Account]: ...
+    def signers(self, kind: Kind, name: str) -> list[Signer]:
+        """`Signer` of each of `chain(get_by_name(kind, name))`; [] when there is none."""
+
     def standings(self, account: Account) -> list[Standing]:
         """`Standing` of each of `chain(account)[1:]` (its ancestors, nearest first)."""
 

@@ -13,7 +13,7 @@ from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 from email_validator import EmailNotValidError, validate_email
 
 from smsaccounts.domain import bounds, funding, subusers, tree
-from smsaccounts.domain.models import Account, Standing, Wallet
+from smsaccounts.domain.models import Account, Signer, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind
 from smsaccounts.errors import (
@@ -266,6 +266,9 @@ class _PageAccounts:
 
     def standings(self, account: Account) -> list[Standing]:
         return self._tx.accounts.standings(account)
+
+    def signers(self, kind: Kind, name: str) -> list[Signer]:
+        return self._tx.accounts.signers(kind, name)
 
 
 class _PageWallets:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from smsaccounts.domain.models import Account, Standing, Wallet
+from smsaccounts.domain.models import Account, Signer, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
@@ -39,11 +39,13 @@ def _subtree_page(root: Account, after_path: str | None, limit: int, include_roo
 # The reads by key, built once (`storage.prepared`).
 _BY_ID = Prepared(select(accounts).where(accounts.c.id == bindparam("id")))
 _BY_OBJECT_ID = Prepared(select(accounts).where(accounts.c.object_id == bindparam("object_id")))
-_BY_NAME = Prepared(select(accounts).where(
+# The live account of a kind and name (`:kind`, `:name`).
+NAMED = (
     accounts.c.kind == bindparam("kind"),
     accounts.c.name == bindparam("name"),
     accounts.c.deactivated.is_(None),
-))  # fmt: skip
+)
+_BY_NAME = Prepared(select(accounts).where(*NAMED))
 _BY_MSISDN = Prepared(select(accounts).where(
     accounts.c.msisdn == bindparam("msisdn"), accounts.c.deactivated.is_(None)
 ))  # fmt: skip
@@ -66,6 +68,24 @@ def standings_by_ids(count: int) -> Prepared:
     columns = [accounts.c[name] for name in Standing._fields]
     ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
     return Prepared(select(*columns).where(accounts.c.id.in_(ids)))
+
+
+_SIGNER_COLUMNS = [accounts.c[name] for name in Signer._fields]
+# `Signer`'s columns of the live account of a kind and name (storage/lookups.py: a MOR caller).
+SIGNER_BY_NAME = Prepared(select(*_SIGNER_COLUMNS).where(*NAMED))
+
+
+@functools.cache
+def signers_by_ids(count: int) -> Prepared:
+    """`Signer`'s columns of the accounts of `count` ids (`:a0` ...), as `by_ids` reads
+    them whole (storage/lookups.py: a MOR caller's ancestors)."""
+    ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
+    return Prepared(select(*_SIGNER_COLUMNS).where(accounts.c.id.in_(ids)))
+
+
+def signer(values: Sequence[Any]) -> Signer:
+    """A `Signer` from a processed row of `Signer`'s columns."""
+    return Signer(values[0], Kind(values[1]), *values[2:])
 
 
 # An Account from a prepared read of the whole row, by position (no dict of 68 columns).
@@ -201,6 +221,11 @@ class AccountsRepository:
         found = by_ids(len(ids), lock=lock).run(self.conn, values).rows
         by_id = {account.id: account for account in map(ACCOUNT, found)}
         return _chain_of(ids, by_id)
+
+    def signers(self, kind: Kind, name: str) -> list[Signer]:
+        """`Signer` of each of `chain` of the live account of `kind` named `name`."""
+        found = self.get_by_name(kind, name)
+        return [] if found is None else [Signer.of(a) for a in self.chain(found)]
 
     def standings(self, account: Account) -> list[Standing]:
         """`Standing` of each of `chain(account)[1:]`."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, exc, select
 
-from smsaccounts.domain.models import Account, ApiKey, BillingType, Standing, Wallet
+from smsaccounts.domain.models import Account, ApiKey, BillingType, Signer, Standing, Wallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
@@ -46,11 +46,8 @@ class LookupStatements:
         paired = select(accounts, wallets).select_from(
             accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id))  # fmt: skip
         self.by_id = self._form(paired.where(accounts.c.id == bindparam("id")))
-        self.by_name = self._form(select(accounts).where(
-            accounts.c.kind == bindparam("kind"),
-            accounts.c.name == bindparam("name"),
-            accounts.c.deactivated.is_(None),
-        ))  # fmt: skip
+        self.by_name = self._form(select(accounts).where(*storage_accounts.NAMED))
+        self.signer_by_name = storage_accounts.SIGNER_BY_NAME.form(engine.dialect)
         self.wallet = self._form(select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
         self.by_object_id = self._form(paired.where(
@@ -74,6 +71,9 @@ class LookupStatements:
 
     def by_ids(self, count: int) -> Form:
         return storage_accounts.by_ids(count).form(self.engine.dialect)
+
+    def signers_by_ids(self, count: int) -> Form:
+        return storage_accounts.signers_by_ids(count).form(self.engine.dialect)
 
     def standings_by_ids(self, count: int) -> Form:
         return storage_accounts.standings_by_ids(count).form(self.engine.dialect)
@@ -253,6 +253,22 @@ class Lookups:
         if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
         return [by_id[i] for i in reversed([*ancestor_ids(account.path), account.id]) if i in by_id]
+
+    def signers(self, kind: Kind, name: str) -> list[Signer]:
+        """As `chain(get_by_name(kind, name))`, with only the columns a hash-signed call's
+        authentication reads: two narrow reads (one for an admin) instead of 68 columns."""
+        found = self._rows(self._s.signer_by_name, {"kind": kind.value, "name": name})
+        if not found:
+            return []
+        caller = storage_accounts.signer(self._s.signer_by_name.row(found[0]))
+        ids = ancestor_ids(caller.path)
+        if not ids:
+            return [caller]
+        compiled = self._s.signers_by_ids(len(ids))
+        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
+        read = (storage_accounts.signer(compiled.row(row)) for row in self._rows(compiled, values))
+        by_id = {s.id: s for s in read}
+        return [caller, *(by_id[i] for i in reversed(ids) if i in by_id)]
 
     def standings(self, account: Account) -> list[Standing]:
         """As `chain(account)[1:]`, with only the columns the access rule reads."""
