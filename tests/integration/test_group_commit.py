@@ -284,3 +284,50 @@ def test_a_write_that_found_the_lock_held_is_grouped_once_it_is_free(
     else:  # a database server: every write its own transaction, on a worker thread
         assert groups == []
         assert len(alone) == 1
+
+
+def test_groups_write_on_one_kept_connection_that_never_waits_and_never_joins_the_pool(
+    settings: Settings, uow: UnitOfWork, gateway: str, sender: Account
+) -> None:
+    """Group after group writes on the same connection, its busy timeout set once (0: it
+    never waits on the loop); dropped after a failed commit, it is closed, not handed to
+    other transactions, which wait for the write lock as ever."""
+    if not settings.is_sqlite:
+        pytest.skip("SQLite groups writes; PostgreSQL commits each request on its own")
+    timeouts: list[str] = []
+    failing = [False]
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.startswith("PRAGMA busy_timeout"):
+            timeouts.append(sql)
+
+    def fail(_conn: Any) -> None:
+        if failing[0]:  # not an outage: the connection would stay usable, were it pooled
+            raise RuntimeError("commit refused")
+
+    async def turns() -> list[int]:
+        async with _client(settings, uow) as client:
+            statuses = [(await _charge(client, gateway, sender, n)).status_code for n in range(4)]
+            failing[0] = True
+            statuses.append((await _charge(client, gateway, sender, 4)).status_code)
+            failing[0] = False
+            statuses.append((await _charge(client, gateway, sender, 5)).status_code)
+            return statuses
+
+    event.listen(uow.db.engine, "before_cursor_execute", seen)
+    event.listen(uow.db.engine, "commit", fail)
+    try:
+        statuses = asyncio.run(turns())
+    finally:
+        event.remove(uow.db.engine, "commit", fail)
+        event.remove(uow.db.engine, "before_cursor_execute", seen)
+    assert statuses == [200, 200, 200, 200, 500, 200]
+    # Once for the first group's connection, once for the one after the failed commit.
+    assert timeouts == ["PRAGMA busy_timeout=0"] * 2
+    pooled = [uow.db.engine.connect() for _ in range(8)]  # more than the pool keeps idle
+    try:
+        waits = {c.exec_driver_sql("PRAGMA busy_timeout").scalar_one() for c in pooled}
+    finally:
+        for conn in pooled:
+            conn.close()
+    assert waits == {30_000}
