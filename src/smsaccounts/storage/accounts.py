@@ -62,25 +62,15 @@ def by_ids(count: int, *, lock: bool = False) -> Prepared:
 
 
 @functools.cache
-def standings_by_ids(count: int) -> Prepared:
-    """`Standing`'s columns of the accounts of `count` ids (`:a0` ...), as `by_ids` reads
-    them whole (storage/lookups.py: an API key owner's ancestors)."""
-    columns = [accounts.c[name] for name in Standing._fields]
+def columns_by_ids(names: tuple[str, ...], count: int) -> Prepared:
+    """The columns `names` of the accounts of `count` ids (`:a0` ...), as `by_ids` reads
+    them whole (storage/lookups.py: ancestors read narrow, as `Standing` or `Signer`)."""
     ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
-    return Prepared(select(*columns).where(accounts.c.id.in_(ids)))
+    return Prepared(select(*(accounts.c[name] for name in names)).where(accounts.c.id.in_(ids)))
 
 
-_SIGNER_COLUMNS = [accounts.c[name] for name in Signer._fields]
 # `Signer`'s columns of the live account of a kind and name (storage/lookups.py: a MOR caller).
-SIGNER_BY_NAME = Prepared(select(*_SIGNER_COLUMNS).where(*NAMED))
-
-
-@functools.cache
-def signers_by_ids(count: int) -> Prepared:
-    """`Signer`'s columns of the accounts of `count` ids (`:a0` ...), as `by_ids` reads
-    them whole (storage/lookups.py: a MOR caller's ancestors)."""
-    ids: list[Any] = [bindparam(f"a{n}") for n in range(count)]
-    return Prepared(select(*_SIGNER_COLUMNS).where(accounts.c.id.in_(ids)))
+SIGNER_BY_NAME = Prepared(select(*(accounts.c[name] for name in Signer._fields)).where(*NAMED))
 
 
 def signer(values: Sequence[Any]) -> Signer:

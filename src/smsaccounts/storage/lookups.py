@@ -13,8 +13,8 @@ services' rules run unchanged on either (tests/integration/test_lookups.py).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, exc, select
 
@@ -28,6 +28,9 @@ from smsaccounts.storage.awaited import AwaitedConnections
 from smsaccounts.storage.prepared import Form, Prepared
 from smsaccounts.storage.tables import accounts, api_keys, throttles, wallets
 from smsaccounts.storage.throttles import state_of as throttle_state
+
+# An ancestor read narrow (`Lookups._ancestors`).
+Narrow = TypeVar("Narrow", Standing, Signer)
 
 _KEPT = 2  # SQLite connections kept between lookups: the event loop's, a worker thread's
 
@@ -72,11 +75,8 @@ class LookupStatements:
     def by_ids(self, count: int) -> Form:
         return storage_accounts.by_ids(count).form(self.engine.dialect)
 
-    def signers_by_ids(self, count: int) -> Form:
-        return storage_accounts.signers_by_ids(count).form(self.engine.dialect)
-
-    def standings_by_ids(self, count: int) -> Form:
-        return storage_accounts.standings_by_ids(count).form(self.engine.dialect)
+    def columns_by_ids(self, names: tuple[str, ...], count: int) -> Form:
+        return storage_accounts.columns_by_ids(names, count).form(self.engine.dialect)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Lookups]:
@@ -261,23 +261,23 @@ class Lookups:
         if not found:
             return []
         caller = storage_accounts.signer(self._s.signer_by_name.row(found[0]))
-        ids = ancestor_ids(caller.path)
-        if not ids:
-            return [caller]
-        compiled = self._s.signers_by_ids(len(ids))
-        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
-        read = (storage_accounts.signer(compiled.row(row)) for row in self._rows(compiled, values))
-        by_id = {s.id: s for s in read}
-        return [caller, *(by_id[i] for i in reversed(ids) if i in by_id)]
+        return [caller, *self._ancestors(caller.path, Signer._fields, storage_accounts.signer)]
 
     def standings(self, account: Account) -> list[Standing]:
         """As `chain(account)[1:]`, with only the columns the access rule reads."""
-        ids = ancestor_ids(account.path)
+        return self._ancestors(account.path, Standing._fields, Standing._make)
+
+    def _ancestors(
+        self, path: str, names: tuple[str, ...], record: Callable[[Sequence[Any]], Narrow]
+    ) -> list[Narrow]:
+        """The ancestors of the account at `path`, nearest first, each read as its columns
+        `names` and made a `record` of them."""
+        ids = ancestor_ids(path)
         if not ids:
             return []
-        compiled = self._s.standings_by_ids(len(ids))
+        compiled = self._s.columns_by_ids(names, len(ids))
         found = self._rows(compiled, {f"a{n}": account_id for n, account_id in enumerate(ids)})
-        by_id = {s.id: s for s in (Standing(**compiled.mapping(row)) for row in found)}
+        by_id = {r.id: r for r in (record(compiled.row(row)) for row in found)}
         return [by_id[i] for i in reversed(ids) if i in by_id]
 
     def wallet(self, account_id: int) -> Wallet | None:
