@@ -27,6 +27,13 @@ from smsaccounts.errors import ServiceUnavailable
 
 T = TypeVar("T")
 
+# SQLAlchemy imports greenlet on the first call that needs it, and that first call is not
+# safe across threads: a thread asking while another is halfway through it recurses until
+# RecursionError. Worker threads ask `inside()` at once under load, so one debit after a
+# restart answered "Internal error" (a CI run of tests/resilience/test_crash.py). Asked
+# here, at import, before any thread can.
+in_greenlet()
+
 # Connections awaited on one loop: 8 keep a database server's cores busy (measured: 32
 # concurrent reads over 8 connections took 53 µs each against 107 µs one after another).
 _CONNECTIONS = 8
