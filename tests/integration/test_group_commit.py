@@ -331,3 +331,32 @@ def test_groups_write_on_one_kept_connection_that_never_waits_and_never_joins_th
         for conn in pooled:
             conn.close()
     assert waits == {30_000}
+
+
+def test_disposed_while_a_group_is_open_the_group_commits_then_its_connection_closes(
+    settings: Settings, uow: UnitOfWork, sender: Account
+) -> None:
+    """Shutting down does not undo the open group's writes, nor leave its kept connection
+    open for the process's life."""
+    if not settings.is_sqlite:
+        pytest.skip("SQLite groups writes; PostgreSQL commits each request on its own")
+
+    async def scenario() -> tuple[Any, bool]:
+        with uow.grouped() as ticket:
+            wallet.credit(uow, account_id=sender.id, asset=Asset.CREDITS, amount=5, reason="g")
+        kept = uow.db._group_conn
+        assert ticket.group is not None
+        assert kept is not None
+        uow.db.dispose()
+        open_after_dispose = not kept.closed
+        await ticket.group.done
+        return kept, open_after_dispose
+
+    kept, open_after_dispose = asyncio.run(scenario())
+    assert open_after_dispose  # not closed under the group, which had yet to commit
+    assert kept.closed
+    assert uow.db._group_conn is None
+    with uow.read() as tx:
+        own = tx.wallets.get(sender.id)
+        assert own is not None
+        assert own.credits == 5

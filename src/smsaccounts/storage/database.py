@@ -157,6 +157,7 @@ class Database:
         self._writer = threading.RLock()
         self._group: Group | None = None
         self._group_conn: Connection | None = None  # the groups' own (`_group_connection`)
+        self._disposed = False
 
     @contextlib.contextmanager
     def _queued(self, write: bool) -> Iterator[None]:
@@ -274,6 +275,8 @@ class Database:
             if not group.done.done():  # interrupted: its requests must not wait for ever
                 group.done.set_exception(ServiceUnavailable("database unavailable"))
                 self._drop_group_connection()
+            if self._disposed:  # disposed while this group was open: its connection goes too
+                self._drop_group_connection()
             self._writer.release()
 
     def ping(self) -> bool:
@@ -285,7 +288,10 @@ class Database:
         return True
 
     def dispose(self) -> None:
-        if self._group is None:  # an open group's connection is closed once it commits
+        """Close every connection: the pool's now, the groups' now or, while a group is
+        open, once it has committed (its requests are still to be answered)."""
+        self._disposed = True
+        if self._group is None:
             self._drop_group_connection()
         self.engine.dispose()
 
