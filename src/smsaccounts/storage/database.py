@@ -117,6 +117,7 @@ class Group:
     savepoints: Iterator[int] = dataclasses.field(default_factory=itertools.count)
     # What its requests' transactions asked to run once committed (`Tx.after_commit`).
     committed: list[Callable[[], object]] = dataclasses.field(default_factory=list)
+    last: bool = False  # the database was disposed while it was open: its connection goes
 
 
 @dataclasses.dataclass(slots=True)
@@ -157,7 +158,6 @@ class Database:
         self._writer = threading.RLock()
         self._group: Group | None = None
         self._group_conn: Connection | None = None  # the groups' own (`_group_connection`)
-        self._disposed = False
 
     @contextlib.contextmanager
     def _queued(self, write: bool) -> Iterator[None]:
@@ -275,7 +275,7 @@ class Database:
             if not group.done.done():  # interrupted: its requests must not wait for ever
                 group.done.set_exception(ServiceUnavailable("database unavailable"))
                 self._drop_group_connection()
-            if self._disposed:  # disposed while this group was open: its connection goes too
+            if group.last:
                 self._drop_group_connection()
             self._writer.release()
 
@@ -290,9 +290,11 @@ class Database:
     def dispose(self) -> None:
         """Close every connection: the pool's now, the groups' now or, while a group is
         open, once it has committed (its requests are still to be answered)."""
-        self._disposed = True
-        if self._group is None:
+        group = self._group
+        if group is None:
             self._drop_group_connection()
+        else:
+            group.last = True
         self.engine.dispose()
 
 
