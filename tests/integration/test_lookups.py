@@ -23,7 +23,7 @@ from sqlalchemy import delete, event
 from smsaccounts.config import Settings
 from smsaccounts.domain import credentials
 from smsaccounts.domain.models import Account, Asset, Signer, Standing
-from smsaccounts.domain.tree import NAME_ORDER
+from smsaccounts.domain.tree import NAME_ORDER, Kind, ancestor_ids
 from smsaccounts.errors import DomainError, ErrorCode, NotFound
 from smsaccounts.services import accounts, auth, balances, provisioning, wallet
 from smsaccounts.services.provisioning import CustomerRef
@@ -167,6 +167,35 @@ def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
         below = tx.accounts.signers(made[4].kind, made[4].name)  # a user of reseller 0
         assert [s.mor_secret for s in below] == [None, None, "mid", SECRET]
         assert not below[2].active
+
+
+def test_the_signers_of_a_deep_sub_user_are_its_whole_chain(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """The chain is read in one statement climbing the parents: a sub-user eight levels down
+    (deeper than a reseller's user) gets every ancestor, nearest first, as its path names
+    them; a disabled and a deleted one among them show."""
+    made = _tree(uow)
+    below = made[4]  # a user of reseller 0's customer
+    for depth in range(5):
+        below = factories.user(uow, parent=below, name=f"sub{depth}")
+    with uow.write() as tx:
+        tx.accounts.update(made[4].id, {"enabled": False})
+        tx.accounts.update(made[2].id, {"deactivated": tx.now})  # its customer
+    served(lambda: _compare_deep_signers(uow, below))
+
+
+def _compare_deep_signers(uow: UnitOfWork, deepest: Account) -> None:
+    with uow.read() as tx, uow.lookups() as quick:
+        chain = tx.accounts.chain(deepest)
+        expected = [Signer.of(a) for a in chain]
+        assert len(expected) == 9
+        assert [s.id for s in expected] == [deepest.id, *reversed(ancestor_ids(deepest.path))]
+        assert quick.accounts.signers(Kind.USER, deepest.name) == expected
+        assert tx.accounts.signers(Kind.USER, deepest.name) == expected
+        assert [s.active for s in expected].count(False) == 2
+        assert expected[6].deactivated is not None
+        assert expected[6].deactivated.tzinfo is not None
 
 
 def test_an_account_without_a_wallet_reads_no_wallet(uow: UnitOfWork, served: Served) -> None:

@@ -8,7 +8,17 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Signer, Standing, Wallet
@@ -17,7 +27,7 @@ from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_boun
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
 from smsaccounts.storage.prepared import Prepared
-from smsaccounts.storage.tables import accounts, sms_routes, wallets
+from smsaccounts.storage.tables import PATH_LENGTH, accounts, sms_routes, wallets
 
 
 def _subtree_page(root: Account, after_path: str | None, limit: int, include_root: bool) -> Any:
@@ -69,8 +79,30 @@ def columns_by_ids(names: tuple[str, ...], count: int) -> Prepared:
     return Prepared(select(*(accounts.c[name] for name in names)).where(accounts.c.id.in_(ids)))
 
 
-# `Signer`'s columns of the live account of a kind and name (storage/lookups.py: a MOR caller).
-SIGNER_BY_NAME = Prepared(select(*(accounts.c[name] for name in Signer._fields)).where(*NAMED))
+# A chain climbs at most this many parents: a path of 255 characters names at most 128 ids
+# ("1.2.3..."). The bound stops a parent cycle, which a tree never has, from recursing forever.
+_MOST_DEPTH = (PATH_LENGTH + 1) // 2
+
+
+def _signers_by_name() -> Prepared:
+    """`Signer`'s columns of the live account of a kind and name (`:kind`, `:name`), then of
+    each of its ancestors, nearest first: one statement climbing `parent_id` (on PostgreSQL
+    a round trip less than reading the ancestors the path names after the account)."""
+    fields = Signer._fields
+    first = select(*(accounts.c[name] for name in fields), accounts.c.parent_id,
+                   literal_column("0", Integer).label("depth")).where(*NAMED)  # fmt: skip
+    up = first.cte("up", recursive=True)
+    above = accounts.alias("above")
+    up = up.union_all(
+        select(*(above.c[name] for name in fields), above.c.parent_id, up.c.depth + 1).where(
+            above.c.id == up.c.parent_id, up.c.depth < _MOST_DEPTH
+        )
+    )
+    return Prepared(select(*(up.c[name] for name in fields)).order_by(up.c.depth))
+
+
+# A hash-signed caller's (or a remembered reseller's) chain, as `Signer`s (storage/lookups.py).
+SIGNERS_BY_NAME = _signers_by_name()
 
 
 def signer(values: Sequence[Any]) -> Signer:
@@ -214,8 +246,8 @@ class AccountsRepository:
 
     def signers(self, kind: Kind, name: str) -> list[Signer]:
         """`Signer` of each of `chain` of the live account of `kind` named `name`."""
-        found = self.get_by_name(kind, name)
-        return [] if found is None else [Signer.of(a) for a in self.chain(found)]
+        found = SIGNERS_BY_NAME.run(self.conn, {"kind": kind.value, "name": name}).rows
+        return [signer(row) for row in found]
 
     def standings(self, account: Account) -> list[Standing]:
         """`Standing` of each of `chain(account)[1:]`."""

@@ -50,7 +50,7 @@ class LookupStatements:
             accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id))  # fmt: skip
         self.by_id = self._form(paired.where(accounts.c.id == bindparam("id")))
         self.by_name = self._form(select(accounts).where(*storage_accounts.NAMED))
-        self.signer_by_name = storage_accounts.SIGNER_BY_NAME.form(engine.dialect)
+        self.signers_by_name = storage_accounts.SIGNERS_BY_NAME.form(engine.dialect)
         self.wallet = self._form(select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
         self.by_object_id = self._form(paired.where(
@@ -256,12 +256,10 @@ class Lookups:
 
     def signers(self, kind: Kind, name: str) -> list[Signer]:
         """As `chain(get_by_name(kind, name))`, with only the columns a hash-signed call's
-        authentication reads: two narrow reads (one for an admin) instead of 68 columns."""
-        found = self._rows(self._s.signer_by_name, {"kind": kind.value, "name": name})
-        if not found:
-            return []
-        caller = storage_accounts.signer(self._s.signer_by_name.row(found[0]))
-        return [caller, *self._ancestors(caller.path, Signer._fields, storage_accounts.signer)]
+        authentication reads: one narrow read instead of 68 columns and a second read."""
+        form = self._s.signers_by_name
+        found = self._rows(form, {"kind": kind.value, "name": name})
+        return [storage_accounts.signer(form.row(row)) for row in found]
 
     def standings(self, account: Account) -> list[Standing]:
         """As `chain(account)[1:]`, with only the columns the access rule reads."""

@@ -66,7 +66,8 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 # Paths compare byte-wise so that the subtree range [path".", path"/") is exact; PostgreSQL's
 # default linguistic collation would ignore punctuation.
-PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
+PATH_LENGTH = 255
+PathString = String(PATH_LENGTH).with_variant(String(PATH_LENGTH, collation="C"), "postgresql")
 Name = String(255)
 # Ids are 64-bit on both databases (`domain.bounds.ID_MAX`). SQLite's INTEGER is 64-bit
 # already, and a primary key must be spelled INTEGER there to be the rowid.
