@@ -312,6 +312,21 @@ def writes_on_loop(
     return on_loop
 
 
+def reads_on_loop(
+    run: Callable[[UnitOfWork, C, Call], R], *, when: Callable[[C], bool]
+) -> Callable[[UnitOfWork, C, Call], Awaitable[R]]:
+    """`run_on_loop` for a use case that only reads when `when` says so (no write, no
+    password hash: a request authenticated by a key, not a password): `uow.run_reads` runs
+    it inline where the storage's reads never wait (SQLite); otherwise a worker thread."""
+
+    async def on_loop(uow: UnitOfWork, command: C, call: Call) -> R:
+        if when(command):
+            return await uow.run_reads(run, uow, command, call)
+        return await run_in_threadpool(run, uow, command, call)
+
+    return on_loop
+
+
 class _Endpoint:
     """A path's operations as a plain ASGI app (the app finds exact paths in one lookup)."""
 

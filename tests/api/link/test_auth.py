@@ -3,6 +3,7 @@ the error shapes (401 with a request id that is also in the log line of that req
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from smsaccounts.app import create_app
 from smsaccounts.config import Settings
 from smsaccounts.domain.models import Account
 from smsaccounts.errors import ServiceUnavailable
-from smsaccounts.services import accounts, subusers
+from smsaccounts.services import accounts, auth, subusers
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories, multiserver
 
@@ -177,3 +178,41 @@ def _admin(uow: UnitOfWork) -> Account:
         admin = tx.accounts.get(1)
     assert admin is not None
     return admin
+
+
+def _on_the_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_key_reads_run_on_the_loop_on_sqlite_and_a_password_never_does(
+    client: Any, uow: UnitOfWork, root: Account, root_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page, a user and a ping by key only read: on SQLite they run inline on the event
+    loop (no worker thread), on a database server on a worker thread. The legacy form
+    hashes a password and may write its lockout: always on a worker thread."""
+    where: list[tuple[str, bool]] = []
+
+    def watched(name: str, use_case: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            where.append((name, _on_the_loop()))
+            return use_case(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(subusers, "list_page", watched("page", subusers.list_page))
+    monkeypatch.setattr(subusers, "get", watched("user", subusers.get))
+    monkeypatch.setattr(auth, "authenticate_user_key", watched("key", auth.authenticate_user_key))
+    monkeypatch.setattr(auth, "authenticate_user_password",
+                        watched("password", auth.authenticate_user_password))  # fmt: skip
+    legacy = {"apikey": "legacy", "username": root.name, "password": factories.PASSWORD}
+    assert client.get(f"/v2/users.json?apikey={root_key}").status_code == 200
+    assert client.get(f"/v2/user/{root.id}.json?apikey={root_key}").status_code == 200
+    assert client.get(f"/v2/ping.json?apikey={root_key}").status_code == 200
+    assert client.get("/v2/users.json", params=legacy).status_code == 200
+    inline = uow.db.is_sqlite
+    assert where == [("key", inline), ("page", inline), ("key", inline), ("user", inline),
+                     ("key", inline), ("password", False), ("page", False)]  # fmt: skip

@@ -13,15 +13,23 @@ from smsaccounts.dialects import pipeline
 from smsaccounts.dialects.link import handlers, http
 from smsaccounts.dialects.link.http import Handler
 from smsaccounts.dialects.pipeline import Operation
+from smsaccounts.storage.unit_of_work import UnitOfWork
 
 
-def _operation(name: str, handler: Handler) -> Operation[Any, Any]:
+def _operation(name: str, handler: Handler, *, reads: bool = False) -> Operation[Any, Any]:
+    """`reads`: the handler only reads once its caller is known by a key (no password, no
+    write), so the pipeline may run it on the event loop (`pipeline.reads_on_loop`)."""
+
+    def run(uow: UnitOfWork, call: http.Call, _raw: pipeline.Call) -> Any:
+        return handler(uow, call)
+
     return Operation(
         name=name,
         decode=http.decode,
-        run=lambda uow, call, _raw: handler(uow, call),
+        run=run,
         encode=http.encode,
         credential=http.credential,
+        run_on_loop=pipeline.reads_on_loop(run, when=http.by_key) if reads else None,
     )
 
 
@@ -29,12 +37,12 @@ DIALECT = pipeline.Dialect(
     name="link",
     mounts=("/v2",),
     routes={
-        "/ping.{fmt}": {"GET": _operation("ping", handlers.ping)},
-        "/users.{fmt}": {"GET": _operation("users", handlers.list_users)},
+        "/ping.{fmt}": {"GET": _operation("ping", handlers.ping, reads=True)},
+        "/users.{fmt}": {"GET": _operation("users", handlers.list_users, reads=True)},
         "/user.{fmt}": {"POST": _operation("user.create", handlers.create_user)},
         # One route per path, so that a 405 lists every method of the path in `Allow`.
         "/user/{id}.{fmt}": {
-            "GET": _operation("user.get", handlers.get_user),
+            "GET": _operation("user.get", handlers.get_user, reads=True),
             "PUT": _operation("user.update", handlers.update_user),
             "DELETE": _operation("user.delete", handlers.delete_user),
         },

@@ -66,10 +66,16 @@ def credential(call: Call) -> str | None:
     return credentials.secret_hash(key) if key else None
 
 
+def by_key(call: Call) -> bool:
+    """Whether the request authenticates by a key (no password to hash, no lockout to
+    write), as `authenticate` decides."""
+    return call.params.get("apikey", "") != "legacy"
+
+
 def authenticate(uow: UnitOfWork, call: Call) -> Caller:
     """The calling user, by its own API key or the legacy username/password form."""
     key = call.params.get("apikey", "")
-    if key != "legacy":
+    if by_key(call):
         return Caller(auth.authenticate_user_key(uow, key=key, client_ip=call.client_ip), key)
     kind = call.params.get("type", "plain")
     if kind == "md5":
