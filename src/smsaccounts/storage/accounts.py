@@ -103,6 +103,9 @@ def _signers_by_name() -> Prepared:
 
 # A hash-signed caller's (or a remembered reseller's) chain, as `Signer`s (storage/lookups.py).
 SIGNERS_BY_NAME = _signers_by_name()
+# Only the caller's own `Signer` columns (`:kind`, `:name`): on SQLite, where a statement is
+# no round trip, this and a read of the ancestors by id cost less than the recursion.
+SIGNER_BY_NAME = Prepared(select(*(accounts.c[name] for name in Signer._fields)).where(*NAMED))
 
 
 def signer(values: Sequence[Any]) -> Signer:
