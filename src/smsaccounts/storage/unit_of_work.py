@@ -199,12 +199,10 @@ class UnitOfWork:
         """Run `use_case`, whose only I/O is `lookups` (no write, no password hash), for a
         caller on the event loop, in the cheapest way the storage allows: inline on SQLite
         (a read in WAL mode takes microseconds and never waits on a writer), its lookups
-        awaited on psycopg (storage/awaited.py), else on a worker thread."""
-        if self.db.is_sqlite:
-            return use_case(*args)
-        if self._awaited is not None:
+        awaited on psycopg (storage/awaited.py), else as `run_reads` (on a worker thread)."""
+        if self._awaited is not None:  # psycopg only: never on SQLite
             return await self._awaited.run(use_case, *args)
-        return await to_thread.run_sync(use_case, *args)
+        return await self.run_reads(use_case, *args)
 
     async def run_reads(self, use_case: Callable[..., T], *args: Any) -> T:
         """Run `use_case`, which only reads (`read`, `lookups`; no write, no password hash),
