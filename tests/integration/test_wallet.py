@@ -1,11 +1,14 @@
 """Wallet changes on the real databases: guards, ledger, idempotency, transfers."""
 
+from typing import Any
+
 import pytest
 import sqlalchemy.exc
+from sqlalchemy import event
 
 from smsaccounts.domain.models import Asset, BillingType
 from smsaccounts.errors import InsufficientFunds, InvalidField, NotFound
-from smsaccounts.services import wallet
+from smsaccounts.services import audit, wallet
 from smsaccounts.storage.tables import ledger
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -117,3 +120,32 @@ def test_the_ledger_refuses_updates_and_deletes(uow: UnitOfWork) -> None:
         with pytest.raises(sqlalchemy.exc.DatabaseError), uow.write() as tx:
             tx.conn.execute(statement)
     assert_wallet_equals_ledger(uow, user.id)
+
+
+def test_a_change_writes_its_audit_row_with_its_ledger_entry_and_a_replay_neither(
+    uow: UnitOfWork,
+) -> None:
+    """On PostgreSQL the two rows are one statement (a round trip less a change); SQLite,
+    which has no INSERT inside a WITH, writes the audit row just before. Either way the
+    row is what `audit.record` writes, and a replayed key writes neither again."""
+    user = factories.user(uow)
+    inserts: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if "INSERT" in sql.upper():
+            inserts.append(" ".join(sql.split()).upper())
+
+    event.listen(uow.db.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2):
+            wallet.change(uow, account_id=user.id, asset=Asset.CREDITS, amount=5, reason="t",
+                          idempotency_key="k1")  # fmt: skip
+    finally:
+        event.remove(uow.db.engine, "before_cursor_execute", seen)
+    into = [[table for table in ("AUDIT_LOG", "LEDGER") if f"INSERT INTO {table}" in sql]
+            for sql in inserts]  # fmt: skip
+    one_statement = uow.db.engine.dialect.name == "postgresql"
+    assert into == ([["AUDIT_LOG", "LEDGER"]] if one_statement else [["AUDIT_LOG"], ["LEDGER"]])
+    [row] = [e for e in audit.entries(uow, target_id=user.id) if e.action == "wallet.change"]
+    assert (row.door, row.changes) == ("internal", {"credits": (0, 5), "reason": (None, "t")})
+    assert row.created_at == uow.clock.now()

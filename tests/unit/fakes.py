@@ -23,7 +23,7 @@ from typing import Any
 
 from smsaccounts.config import Settings
 from smsaccounts.domain import wallet_rules
-from smsaccounts.domain.audit import AuditEntry
+from smsaccounts.domain.audit import AuditEntry, NewAuditEntry
 from smsaccounts.domain.charging import Charge, ChargeTaken, Split
 from smsaccounts.domain.clock import Clock, FakeClock
 from smsaccounts.domain.credentials import Passwords
@@ -213,20 +213,10 @@ class FakeAudit:
     def __init__(self, tx: FakeTx) -> None:
         self.tx = tx
 
-    def add(
-        self,
-        *,
-        now: dt.datetime,
-        door: str,
-        client_ip: str | None,
-        actor_id: int | None,
-        action: str,
-        target_id: int | None,
-        changes: Mapping[str, tuple[Any, Any]],
-    ) -> None:
+    def add(self, new: NewAuditEntry) -> None:
         entry_id = self.tx.store.next_id("audit")
-        entry = AuditEntry(entry_id, now, door, client_ip, actor_id, action, target_id,
-                           dict(changes))  # fmt: skip
+        entry = AuditEntry(entry_id, new.created_at, new.door, new.client_ip, new.actor_id,
+                           new.action, new.target_id, dict(new.changes))  # fmt: skip
         self.tx.put(self.tx.store.audit, entry_id, entry)
 
     def entries(
@@ -486,11 +476,14 @@ class FakeWallets:
         actor_id: int | None,
         idempotency_key: str | None,
         now: dt.datetime,
+        audit: NewAuditEntry | None = None,
     ) -> LedgerEntry:
         if idempotency_key is not None:
             scope = wallet_rules.idempotency_scope(actor_id, reason)
             if self.find_entry(account_id, asset, scope, idempotency_key):
                 raise wallet_rules.IdempotencyKeyTaken(account_id, asset, scope, idempotency_key)
+        if audit is not None:
+            FakeAudit(self.tx).add(audit)
         entry = LedgerEntry(
             id=self.tx.store.next_id("ledger"),
             account_id=account_id,

@@ -26,6 +26,19 @@ class AuditEntry:
     changes: Mapping[str, tuple[Any, Any]]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewAuditEntry:
+    """An audit row to write: an `AuditEntry` before the database numbers it."""
+
+    created_at: dt.datetime
+    door: str
+    client_ip: str | None
+    actor_id: int | None
+    action: str
+    target_id: int | None
+    changes: Mapping[str, tuple[Any, Any]]
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """The fields whose value differs, as (before, after); secrets as a marker only."""
     changed = {}

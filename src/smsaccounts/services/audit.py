@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from smsaccounts.domain.audit import AuditEntry, diff
+from smsaccounts.domain.audit import AuditEntry, NewAuditEntry, diff
 from smsaccounts.services.ports import Tx, UnitOfWork
 
 
@@ -53,9 +53,22 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> None:
     """Append one row for a change (`before`/`after`: the fields it touched)."""
+    tx.audit.add(entry(tx, action, target_id, before=before, after=after))
+
+
+def entry(
+    tx: Tx,
+    action: str,
+    target_id: int | None,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> NewAuditEntry:
+    """The row `record` appends, for a repository that writes it along with its own (a
+    wallet change's, with its ledger entry)."""
     origin = _origin.get() or Origin("internal")
-    tx.audit.add(
-        now=tx.now,
+    return NewAuditEntry(
+        created_at=tx.now,
         door=origin.door,
         client_ip=origin.client_ip,
         actor_id=origin.actor_id,

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from smsaccounts.config import Settings
-from smsaccounts.domain.audit import AuditEntry
+from smsaccounts.domain.audit import AuditEntry, NewAuditEntry
 from smsaccounts.domain.charging import Charge, Split
 from smsaccounts.domain.clock import Clock
 from smsaccounts.domain.console import ConsoleSession, SubtreeStats
@@ -131,9 +131,11 @@ class Wallets(Protocol):
         actor_id: int | None,
         idempotency_key: str | None,
         now: dt.datetime,
+        audit: NewAuditEntry | None = None,
     ) -> LedgerEntry:
-        """One ledger entry; IdempotencyKeyTaken when one exists under the same key (of the
-        same scope: the actor and the reason)."""
+        """One ledger entry, and with it `audit` (the change's audit row, written as
+        `Audit.add` writes it); IdempotencyKeyTaken, and neither written, when an entry
+        exists under the same key (of the same scope: the actor and the reason)."""
 
     def count_messages(self, account_id: int, count: int) -> bool:
         """Add `count` messages sent unless that passes the wallet's `max_messages`."""
@@ -225,17 +227,7 @@ class Outbox(Protocol):
 
 
 class Audit(Protocol):
-    def add(
-        self,
-        *,
-        now: dt.datetime,
-        door: str,
-        client_ip: str | None,
-        actor_id: int | None,
-        action: str,
-        target_id: int | None,
-        changes: Mapping[str, tuple[Any, Any]],
-    ) -> None: ...
+    def add(self, entry: NewAuditEntry) -> None: ...
     def entries(
         self,
         *,

@@ -245,9 +245,10 @@ def _apply(
             raise _out_of_range(asset)
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
     low_balance.after_change(tx, account_id, asset, resulting - amount, resulting, account)
-    audit.record(tx, "wallet.change", account_id,
-                 before={asset.value: resulting - amount, "reason": None},
-                 after={asset.value: resulting, "reason": reason})  # fmt: skip
+    # The audit row goes with the ledger entry (one statement where the database allows).
+    change = audit.entry(tx, "wallet.change", account_id,
+                         before={asset.value: resulting - amount, "reason": None},
+                         after={asset.value: resulting, "reason": reason})  # fmt: skip
     entry = tx.wallets.record(
         account_id=account_id,
         asset=asset,
@@ -257,6 +258,7 @@ def _apply(
         actor_id=actor_id,
         idempotency_key=idempotency_key,
         now=tx.now,
+        audit=change,
     )
     direction = "credit" if amount > 0 else "debit"
     tx.after_commit(metrics.WALLET_CHANGES.labels(asset.value, direction).inc)

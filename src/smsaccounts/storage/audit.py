@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
-from smsaccounts.domain.audit import AuditEntry
+from smsaccounts.domain.audit import AuditEntry, NewAuditEntry
 from smsaccounts.storage.prepared import Prepared
 from smsaccounts.storage.tables import audit_log
 
@@ -17,26 +16,23 @@ _ADD = Prepared(insert(audit_log).values({c: bindparam(c.key) for c in audit_log
                                            if c.key != "id"}))  # fmt: skip
 
 
+def values(entry: NewAuditEntry, prefix: str = "") -> dict[str, Any]:
+    """The audit row's columns as the INSERT binds them (`prefix` + column name)."""
+    return {
+        f"{prefix}created_at": entry.created_at, f"{prefix}door": entry.door,
+        f"{prefix}client_ip": entry.client_ip, f"{prefix}actor_id": entry.actor_id,
+        f"{prefix}action": entry.action, f"{prefix}target_id": entry.target_id,
+        f"{prefix}changes": json.dumps({k: list(v) for k, v in entry.changes.items()},
+                                       default=str),
+    }  # fmt: skip
+
+
 class AuditRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(
-        self,
-        *,
-        now: dt.datetime,
-        door: str,
-        client_ip: str | None,
-        actor_id: int | None,
-        action: str,
-        target_id: int | None,
-        changes: Mapping[str, tuple[Any, Any]],
-    ) -> None:
-        _ADD.run(self.conn, {
-            "created_at": now, "door": door, "client_ip": client_ip, "actor_id": actor_id,
-            "action": action, "target_id": target_id,
-            "changes": json.dumps({k: list(v) for k, v in changes.items()}, default=str),
-        })  # fmt: skip
+    def add(self, entry: NewAuditEntry) -> None:
+        _ADD.run(self.conn, values(entry))
 
     def entries(
         self,

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from smsaccounts.domain.audit import NewAuditEntry
 from smsaccounts.domain.models import Asset, BillingType, LedgerEntry, Wallet
 from smsaccounts.domain.wallet_rules import (
     VALUE_MAX,
@@ -33,8 +34,10 @@ from smsaccounts.domain.wallet_rules import (
     idempotency_scope,
 )
 from smsaccounts.storage import rows
+from smsaccounts.storage.audit import AuditRepository
+from smsaccounts.storage.audit import values as audit_values
 from smsaccounts.storage.prepared import Prepared
-from smsaccounts.storage.tables import ledger, wallets
+from smsaccounts.storage.tables import audit_log, ledger, wallets
 
 _BY_ACCOUNT = Prepared(select(wallets).where(wallets.c.account_id == bindparam("account_id")))
 _WALLET = rows.record_builder(Wallet, tuple(wallets.c.keys()), {"billing_type": BillingType})
@@ -48,6 +51,17 @@ _ENTRY = Prepared(
 )
 _RECORD = Prepared(insert(ledger).values(
     {c: bindparam(c.key) for c in ledger.c if c.key != "id"}).returning(*ledger.c))  # fmt: skip
+# The ledger row with the change's audit row, in one statement (PostgreSQL: a round trip
+# less for every wallet change). The audit row's parameters are its columns' names after
+# `_AUDIT`.
+_AUDIT = "audit_"
+_RECORD_AUDITED = Prepared(
+    insert(ledger)
+    .values({c: bindparam(c.key) for c in ledger.c if c.key != "id"})
+    .add_cte(insert(audit_log).values({c: bindparam(_AUDIT + c.key) for c in audit_log.c
+                                       if c.key != "id"}).cte("audit_row"))
+    .returning(*ledger.c)
+)  # fmt: skip
 _COUNT = Prepared(
     update(wallets)
     .where(wallets.c.account_id == bindparam("account_id"),
@@ -60,6 +74,8 @@ _COUNT = Prepared(
 class WalletsRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # SQLite has no INSERT inside a WITH (and no round trip to save).
+        self._one_statement = conn.dialect.name == "postgresql"
 
     def add(
         self,
@@ -128,8 +144,11 @@ class WalletsRepository:
         actor_id: int | None,
         idempotency_key: str | None,
         now: dt.datetime,
+        audit: NewAuditEntry | None = None,
     ) -> LedgerEntry:
-        """Write one ledger entry.
+        """Write one ledger entry, and `audit` (the change's audit row) with it: in the same
+        statement where the database can insert into two tables in one (PostgreSQL), else
+        just before it.
 
         IdempotencyKeyTaken when an entry under the same account, asset, scope (the actor and
         the reason) and key exists (the ledger's unique index): the transaction is then usable
@@ -140,8 +159,13 @@ class WalletsRepository:
                   "resulting": resulting, "reason": reason, "actor_id": actor_id,
                   "idempotency_key": idempotency_key, "idempotency_scope": scope,
                   "created_at": now}  # fmt: skip
+        statement = _RECORD
+        if audit is not None and self._one_statement:
+            statement, values = _RECORD_AUDITED, {**values, **audit_values(audit, _AUDIT)}
+        elif audit is not None:
+            AuditRepository(self.conn).add(audit)
         try:
-            found = _RECORD.first(self.conn, values)
+            found = statement.first(self.conn, values)
         except IntegrityError as error:
             if idempotency_key is None or scope is None:
                 raise
