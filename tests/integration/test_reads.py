@@ -1,0 +1,37 @@
+"""Reads on PostgreSQL in autocommit (storage/database.py `_snapshot_per_statement`): at
+READ COMMITTED each statement of a read transaction reads its own snapshot anyway, so a
+read sends no BEGIN and no COMMIT, and its connection goes back to the pool in
+transactions, for the writes that need them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import text
+
+from smsaccounts.services import wallet
+from smsaccounts.storage.unit_of_work import UnitOfWork
+from tests import factories
+
+pytestmark = pytest.mark.only_backend("postgresql")
+
+
+def test_a_read_is_no_transaction_block_and_its_connection_goes_back_transactional(
+    uow: UnitOfWork,
+) -> None:
+    user = factories.user(uow)
+    with uow.read() as tx:
+        server = tx.conn.connection.driver_connection
+        assert server is not None
+        first = tx.conn.execute(text("SELECT now()")).scalar_one()
+        time.sleep(0.01)
+        second = tx.conn.execute(text("SELECT now()")).scalar_one()
+        assert tx.wallets.get(user.id) is not None
+    # now() is the start of the transaction: in one, both statements would read the same.
+    assert second > first
+    assert server.autocommit is False
+    with pytest.raises(RuntimeError), uow.write() as tx:  # a write is still all or nothing
+        tx.wallets.set_terms(user.id, credit_limit=7)
+        raise RuntimeError
+    assert wallet.get(uow, account_id=user.id).credit_limit is None
