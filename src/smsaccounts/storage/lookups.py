@@ -61,8 +61,14 @@ class LookupStatements:
         self.by_object_id = self._form(paired.where(
             accounts.c.object_id == bindparam("object_id")))  # fmt: skip
         self.throttle = self._form(select(throttles).where(throttles.c.key == bindparam("key")))
-        self.key = self._form(select(api_keys).where(
-            api_keys.c.key_hash == bindparam("key_hash")))  # fmt: skip
+        # A key by hash with its owner and the owner's wallet (a paired row, the key's
+        # columns after the wallet's): one statement instead of two.
+        self.key_owner = self._form(
+            select(accounts, wallets, *(c.label(f"k_{c.name}") for c in api_keys.c))
+            .select_from(accounts.join(api_keys, api_keys.c.account_id == accounts.c.id)
+                         .outerjoin(wallets, wallets.c.account_id == accounts.c.id))
+            .where(api_keys.c.key_hash == bindparam("key_hash"))
+        )  # fmt: skip
         # SQLite connections kept between lookups (`_keep`); list.pop and list.append are
         # atomic, so threads and the event loop may share it.
         self._kept: list[Any] = []
@@ -73,6 +79,12 @@ class LookupStatements:
         self.paired_wallet = self.by_id.builder(
             Wallet, {"billing_type": BillingType}, start=self.wallet_at
         )
+        self.key_at = self.wallet_at + len(wallets.c)  # where a key_owner row's key starts
+
+    def key_of(self, raw: Sequence[Any]) -> ApiKey:
+        """The key of a `key_owner` row."""
+        values = self.key_owner.row(raw)[self.key_at :]
+        return rows.api_key(dict(zip(api_keys.c.keys(), values, strict=True)))
 
     def _form(self, statement: Any) -> Form:
         return Prepared(statement).form(self.engine.dialect)
@@ -199,12 +211,10 @@ class Lookups:
 
     def key_with_owner(self, key_hash: str) -> tuple[ApiKey, Account] | None:
         """As `CredentialsRepository.key_with_owner`: the key and the account that owns it."""
-        found = self._rows(self._s.key, {"key_hash": key_hash})
+        found = self._rows(self._s.key_owner, {"key_hash": key_hash})
         if not found:
             return None
-        key = rows.api_key(self._s.key.mapping(found[0]))
-        owner = self.get(key.account_id)
-        return None if owner is None else (key, owner)
+        return self._s.key_of(found[0]), self._with_wallet(found[0])
 
     def _rows(self, form: Form, values: dict[str, Any]) -> list[Any]:
         self._cursor.execute(form.sql, form.params(values))
@@ -217,9 +227,10 @@ class Lookups:
     def _paired(self, form: Form, values: dict[str, Any]) -> Account | None:
         """The account, with its wallet kept for `wallet` (read in the same statement)."""
         found = self._rows(form, values)
-        if not found:
-            return None
-        row = found[0]
+        return self._with_wallet(found[0]) if found else None
+
+    def _with_wallet(self, row: Sequence[Any]) -> Account:
+        """The account of a paired row, its wallet kept for `wallet`."""
         account = self._noted(self._s.account(row))
         paired = row[self._s.wallet_at] is not None  # the wallet's account_id: never NULL
         self._wallets_here[account.id] = self._s.paired_wallet(row) if paired else None
