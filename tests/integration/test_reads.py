@@ -31,7 +31,12 @@ def test_a_read_is_no_transaction_block_and_its_connection_goes_back_transaction
     # now() is the start of the transaction: in one, both statements would read the same.
     assert second > first
     assert server.autocommit is False
-    with pytest.raises(RuntimeError), uow.write() as tx:  # a write is still all or nothing
-        tx.wallets.set_terms(user.id, credit_limit=7)
-        raise RuntimeError
-    assert wallet.get(uow, account_id=user.id).credit_limit is None
+
+    def change_then_fail() -> None:
+        with uow.write() as tx:
+            tx.wallets.set_terms(user.id, credit_limit=7)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    assert wallet.get(uow, account_id=user.id).credit_limit is None  # all or nothing still
