@@ -414,3 +414,51 @@ def test_refused_lookups_open_no_new_connection(uow: UnitOfWork, served: Served)
     for _ in range(3):
         served(refused_then_answered)
     assert connects == []
+
+
+def test_an_account_read_by_id_name_object_id_or_key_brings_its_wallet(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """Each of these reads is one statement, the account's wallet joined: reading the wallet
+    next (a MOR details target, a reseller's customer, a key's owner) sends nothing more."""
+    made = _tree(uow)
+    user = made[4]
+    key = factories.user_key(uow, user)
+
+    def statements_of(read: Callable[[Any], Any]) -> int:
+        sent = 0
+        with uow.lookups() as quick:
+            cursor = quick._cursor
+            execute = cursor.execute
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                nonlocal sent
+                sent += 1
+                return execute(*args, **kwargs)
+
+            quick._cursor = _Counting(cursor, counted)
+            read(quick)
+            assert quick.wallets.get(user.id) is not None
+        return sent
+
+    def each() -> list[int]:
+        return [
+            statements_of(lambda q: q.accounts.get(user.id)),
+            statements_of(lambda q: q.accounts.get_by_name(Kind.USER, user.name)),
+            statements_of(lambda q: q.accounts.get_by_object_id(user.object_id)),
+            statements_of(lambda q: q.credentials.key_with_owner(credentials.secret_hash(key))),
+            statements_of(lambda _q: None),  # the wallet alone: its own statement
+        ]
+
+    assert served(each) == [1, 1, 1, 1, 1]
+
+
+class _Counting:
+    """A DB-API cursor whose `execute` is `counted`; everything else is the cursor's."""
+
+    def __init__(self, cursor: Any, counted: Callable[..., Any]) -> None:
+        self._cursor = cursor
+        self.execute = counted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)

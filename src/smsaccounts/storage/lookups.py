@@ -42,14 +42,14 @@ class LookupStatements:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self.awaited = awaited  # psycopg: inside `awaited.run`, the statements are awaited
-        # An account by id or object id comes with its wallet, which the reads that find one
-        # that way go on to read (a MOR details target, a reseller's customer): one
-        # statement instead of two. Their rows: the account's columns, then the wallet's (all
+        # An account by id, object id or name comes with its wallet, which the reads that
+        # find one that way go on to read (a MOR details target, a reseller's customer):
+        # one statement instead of two. Their rows: the account's columns, then the wallet's (all
         # None without one); `mapping` is never asked of them.
         paired = select(accounts, wallets).select_from(
             accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id))  # fmt: skip
         self.by_id = self._form(paired.where(accounts.c.id == bindparam("id")))
-        self.by_name = self._form(select(accounts).where(*storage_accounts.NAMED))
+        self.by_name = self._form(paired.where(*storage_accounts.NAMED))
         # A caller's chain by name: one statement on a server (a round trip less), the caller
         # then its ancestors by id on SQLite (`Lookups.signers`).
         signers = storage_accounts.SIGNERS_BY_NAME
@@ -220,10 +220,6 @@ class Lookups:
         self._cursor.execute(form.sql, form.params(values))
         return self._cursor.fetchall()  # type: ignore[no-any-return]
 
-    def _account(self, form: Form, values: dict[str, Any]) -> Account | None:
-        found = self._rows(form, values)
-        return self._noted(self._s.account(found[0])) if found else None
-
     def _paired(self, form: Form, values: dict[str, Any]) -> Account | None:
         """The account, with its wallet kept for `wallet` (read in the same statement)."""
         found = self._rows(form, values)
@@ -240,7 +236,7 @@ class Lookups:
         return self._paired(self._s.by_id, {"id": account_id})
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
-        return self._account(self._s.by_name, {"kind": kind.value, "name": name})
+        return self._paired(self._s.by_name, {"kind": kind.value, "name": name})
 
     def get_by_object_id(self, object_id: str) -> Account | None:
         return self._paired(self._s.by_object_id, {"object_id": object_id})
