@@ -215,8 +215,8 @@ class FakeAudit:
 
     def add(self, new: NewAuditEntry) -> None:
         entry_id = self.tx.store.next_id("audit")
-        entry = AuditEntry(entry_id, new.created_at, new.door, new.client_ip, new.actor_id,
-                           new.action, new.target_id, dict(new.changes))  # fmt: skip
+        entry = AuditEntry(**{**dataclasses.asdict(new), "changes": dict(new.changes)},
+                           id=entry_id)  # fmt: skip
         self.tx.put(self.tx.store.audit, entry_id, entry)
 
     def entries(

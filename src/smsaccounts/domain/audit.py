@@ -15,18 +15,6 @@ HIDDEN = "[secret]"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    created_at: dt.datetime
-    door: str
-    client_ip: str | None
-    actor_id: int | None
-    action: str
-    target_id: int | None
-    changes: Mapping[str, tuple[Any, Any]]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class NewAuditEntry:
     """An audit row to write: an `AuditEntry` before the database numbers it."""
 
@@ -37,6 +25,13 @@ class NewAuditEntry:
     action: str
     target_id: int | None
     changes: Mapping[str, tuple[Any, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry(NewAuditEntry):
+    """An audit row as stored: numbered by the database."""
+
+    id: int
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
