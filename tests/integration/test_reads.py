@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import text
 
+from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.services import wallet
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
@@ -40,3 +41,14 @@ def test_a_read_is_no_transaction_block_and_its_connection_goes_back_transaction
     with pytest.raises(RuntimeError):
         change_then_fail()
     assert wallet.get(uow, account_id=user.id).credit_limit is None  # all or nothing still
+
+
+def test_a_read_whose_server_connection_dies_answers_unavailable_and_the_next_one_reads(
+    uow: UnitOfWork,
+) -> None:
+    """Putting a dead connection back in transactions fails too: it is dropped from the
+    pool, and the read's own error (the outage) is what the caller sees."""
+    with pytest.raises(ServiceUnavailable), uow.read() as tx:
+        tx.conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+    with uow.read() as tx:
+        assert tx.conn.execute(text("SELECT 1")).scalar_one() == 1

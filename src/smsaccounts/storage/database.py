@@ -326,9 +326,12 @@ def _snapshot_per_statement(conn: Connection, *, when: bool) -> Iterator[None]:
     """A read on a database server in autocommit, its connection put back in transactions
     after: at PostgreSQL's READ COMMITTED each statement of a read transaction reads its own
     snapshot, as it does in autocommit, so BEGIN and COMMIT were two round trips that bought
-    nothing (a LINK page was 7, now 5). The lookups read the same way
+    nothing (two of a LINK page's seven). The lookups read the same way
     (`storage.lookups`). A read that wrote would commit statement by statement: every
-    change goes through `UnitOfWork.write`."""
+    change goes through `UnitOfWork.write`.
+
+    A connection that cannot be put back (the server closed it) is dropped from the pool,
+    and the read's own error, if it raised one, is what goes on (an outage, not this)."""
     if not when:
         yield
         return
@@ -339,9 +342,8 @@ def _snapshot_per_statement(conn: Connection, *, when: bool) -> Iterator[None]:
     finally:
         try:
             server.autocommit = False
-        except Exception:  # the connection is unusable: the pool must not hand it out
+        except Exception:  # noqa: BLE001 - any failure: the pool must not hand it out
             conn.invalidate()
-            raise
 
 
 @contextlib.contextmanager
