@@ -1,4 +1,4 @@
-"""A LINK page's reads (`list_subtree_wallets`, `list_subtree_listed`, `count_subtree`:
+"""A LINK page's reads (`list_subtree_wallets`, `listed_page`, `count_subtree`:
 statements built once, rows built by position) answer what the general subtree read
 (`list_subtree`, built per call, rows by name) and the wallet lookup answer, for every
 root, cursor and size."""
@@ -29,9 +29,9 @@ def test_the_page_reads_answer_what_the_general_reads_answer(uow: UnitOfWork) ->
 
 
 def test_the_listing_read_answers_the_whole_accounts_listed_columns(uow: UnitOfWork) -> None:
-    """`list_subtree_listed` (a LINK page's read) holds, for every root, cursor and size,
-    the very values `list_subtree_wallets` reads for the account and wallet columns a
-    listing shows."""
+    """`listed_page` (a LINK page's read) holds, for every root, cursor and size, the very
+    values `list_subtree_wallets` reads for the account and wallet columns a listing shows,
+    and the count `count_subtree` makes from the page's start."""
     made = _tree(uow)
     with uow.write() as tx:  # a value no other column holds: any shift or swap shows
         for account in made:
@@ -46,10 +46,14 @@ def test_the_listing_read_answers_the_whole_accounts_listed_columns(uow: UnitOfW
         for root in made:
             everything = tx.accounts.list_subtree(root, limit=10**6)
             for after in [None, *(a.path for a in everything)]:
-                for limit in (1, 2, 100):
+                for limit, at_most in ((1, 1), (2, 3), (100, 2), (100, 1000)):
                     whole = tx.accounts.list_subtree_wallets(root, after_path=after, limit=limit)
-                    listed = tx.accounts.list_subtree_listed(root, after_path=after, limit=limit)
+                    listed, ahead = tx.accounts.listed_page(
+                        root, after_path=after, limit=limit, at_most=at_most
+                    )
                     assert listed == [(_listed(a), _figures(w)) for a, w in whole]
+                    counted = tx.accounts.count_subtree(root, after_path=after, at_most=at_most)
+                    assert ahead == counted
 
 
 def _listed(account: Account) -> ListedAccount:
@@ -67,6 +71,6 @@ def test_the_chains_of_many_accounts_are_each_ones_chain(uow: UnitOfWork) -> Non
         for some in (made, made[3:], made[-1:], []):
             chains = tx.accounts.chains(some)
             assert chains == {account.id: tx.accounts.chain(account) for account in some}
-        listed = tx.accounts.list_subtree_listed(made[0], limit=100)
+        listed, _ahead = tx.accounts.listed_page(made[0], limit=100, at_most=1)
         chains = tx.accounts.chains([account for account, _ in listed])
         assert chains == {a.id: tx.accounts.chain(a) for a in tx.accounts.list_subtree(made[0])}

@@ -351,13 +351,14 @@ class FakeAccounts:
         page = self.list_subtree(root, after_path=after_path, limit=len(self._all))
         return [(a, wallets[a.id]) for a in page if a.id in wallets][:limit]
 
-    def list_subtree_listed(
-        self, root: Account, *, after_path: str | None = None, limit: int = 100
-    ) -> list[tuple[ListedAccount, ListedWallet]]:
+    def listed_page(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100, at_most: int
+    ) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]:
         page = self.list_subtree_wallets(root, after_path=after_path, limit=limit)
         fields, figures = ListedAccount._fields, ListedWallet._fields
-        return [(ListedAccount(*(getattr(a, f) for f in fields)),
-                 ListedWallet(*(getattr(w, f) for f in figures))) for a, w in page]  # fmt: skip
+        listed = [(ListedAccount(*(getattr(a, f) for f in fields)),
+                   ListedWallet(*(getattr(w, f) for f in figures))) for a, w in page]  # fmt: skip
+        return listed, self.count_subtree(root, after_path=after_path, at_most=at_most)
 
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         return {a.id: self.chain(self._all[a.id]) for a in listed if a.id in self._all}

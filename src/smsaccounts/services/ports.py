@@ -81,10 +81,11 @@ class Accounts(Protocol):
     def list_subtree_wallets(
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[tuple[Account, Wallet]]: ...
-    def list_subtree_listed(
-        self, root: Account, *, after_path: str | None = None, limit: int = 100
-    ) -> list[tuple[ListedAccount, ListedWallet]]:
-        """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+    def listed_page(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100, at_most: int
+    ) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]:
+        """`list_subtree_wallets` with only the columns a listing of sub-users shows, and
+        `count_subtree(root, after_path=after_path, at_most=at_most)`."""
 
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         """`chain` of each of `listed`, by id, in one read."""

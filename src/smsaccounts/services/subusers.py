@@ -103,15 +103,14 @@ def list_page(
             if len(batch) < size:
                 return Page([], number, size, (at - 1) * size + len(batch), None)
             after, at = batch[-1].path, at + 1
-        rows = tx.accounts.list_subtree_listed(actor, after_path=after, limit=size + 1)
+        # The pages before this one are full (keyset pages are); what follows is counted
+        # only `lookahead_pages` ahead, so a page costs the same under a million accounts.
+        rows, ahead = tx.accounts.listed_page(
+            actor, after_path=after, limit=size + 1, at_most=lookahead_pages * size + 1
+        )
         more = len(rows) > size
         users = _with_payers(tx, rows[:size])
         next_after = rows[size - 1][0].id if more else None
-        # The pages before this one are full (keyset pages are); what follows is counted
-        # only `lookahead_pages` ahead, so a page costs the same under a million accounts.
-        ahead = tx.accounts.count_subtree(
-            actor, after_path=after, at_most=lookahead_pages * size + 1
-        )
         return Page(users, number, size, (number - 1) * size + ahead, next_after)
 
 

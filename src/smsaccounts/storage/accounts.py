@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -151,16 +151,6 @@ _LISTED_SELECT = select(
     *(accounts.c[name] for name in rows.LISTED_COLUMNS),
     *(wallets.c[name].label(f"w_{name}") for name in rows.LISTED_WALLET_COLUMNS),
 )
-_PAGE_LISTED = {
-    after: Prepared(
-        _in_range(_LISTED_SELECT, after)
-        .join(wallets, wallets.c.account_id == accounts.c.id)
-        .order_by(accounts.c.path)
-        .limit(bindparam("limit")),
-        records=(ListedAccount, ListedWallet),
-    )
-    for after in (False, True)
-}
 
 
 def _count(after: bool, bounded: bool) -> Any:
@@ -171,6 +161,26 @@ def _count(after: bool, bounded: bool) -> Any:
 
 
 _COUNT_RANGE = {(a, b): Prepared(_count(a, b)) for a in (False, True) for b in (False, True)}
+
+
+class _Ahead(NamedTuple):
+    """The bounded count a listed page's every row carries (`listed_page`)."""
+
+    accounts: int
+
+
+# A LINK page: its rows, each with the bounded count of the accounts from its start (the
+# same count `count_subtree` makes, computed once per statement): one statement, not two.
+_PAGE_LISTED = {
+    after: Prepared(
+        _in_range(_LISTED_SELECT.add_columns(_count(after, True).scalar_subquery()), after)
+        .join(wallets, wallets.c.account_id == accounts.c.id)
+        .order_by(accounts.c.path)
+        .limit(bindparam("limit")),
+        records=(ListedAccount, ListedWallet, _Ahead),
+    )
+    for after in (False, True)
+}
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -312,16 +322,19 @@ class AccountsRepository:
             values["after"] = after_path
         return [_ACCOUNT_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
 
-    def list_subtree_listed(
-        self, root: Account, *, after_path: str | None = None, limit: int = 100
-    ) -> list[tuple[ListedAccount, ListedWallet]]:
-        """`list_subtree_wallets` with only the columns a listing of sub-users shows."""
+    def listed_page(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100, at_most: int
+    ) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]:
+        """`list_subtree_wallets` with only the columns a listing of sub-users shows, and
+        `count_subtree(root, after_path=after_path, at_most=at_most)`, in one statement."""
         query = _PAGE_LISTED[after_path is not None]
-        values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
+        values: dict[str, Any] = {"low": root.path, "high": subtree_bounds(root.path)[1],
+                                  "limit": limit, "at_most": at_most}  # fmt: skip
         if after_path is not None:
             values["after"] = after_path
-        found: list[tuple[ListedAccount, ListedWallet]] = query.run(self.conn, values).rows
-        return found
+        found = query.run(self.conn, values).rows
+        ahead = found[0][2].accounts if found else 0  # none from the page's start: none ahead
+        return [(account, wallet) for account, wallet, _ahead in found], ahead
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None

@@ -138,6 +138,19 @@ def test_following_next_walks_every_user_once_in_pages_of_100_without_offset(
     assert not any(_skips_rows(*one) for one in statements)
 
 
+@pytest.mark.usefixtures("big_tree")
+def test_a_page_and_its_count_are_one_statement(
+    client: Any, root_key: str, statements: list[tuple[str, Any]]
+) -> None:
+    """The page's rows and the count of what follows them (for `stats` and `paging`) are
+    read together: on a database server a round trip less a page."""
+    body = listing(client, root_key)
+    assert (len(body["users"]), body["stats"]) == (100, {"total": 251})
+    counting = [" ".join(sql.lower().split()) for sql, _ in statements if "count(" in sql.lower()]
+    assert len(counting) == 1
+    assert "join wallets" in counting[0]
+
+
 def test_page_n_by_number_alone_is_the_same_page_as_by_cursor(
     client: Any, root_key: str, big_tree: list[int], statements: list[tuple[str, Any]]
 ) -> None:
