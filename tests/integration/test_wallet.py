@@ -1,5 +1,6 @@
 """Wallet changes on the real databases: guards, ledger, idempotency, transfers."""
 
+import contextvars
 from typing import Any
 
 import pytest
@@ -135,11 +136,15 @@ def test_a_change_writes_its_audit_row_with_its_ledger_entry_and_a_replay_neithe
         if "INSERT" in sql.upper():
             inserts.append(" ".join(sql.split()).upper())
 
-    event.listen(uow.db.engine, "before_cursor_execute", seen)
-    try:
+    def changed_twice() -> None:
+        audit.begin("test", "192.0.2.1")  # the door of a context of its own (no other test's)
         for _ in range(2):
             wallet.change(uow, account_id=user.id, asset=Asset.CREDITS, amount=5, reason="t",
                           idempotency_key="k1")  # fmt: skip
+
+    event.listen(uow.db.engine, "before_cursor_execute", seen)
+    try:
+        contextvars.copy_context().run(changed_twice)
     finally:
         event.remove(uow.db.engine, "before_cursor_execute", seen)
     into = [[table for table in ("AUDIT_LOG", "LEDGER") if f"INSERT INTO {table}" in sql]
@@ -147,5 +152,6 @@ def test_a_change_writes_its_audit_row_with_its_ledger_entry_and_a_replay_neithe
     one_statement = uow.db.engine.dialect.name == "postgresql"
     assert into == ([["AUDIT_LOG", "LEDGER"]] if one_statement else [["AUDIT_LOG"], ["LEDGER"]])
     [row] = [e for e in audit.entries(uow, target_id=user.id) if e.action == "wallet.change"]
-    assert (row.door, row.changes) == ("internal", {"credits": (0, 5), "reason": (None, "t")})
+    assert (row.door, row.client_ip) == ("test", "192.0.2.1")
+    assert row.changes == {"credits": (0, 5), "reason": (None, "t")}
     assert row.created_at == uow.clock.now()

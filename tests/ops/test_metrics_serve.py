@@ -55,8 +55,14 @@ def test_two_workers_are_scraped_as_one_on_the_metrics_port(db_url: str, tmp_pat
         for _ in range(REQUESTS):
             assert _status(server.port, "/v2/ping.json") == 401
         labels = {"dialect": "link", "operation": "ping", "status": "401", "result": "401"}
-        samples = _scrape(port)
         key = ("smsaccounts_request_duration_seconds_count", frozenset(labels.items()))
+        # A request is counted just after its answer is sent: the last one may still be
+        # on its way to the count when the client has its answer (a hang guard, no timing).
+        deadline = time.monotonic() + 30
+        samples = _scrape(port)
+        while samples.get(key, 0) < REQUESTS and time.monotonic() < deadline:
+            time.sleep(0.05)
+            samples = _scrape(port)
         assert samples[key] == REQUESTS, samples
         assert _status(server.port, "/metrics") == 404
         # Both worker processes write their values there (one file per kind and pid), the
