@@ -218,7 +218,7 @@ class Lookups:
 
     def _rows(self, form: Form, values: dict[str, Any]) -> list[Any]:
         self._cursor.execute(form.sql, form.params(values))
-        return self._cursor.fetchall()  # type: ignore[no-any-return]
+        return form.fetched(self._cursor.fetchall())
 
     def _paired(self, form: Form, values: dict[str, Any]) -> Account | None:
         """The account, with its wallet kept for `wallet` (read in the same statement)."""

@@ -17,13 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, exc
+import msgspec
+from sqlalchemy import Connection, exc, func
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.expression import Executable, Select
+from sqlalchemy.types import TypeDecorator
 
 from smsaccounts.storage import rows
 
@@ -43,6 +48,14 @@ class Form:
     fixed: dict[str, Any]  # the statement's own literal values (`column == "x"`)
     results: tuple[tuple[int, Processor], ...]  # the columns that have a result processor
     row: Callable[[Sequence[Any]], tuple[Any, ...]]  # a DB-API row, processed (`_row_maker`)
+    # A packed row's one column (a JSON array, `Prepared`) as the statement's columns.
+    unpack: Callable[[str], list[Any]] | None = None
+
+    def fetched(self, found: list[Any]) -> list[Any]:
+        """The rows a DB-API cursor fetched, each as the statement's columns in order (a
+        packed row unpacked): what `row`, `mapping` and the builders read."""
+        unpack = self.unpack
+        return found if unpack is None else [unpack(each[0]) for each in found]
 
     def params(self, values: Mapping[str, Any]) -> Any:
         if self.fixed:
@@ -112,6 +125,37 @@ def _row_maker(
     return made
 
 
+# On SQLite a read of at least this many columns comes as one: `json_array(...)` of them,
+# decoded by msgspec. sqlite3 makes each column's value in a step of its own (~0.1 µs, a
+# NULL as much as a number), SQLite writes the array in C and msgspec reads it in one call:
+# an account with its wallet (79 columns) 18 -> 11 µs, a LINK page of 101 rows of 29
+# columns 345 -> 265 µs; below 8 columns the plain row costs less.
+PACK_FROM = 12
+_JSON = msgspec.json.Decoder()
+
+
+def _packs(type_: Any) -> bool:
+    """Whether a column of this type comes back alike through `json_array`: integers (and
+    booleans, stored as 0 or 1) and text (times too, on SQLite) do, exactly, and NULL; a
+    REAL would come back rounded to 15 digits, and a BLOB not at all."""
+    stored = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    return isinstance(stored, _PACKABLE)
+
+
+_PACKABLE = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.DateTime)
+
+
+@functools.cache
+def _sqlite_json() -> bool:
+    """Whether this process's SQLite has the JSON functions (built in since 3.38)."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as probe:
+            found: str = probe.execute("SELECT json_array(1)").fetchone()[0]
+            return found == "[1]"
+    except sqlite3.Error:
+        return False
+
+
 def _fields(record: type) -> int:
     """How many fields a NamedTuple class has."""
     return len(record._fields)  # type: ignore[attr-defined]
@@ -135,6 +179,11 @@ class Prepared:
         columns = getattr(statement, "exported_columns", ())
         self.names: tuple[str, ...] = tuple(column.key for column in columns)
         self._types = tuple(column.type for column in columns)
+        self._packable = (
+            isinstance(statement, Select)
+            and len(self._types) >= PACK_FROM
+            and all(map(_packs, self._types))
+        )
         self._forms: weakref.WeakKeyDictionary[Dialect, Form] = weakref.WeakKeyDictionary()
 
     def form(self, dialect: Dialect) -> Form:
@@ -144,7 +193,12 @@ class Prepared:
         return found
 
     def _compile(self, dialect: Dialect) -> Form:
-        compiled: Any = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        statement: Any = self.statement
+        unpack = None
+        if self._packable and dialect.name == "sqlite" and _sqlite_json():
+            statement = statement.with_only_columns(func.json_array(*statement.selected_columns))
+            unpack = _JSON.decode
+        compiled: Any = statement.compile(dialect=dialect)
         binds, fixed = [], {}
         for name, bind in compiled.binds.items():
             if not bind.required:
@@ -166,6 +220,7 @@ class Prepared:
             fixed=fixed,
             results=tuple(results),
             row=_row_maker(len(self._types), tuple(results), self.records),
+            unpack=unpack,
         )
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Outcome:
@@ -178,7 +233,7 @@ class Prepared:
         _observed(conn, cursor, form.sql, params)
         try:
             cursor.execute(form.sql, params)
-            fetched = cursor.fetchall() if self.names else []
+            fetched = form.fetched(cursor.fetchall()) if self.names else []
             rowcount = cursor.rowcount
         except dbapi.Error as error:
             raise exc.DBAPIError.instance(form.sql, params, error, dbapi.Error,
