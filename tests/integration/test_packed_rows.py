@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Float, Integer, String, bindparam, literal, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    create_engine,
+    literal_column,
+    select,
+    update,
+)
 
 from smsaccounts.storage.accounts import _BY_ID, _PAGE_LISTED
 from smsaccounts.storage.prepared import PACK_FROM, Prepared
@@ -55,6 +64,8 @@ def test_a_packed_row_answers_what_sqlalchemy_answers_for_any_text_and_number(
         accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id)
     ).where(accounts.c.id == bindparam("id"))  # fmt: skip
     with uow.write() as tx:
+        if not uow.settings.database_url.startswith("sqlite"):  # PostgreSQL text holds no NUL
+            texts = [text.replace("\x00", "") for text in texts]
         cut = [text[:length] for text, length in zip(texts, _LENGTHS, strict=True)]
         tx.conn.execute(update(accounts).where(accounts.c.id == account_id).values(
             dict(zip(_TEXTS, cut, strict=True))))  # fmt: skip
@@ -76,12 +87,13 @@ def test_the_wide_reads_are_packed_on_sqlite_only(uow: UnitOfWork) -> None:
     assert not _packed_here(uow, narrow)
 
 
-def test_a_read_with_a_real_is_never_packed_so_it_is_not_rounded(uow: UnitOfWork) -> None:
-    """JSON writes a REAL to 15 digits: 0.30000000000000004 would come back as 0.3."""
+def test_a_read_with_a_real_is_never_packed_so_it_is_not_rounded() -> None:
+    """JSON writes a REAL to 15 digits: 0.30000000000000004 would come back as 0.3. (SQLite
+    only: nothing is packed elsewhere.)"""
     real = 0.1 + 0.2
-    statement = select(literal(real, Float).label("real"),
-                       *(literal(n, Integer).label(f"n{n}") for n in range(PACK_FROM)))  # fmt: skip
+    numbers = [literal_column(str(n), Integer).label(f"n{n}") for n in range(PACK_FROM)]
+    statement = select(literal_column(repr(real), Float).label("real"), *numbers)
     prepared = Prepared(statement)
-    assert not _packed_here(uow, prepared)
-    with uow.read() as tx:
-        assert prepared.run(tx.conn, {}).rows[0][0] == real
+    with create_engine("sqlite://").connect() as conn:
+        assert prepared.form(conn.dialect).unpack is None
+        assert prepared.run(conn, {}).rows[0][0] == real
