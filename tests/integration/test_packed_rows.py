@@ -6,8 +6,6 @@ with a column JSON would round (a REAL) is never packed. On PostgreSQL nothing i
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +25,7 @@ from smsaccounts.storage.prepared import PACK_FROM, Prepared
 from smsaccounts.storage.tables import accounts, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
+from tests.integration.test_prepared import _typed
 
 # Text columns of an account anyone may set to any text (no rule reads them), with their
 # bounds; and integer ones.
@@ -37,10 +36,6 @@ _LENGTHS = [getattr(c.type, "length", None) for c in _TEXTS]
 _INTEGERS = [c for c in wallets.c if isinstance(c.type, Integer) and c.name != "account_id"]
 _TEXT = st.text(max_size=40)  # any code point but a surrogate: quotes, \, controls, NUL
 _INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
-
-
-def _typed(values: Any) -> list[tuple[type, Any]]:
-    return [(type(value), value) for value in values]
 
 
 def _packed_here(uow: UnitOfWork, prepared: Prepared) -> bool:
