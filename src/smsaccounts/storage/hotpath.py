@@ -108,7 +108,7 @@ class HotReads:
         # A SQLite read in WAL mode takes microseconds and never waits on a writer, so it may
         # run on the event loop; a PostgreSQL read is a network round trip and may not.
         self.inline = engine.dialect.name == "sqlite"
-        # psycopg can await the same read on the event loop instead of a worker thread.
+        # On PostgreSQL the same read is awaited on the event loop (storage/awaited.py).
         self.awaitable = engine.dialect.driver == "psycopg"
         # Connections handed in belong to whoever opened them (the unit of work, which
         # shares them with its lookups): `close` closes only the ones opened here.
@@ -158,7 +158,7 @@ class HotReads:
     async def read(self, key_hash: str, token_hash: str | None) -> KeySession | None:
         """`key_session` for a caller on the event loop, in the cheapest way the database
         allows: a SQLite read in WAL mode inline (microseconds, never waiting on a writer),
-        a psycopg read awaited, anything else on a worker thread."""
+        a PostgreSQL read awaited (storage/awaited.py), anything else on a worker thread."""
         if self.inline:
             return self.key_session(key_hash, token_hash)
         if not self.awaitable:
@@ -355,6 +355,7 @@ class HotReads:
     async def _fetch_one_async(self, key_hash: str, token_hash: str | None) -> _Found | None:
         assert self.awaited is not None
         pool = self.awaited.pool()
+        outage = self.awaited.outage
         sql, args, guess = self._first(key_hash, token_hash)
         async with pool.slots:
             while True:
@@ -363,23 +364,18 @@ class HotReads:
                 except IndexError:
                     conn, kept = await self.awaited.connect(), False
                 try:
-                    cursor = conn.cursor()
-                    try:
-                        await cursor.execute(sql, args)
-                        row = await cursor.fetchone()
-                        found: _Found | None = None
-                        if row is not None:
-                            own, chain, above = self._found(
-                                row, guess, (key_hash, token_hash is None)
-                            )
-                            if above is None:
-                                await cursor.execute(chain.sql, chain.args)
-                                rows = await cursor.fetchall()
-                                above = {each[0]: tuple(each[1:]) for each in rows}
-                            found = (own, above, chain)
-                    finally:
-                        await cursor.close()
-                except self._outage as error:
+                    rows = await conn.fetch(sql, args)
+                    found: _Found | None = None
+                    if rows:
+                        own, chain, above = self._found(
+                            rows[0], guess, (key_hash, token_hash is None)
+                        )
+                        if above is None:
+                            assert chain.sql is not None  # `_found` answers {} without one
+                            read = await conn.fetch(chain.sql, chain.args)
+                            above = {each[0]: tuple(each[1:]) for each in read}
+                        found = (own, above, chain)
+                except outage as error:
                     finish(conn)  # a broken connection is never handed out again
                     if kept:
                         continue

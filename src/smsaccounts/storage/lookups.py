@@ -41,7 +41,7 @@ class LookupStatements:
     def __init__(self, engine: Engine, *, awaited: AwaitedConnections | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self.awaited = awaited  # psycopg: inside `awaited.run`, the statements are awaited
+        self.awaited = awaited  # PostgreSQL: inside `awaited.run`, the statements are awaited
         # An account by id, object id or name comes with its wallet, which the reads that
         # find one that way go on to read (a MOR details target, a reseller's customer):
         # one statement instead of two. Their rows: the account's columns, then the wallet's (all

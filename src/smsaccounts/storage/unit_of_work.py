@@ -146,7 +146,7 @@ class UnitOfWork:
 
     @functools.cached_property
     def _awaited(self) -> AwaitedConnections | None:
-        """psycopg's connections awaited on the event loop (storage/awaited.py)."""
+        """PostgreSQL's connections awaited on the event loop (storage/awaited.py)."""
         if self.db.engine.dialect.driver != "psycopg":
             return None
         return AwaitedConnections(self.db.engine, prepare=self.settings.pg_prepared_statements)
@@ -199,8 +199,8 @@ class UnitOfWork:
         """Run `use_case`, whose only I/O is `lookups` (no write, no password hash), for a
         caller on the event loop, in the cheapest way the storage allows: inline on SQLite
         (a read in WAL mode takes microseconds and never waits on a writer), its lookups
-        awaited on psycopg (storage/awaited.py), else as `run_reads` (on a worker thread)."""
-        if self._awaited is not None:  # psycopg only: never on SQLite
+        awaited on PostgreSQL (storage/awaited.py), else as `run_reads` (on a worker thread)."""
+        if self._awaited is not None:  # PostgreSQL only: never on SQLite
             return await self._awaited.run(use_case, *args)
         return await self.run_reads(use_case, *args)
 
