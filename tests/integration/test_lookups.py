@@ -42,17 +42,10 @@ def served(request: pytest.FixtureRequest, uow: UnitOfWork) -> Served:
     """Runs a test's calls as a worker thread does, or from the event loop as
     `uow.reads_on_loop` serves them (on PostgreSQL: every lookup awaited)."""
 
-    async def on_loop(calls: Callable[[], Any]) -> Any:
-        try:
-            return await uow.reads_on_loop(calls)
-        finally:  # the loop ends with the call: its connections are closed while it runs
-            if uow.hot.awaited is not None:
-                uow.hot.awaited.close()
-
     def run(calls: Callable[[], Any]) -> Any:
         if request.param == "thread":
             return calls()
-        return asyncio.run(on_loop(calls))
+        return asyncio.run(uow.reads_on_loop(calls))
 
     return run
 

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -190,13 +190,31 @@ class AwaitedCursor:
 
 
 class _LoopConnections:
-    """The awaited connections of one event loop, at most _CONNECTIONS in use."""
+    """The awaited connections of one event loop, at most _CONNECTIONS in use, closed when
+    the loop shuts down.
+
+    An asyncpg connection is closed by its loop (a callback that closes the socket): once
+    the loop has closed, nothing can. `asyncio.run`, `anyio.run` (a test client's portal, a
+    loop a request) and uvicorn finalize the loop's async generators before closing it, and
+    `_closed_with_loop` is one: its `finally` closes the idle connections while the loop
+    still runs.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.slots = asyncio.Semaphore(_CONNECTIONS)
         self.idle: list[Link] = []
         self.discarded = False
+        self._watch = self._closed_with_loop()
+        # Run to its `yield`: the running loop now holds it (`loop.shutdown_asyncgens`).
+        with contextlib.suppress(StopIteration):
+            self._watch.asend(None).send(None)
+
+    async def _closed_with_loop(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            self.discard()
 
     def give_back(self, conn: Link) -> None:
         if self.discarded:
