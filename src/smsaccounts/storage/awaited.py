@@ -6,11 +6,11 @@ The connections are asyncpg's (psycopg's async connections behind PgBouncer, whe
 may be prepared on the server): asyncpg reads each answer through a protocol of its own,
 where psycopg's async wait adds and removes a reader and a future for every statement.
 Measured here: a one-row read cost 74-80 µs of CPU through asyncpg on uvloop against
-137-142 µs through psycopg async, and under `make bench` on PostgreSQL (bench/README.md)
-mysms balance/get served 5,351 and 5,748 req/s against 3,222 and 3,569, MOR details 2,643
-and 2,636 against 2,112 and 1,849, a reseller balance 2,546 and 2,127 against 1,708 and
-1,371. The statements are the ones compiled for the engine (psycopg's `%(name)s` markers);
-for asyncpg they are numbered (`$1`...) once each (`numbered`).
+137-142 µs through psycopg async, and in two default `make bench` runs on PostgreSQL
+(bench/README.md) mysms balance/get served 5,016 and 6,406 req/s against 4,635 and 4,400,
+MOR details 3,164 and 3,417 against 2,198 and 2,227, a reseller balance 2,584 and 2,971
+against 1,780 and 1,892. The statements are the ones compiled for the engine (psycopg's
+`%(name)s` markers); for asyncpg they are numbered (`$1`...) once each (`numbered`).
 
 The connections are autocommit: each statement is its own snapshot, which is what a read
 transaction at PostgreSQL's READ COMMITTED gives each of its statements too, without its
