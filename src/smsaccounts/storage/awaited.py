@@ -94,7 +94,7 @@ class AwaitedConnections:
         try:
             if self.asyncpg:
                 return await _AsyncpgLink.connect(self.engine)
-            return await _PsycopgLink.connect(self.engine)
+            return await _PsycopgLink.connect(self.engine, prepare=self.prepare)
         except self.outage as error:
             metrics.DATABASE_ERRORS.inc()
             raise ServiceUnavailable("database unavailable") from error
@@ -272,19 +272,18 @@ class _AsyncpgLink:
 
 
 class _PsycopgLink:
-    """A psycopg async connection that prepares nothing (behind PgBouncer)."""
+    """A psycopg async connection; behind PgBouncer (`prepare` False) it prepares nothing."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
     @classmethod
-    async def connect(cls, engine: Engine) -> _PsycopgLink:
+    async def connect(cls, engine: Engine, *, prepare: bool) -> _PsycopgLink:
         import psycopg  # only a PostgreSQL installation gets here
 
         _cargs, cparams = engine.dialect.create_connect_args(engine.url)
-        conn = await psycopg.AsyncConnection.connect(
-            **cparams, prepare_threshold=None, autocommit=True
-        )
+        no_prepare: dict[str, Any] = {} if prepare else {"prepare_threshold": None}
+        conn = await psycopg.AsyncConnection.connect(**cparams, **no_prepare, autocommit=True)
         return cls(conn)
 
     async def fetch(self, sql: str, args: Any) -> Sequence[Sequence[Any]]:
