@@ -5,7 +5,7 @@ handoffs around it cost more than the read's own Python.
 The connections are asyncpg's (psycopg's async connections behind PgBouncer, where nothing
 may be prepared on the server): asyncpg reads each answer through a protocol of its own,
 where psycopg's async wait adds and removes a reader and a future for every statement.
-Measured here: a one-row read cost 74-80 µs of CPU through asyncpg on uvloop against
+Measured here: a one-row read cost 73-80 µs of CPU through asyncpg on uvloop against
 137-142 µs through psycopg async, and in two default `make bench` runs on PostgreSQL
 (bench/README.md) mysms balance/get served 5,016 and 6,406 req/s against 4,635 and 4,400,
 MOR details 3,164 and 3,417 against 2,198 and 2,227, a reseller balance 2,584 and 2,971
