@@ -38,16 +38,44 @@ Served = Callable[[Callable[[], Any]], Any]
 
 
 @pytest.fixture(params=["thread", "loop"])
-def served(request: pytest.FixtureRequest, uow: UnitOfWork) -> Served:
+def served(
+    request: pytest.FixtureRequest, uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> Served:
     """Runs a test's calls as a worker thread does, or from the event loop as
-    `uow.reads_on_loop` serves them (on PostgreSQL: every lookup awaited)."""
+    `uow.reads_on_loop` serves them (on PostgreSQL: every lookup awaited). The calls compare
+    the lookups with `uow.read()`'s repositories in the same breath, so on the loop the
+    refusal of a transaction there (`test_a_transaction_inside_reads_on_loop_is_refused`)
+    is lifted for them."""
 
     def run(calls: Callable[[], Any]) -> Any:
         if request.param == "thread":
             return calls()
+        monkeypatch.setattr(uow, "_not_awaited", lambda: None)
         return asyncio.run(uow.reads_on_loop(calls))
 
     return run
+
+
+def test_a_transaction_inside_reads_on_loop_is_refused(uow: UnitOfWork) -> None:
+    """On a database server `reads_on_loop` awaits only lookups: a read or write transaction
+    there would block the event loop, and is refused. On SQLite every read runs inline."""
+    seen: list[str] = []
+
+    def lookups_then(opened: Callable[[], Any]) -> None:
+        with uow.lookups() as quick:
+            seen.append(str(quick.accounts.get(1)))
+        with opened():
+            seen.append("transaction")
+
+    for opened in (uow.read, uow.write):
+        if uow.db.is_sqlite:
+            asyncio.run(uow.reads_on_loop(lookups_then, opened))
+            continue
+        with pytest.raises(RuntimeError, match="inside reads_on_loop"):
+            asyncio.run(uow.reads_on_loop(lookups_then, opened))
+        lookups_then(opened)  # on a worker thread, as ever
+    assert seen.count("transaction") == 2  # each once: never on the loop of a server
+    assert len(seen) == (4 if uow.db.is_sqlite else 6)  # the lookups ran there, awaited
 
 
 def _tree(uow: UnitOfWork) -> list[Account]:
@@ -78,6 +106,40 @@ def test_every_lookup_returns_the_repositorys_record(uow: UnitOfWork, served: Se
     with uow.write() as tx:
         tx.credentials.revoke_keys(made[6].id, tx.now)
     served(lambda: _compare_every_lookup(uow, made, keys))
+
+
+def test_a_pages_lookups_answer_what_the_repository_answers(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """A LINK page's reads through `uow.lookups()` (`listed_page`, `subtree_paths`,
+    `chains`) answer what the repository's answer, for every root, cursor, size and bound."""
+    made = _tree(uow)
+    served(lambda: _compare_page_lookups(uow, made))
+
+
+def _compare_page_lookups(uow: UnitOfWork, made: list[Account]) -> None:
+    compared = 0
+    with uow.read() as tx, uow.lookups() as quick:
+        for root in made:
+            everything = tx.accounts.list_subtree(root, limit=10**6)
+            for after in [None, *(a.path for a in everything)]:
+                for limit, at_most in ((1, 1), (2, 3), (100, 2), (100, 1000)):
+                    listed = quick.accounts.listed_page(
+                        root, after_path=after, limit=limit, at_most=at_most
+                    )
+                    assert listed == tx.accounts.listed_page(
+                        root, after_path=after, limit=limit, at_most=at_most
+                    )
+                    paths = quick.accounts.subtree_paths(root, after_path=after, limit=limit)
+                    assert paths == tx.accounts.subtree_paths(root, after_path=after, limit=limit)
+                    below = tx.accounts.list_subtree(root, after_path=after, limit=limit)
+                    assert paths == [a.path for a in below]
+                    rows = [account for account, _wallet in listed[0]]
+                    assert quick.accounts.chains(rows) == tx.accounts.chains(rows)
+                    compared += len(rows)
+        assert quick.accounts.chains(made) == tx.accounts.chains(made)
+        assert quick.accounts.chains([]) == {}
+    assert compared > 100
 
 
 def _compare_every_lookup(uow: UnitOfWork, made: list[Account], keys: list[str]) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 
-from smsaccounts.storage.accounts import _BY_ID, _PAGE_LISTED
+from smsaccounts.storage.accounts import _BY_ID, PAGE_LISTED
 from smsaccounts.storage.prepared import PACK_FROM, Prepared
 from smsaccounts.storage.tables import accounts, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -75,7 +75,7 @@ def test_a_packed_row_answers_what_sqlalchemy_answers_for_any_text_and_number(
 
 
 def test_the_wide_reads_are_packed_on_sqlite_only(uow: UnitOfWork) -> None:
-    wide = (_BY_ID, _PAGE_LISTED[False], _PAGE_LISTED[True])
+    wide = (_BY_ID, PAGE_LISTED[False], PAGE_LISTED[True])
     sqlite = uow.settings.database_url.startswith("sqlite")
     assert [_packed_here(uow, prepared) for prepared in wide] == [sqlite] * len(wide)
     narrow = Prepared(select(*list(accounts.c)[: PACK_FROM - 1]))

@@ -363,6 +363,11 @@ class FakeAccounts:
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         return {a.id: self.chain(self._all[a.id]) for a in listed if a.id in self._all}
 
+    def subtree_paths(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[str]:
+        return [a.path for a in self.list_subtree(root, after_path=after_path, limit=limit)]
+
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
     ) -> int:

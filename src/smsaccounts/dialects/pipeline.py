@@ -313,14 +313,21 @@ def writes_on_loop(
 
 
 def reads_on_loop(
-    run: Callable[[UnitOfWork, C, Call], R], *, when: Callable[[C], bool]
+    run: Callable[[UnitOfWork, C, Call], R],
+    *,
+    when: Callable[[C], bool],
+    lookups_only: bool = False,
 ) -> Callable[[UnitOfWork, C, Call], Awaitable[R]]:
     """`run_on_loop` for a use case that only reads when `when` says so (no write, no
     password hash: a request authenticated by a key, not a password): `uow.run_reads` runs
-    it inline where the storage's reads never wait (SQLite); otherwise a worker thread."""
+    it inline where the storage's reads never wait (SQLite); otherwise a worker thread.
+    With `lookups_only` (its reads are all `uow.lookups()`), `uow.reads_on_loop` runs it,
+    which also awaits those reads on the event loop on PostgreSQL."""
 
     async def on_loop(uow: UnitOfWork, command: C, call: Call) -> R:
         if when(command):
+            if lookups_only:
+                return await uow.reads_on_loop(run, uow, command, call)
             return await uow.run_reads(run, uow, command, call)
         return await run_in_threadpool(run, uow, command, call)
 

@@ -90,6 +90,11 @@ class Accounts(Protocol):
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         """`chain` of each of `listed`, by id, in one read."""
 
+    def subtree_paths(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[str]:
+        """The paths of `list_subtree(root, after_path=after_path, limit=limit)`."""
+
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
     ) -> int:
@@ -331,6 +336,26 @@ class Lookups(Protocol):
     def credentials(self) -> CredentialLookups: ...
 
 
+class ListingLookups(AccountLookups, Protocol):
+    """`AccountLookups` and a LINK page's reads (`services.subusers.list_page`), as
+    `Accounts` has them."""
+
+    def listed_page(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100, at_most: int
+    ) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]: ...
+    def subtree_paths(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[str]: ...
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]: ...
+
+
+class PageLookups(Lookups, Protocol):
+    """`Lookups` whose `accounts` also read a page of a subtree: what `uow.lookups()` opens."""
+
+    @property
+    def accounts(self) -> ListingLookups: ...
+
+
 TxT_co = TypeVar("TxT_co", bound=Tx, covariant=True)
 
 
@@ -351,7 +376,7 @@ class UnitOfWorkOf(Protocol[TxT_co]):
         """A writing transaction, committed unless it raises."""
 
     def read(self) -> AbstractContextManager[TxT_co]: ...
-    def lookups(self) -> AbstractContextManager[Lookups]:
+    def lookups(self) -> AbstractContextManager[PageLookups]:
         """A read transaction for `Lookups` only; the storage may serve it more cheaply."""
 
 

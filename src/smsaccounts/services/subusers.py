@@ -26,7 +26,14 @@ from smsaccounts.errors import (
 from smsaccounts.services import accounts, apikeys, auth
 from smsaccounts.services.funding import paying_wallet
 from smsaccounts.services.funding import wallets as paying_wallets
-from smsaccounts.services.ports import CredentialLookups, ThrottleLookups, Tx, UnitOfWork
+from smsaccounts.services.ports import (
+    CredentialLookups,
+    Lookups,
+    PageLookups,
+    ThrottleLookups,
+    Tx,
+    UnitOfWork,
+)
 
 T = TypeVar("T")
 A = TypeVar("A", Account, ListedAccount)
@@ -94,15 +101,15 @@ def list_page(
     larger subtree it is a lower bound (this page's start plus `lookahead_pages` pages and
     one account), so `pages` reads `number + lookahead_pages` until the end comes near.
     """
-    with uow.read() as tx:
+    with uow.lookups() as tx:
         at, after = 1, None
         if cursor is not None and cursor[0] <= number:
             at, after = cursor[0], _cursor_path(tx, actor, cursor[1])
         while at < number:
-            batch = tx.accounts.list_subtree(actor, after_path=after, limit=size)
+            batch = tx.accounts.subtree_paths(actor, after_path=after, limit=size)
             if len(batch) < size:
                 return Page([], number, size, (at - 1) * size + len(batch), None)
-            after, at = batch[-1].path, at + 1
+            after, at = batch[-1], at + 1
         # The pages before this one are full (keyset pages are); what follows is counted
         # only `lookahead_pages` ahead, so a page costs the same under a million accounts.
         rows, ahead = tx.accounts.listed_page(
@@ -223,7 +230,9 @@ def _record(tx: Tx, account: Account) -> UserRecord[Account]:
     return UserRecord(account, own, paying)
 
 
-def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, ListedWallet]]) -> list[AnyRecord]:
+def _with_payers(
+    tx: PageLookups, rows: list[tuple[ListedAccount, ListedWallet]]
+) -> list[AnyRecord]:
     """Each listed account with the wallet it spends from (`services.funding`).
 
     A LINK sub-user spends from its parent's wallet by default: the chains of a page's
@@ -245,9 +254,9 @@ def _with_payers(tx: Tx, rows: list[tuple[ListedAccount, ListedWallet]]) -> list
 
 
 class _PageAccounts:
-    """A page's `AccountLookups`: the chains it read at once, the rest from its `Tx`."""
+    """A page's `AccountLookups`: the chains it read at once, the rest from its lookups."""
 
-    def __init__(self, tx: Tx, chains: dict[int, list[Account]]) -> None:
+    def __init__(self, tx: Lookups, chains: dict[int, list[Account]]) -> None:
         self._tx, self._chains = tx, chains
 
     def get(self, account_id: int) -> Account | None:
@@ -274,7 +283,7 @@ class _PageWallets:
     """A page's `WalletLookups`: each paying wallet read once (its rows carry only the
     figures a listing shows of their own)."""
 
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, tx: Lookups) -> None:
         self._tx = tx
         self._seen: dict[int, Wallet | None] = {}
 
@@ -294,7 +303,7 @@ class _PageReads:
     credentials: CredentialLookups
 
 
-def _cursor_path(tx: Tx, actor: Account, account_id: int) -> str:
+def _cursor_path(tx: PageLookups, actor: Account, account_id: int) -> str:
     account = tx.accounts.get(account_id) if bounds.is_id(account_id) else None
     if account is None or not tree.can_access(actor.path, account.path):
         raise InvalidField("the paging cursor is not valid", field="after")

@@ -171,7 +171,8 @@ class _Ahead(NamedTuple):
 
 # A LINK page: its rows, each with the bounded count of the accounts from its start (the
 # same count `count_subtree` makes, computed once per statement): one statement, not two.
-_PAGE_LISTED = {
+# Read by `AccountsRepository.listed_page` and by the lookups (storage/lookups.py).
+PAGE_LISTED = {
     after: Prepared(
         _in_range(_LISTED_SELECT.add_columns(_count(after, True).scalar_subquery()), after)
         .join(wallets, wallets.c.account_id == accounts.c.id)
@@ -181,6 +182,44 @@ _PAGE_LISTED = {
     )
     for after in (False, True)
 }
+
+# The paths of a subtree in path order, a keyset page at a time: all that walking to a LINK
+# page by its number reads of the pages before it.
+SUBTREE_PATHS = {
+    after: Prepared(
+        _in_range(select(accounts.c.path), after)
+        .order_by(accounts.c.path)
+        .limit(bindparam("limit"))
+    )
+    for after in (False, True)
+}
+
+
+def range_values(root: Account, after_path: str | None, **values: Any) -> dict[str, Any]:
+    """The parameters of a statement `_in_range` built: `root`'s subtree, after `after_path`
+    in path order if given, and `values`."""
+    found: dict[str, Any] = {"low": root.path, "high": subtree_bounds(root.path)[1], **values}
+    if after_path is not None:
+        found["after"] = after_path
+    return found
+
+
+def listed(
+    found: Sequence[tuple[ListedAccount, ListedWallet, _Ahead]],
+) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]:
+    """`PAGE_LISTED`'s rows as `listed_page` answers them: the rows, and the count."""
+    ahead = found[0][2].accounts if found else 0  # none from the page's start: none ahead
+    return [(account, wallet) for account, wallet, _ahead in found], ahead
+
+
+def chain_ids(listed: Sequence[Account | ListedAccount]) -> dict[int, list[int]]:
+    """The ids of each of `listed`'s chain, by its id: its ancestors', then its own."""
+    return {account.id: [*ancestor_ids(account.path), account.id] for account in listed}
+
+
+def chains_of(wanted: dict[int, list[int]], by_id: dict[int, Account]) -> dict[int, list[Account]]:
+    """`chain_ids`' chains as accounts, from `by_id` (every account they name)."""
+    return {account_id: _chain_of(chain, by_id) for account_id, chain in wanted.items()}
 
 
 def new_object_id(now: dt.datetime) -> str:
@@ -269,13 +308,12 @@ class AccountsRepository:
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
         """`chain` of each of `listed`, by id, in one read: a page's accounts share most
         of their ancestors."""
-        wanted = {account.id: [*ancestor_ids(account.path), account.id] for account in listed}
+        wanted = chain_ids(listed)
         if not wanted:
             return {}
         ids = sorted({i for chain in wanted.values() for i in chain})
         found = self.conn.execute(_BY_IDS, {"ids": ids})
-        by_id = {row.id: rows.account(row._mapping) for row in found}
-        return {account_id: _chain_of(chain, by_id) for account_id, chain in wanted.items()}
+        return chains_of(wanted, {row.id: rows.account(row._mapping) for row in found})
 
     def list_subtree(
         self,
@@ -317,9 +355,7 @@ class AccountsRepository:
     ) -> list[tuple[Account, Wallet]]:
         """`list_subtree` with each account's wallet, in the same single range scan."""
         query = _PAGE_WITH_WALLETS[after_path is not None]
-        values = {"low": root.path, "high": subtree_bounds(root.path)[1], "limit": limit}
-        if after_path is not None:
-            values["after"] = after_path
+        values = range_values(root, after_path, limit=limit)
         return [_ACCOUNT_AND_WALLET(row) for row in self.conn.execute(query, values).fetchall()]
 
     def listed_page(
@@ -327,14 +363,15 @@ class AccountsRepository:
     ) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]:
         """`list_subtree_wallets` with only the columns a listing of sub-users shows, and
         `count_subtree(root, after_path=after_path, at_most=at_most)`, in one statement."""
-        query = _PAGE_LISTED[after_path is not None]
-        values: dict[str, Any] = {"low": root.path, "high": subtree_bounds(root.path)[1],
-                                  "limit": limit, "at_most": at_most}  # fmt: skip
-        if after_path is not None:
-            values["after"] = after_path
-        found = query.run(self.conn, values).rows
-        ahead = found[0][2].accounts if found else 0  # none from the page's start: none ahead
-        return [(account, wallet) for account, wallet, _ahead in found], ahead
+        values = range_values(root, after_path, limit=limit, at_most=at_most)
+        return listed(PAGE_LISTED[after_path is not None].run(self.conn, values).rows)
+
+    def subtree_paths(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[str]:
+        """The paths of `list_subtree(root, after_path=after_path, limit=limit)`."""
+        values = range_values(root, after_path, limit=limit)
+        return [row[0] for row in SUBTREE_PATHS[after_path is not None].run(self.conn, values).rows]
 
     def count_subtree(
         self, root: Account, *, after_path: str | None = None, at_most: int | None = None
@@ -343,12 +380,8 @@ class AccountsRepository:
         order if given, counting no further than `at_most` (one indexed range scan that
         stops there: the cost of a bounded count does not grow with the subtree)."""
         query = _COUNT_RANGE[(after_path is not None, at_most is not None)]
-        values: dict[str, Any] = {"low": root.path, "high": subtree_bounds(root.path)[1]}
-        if after_path is not None:
-            values["after"] = after_path
-        if at_most is not None:
-            values["at_most"] = at_most
-        return int(query.run(self.conn, values).rows[0][0])
+        bound = {} if at_most is None else {"at_most": at_most}
+        return int(query.run(self.conn, range_values(root, after_path, **bound)).rows[0][0])
 
     def children(self, parent: Account) -> list[Account]:
         found = self.conn.execute(

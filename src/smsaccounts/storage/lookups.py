@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, bindparam, exc, select
 
 from smsaccounts.domain.models import Account, ApiKey, BillingType, Signer, Standing, Wallet
+from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import Kind, ancestor_ids
 from smsaccounts.errors import ServiceUnavailable
@@ -80,6 +81,11 @@ class LookupStatements:
             Wallet, {"billing_type": BillingType}, start=self.wallet_at
         )
         self.key_at = self.wallet_at + len(wallets.c)  # where a key_owner row's key starts
+        # A LINK page (`Lookups.listed_page`) and the walk to it by number (`subtree_paths`).
+        self.listed = {after: page.form(engine.dialect)
+                       for after, page in storage_accounts.PAGE_LISTED.items()}  # fmt: skip
+        self.paths = {after: paths.form(engine.dialect)
+                      for after, paths in storage_accounts.SUBTREE_PATHS.items()}  # fmt: skip
 
     def key_of(self, raw: Sequence[Any]) -> ApiKey:
         """The key of a `key_owner` row."""
@@ -183,8 +189,8 @@ def _transactional(conn: Any, server: Any) -> None:
 
 class Lookups:
     """`Tx`'s lookups a hash-signed read (or a remembered password's) needs: `accounts`
-    (get, get_by_name, get_by_object_id, chain), `wallets` (get) and `throttles` (get), on
-    one cursor."""
+    (get, get_by_name, get_by_object_id, chain; and a LINK page's `listed_page`,
+    `subtree_paths` and `chains`), `wallets` (get) and `throttles` (get), on one cursor."""
 
     def __init__(self, statements: LookupStatements, cursor: Any) -> None:
         self._s = statements
@@ -217,7 +223,15 @@ class Lookups:
         return self._s.key_of(found[0]), self._with_wallet(found[0])
 
     def _rows(self, form: Form, values: dict[str, Any]) -> list[Any]:
-        self._cursor.execute(form.sql, form.params(values))
+        params = form.params(values)
+        if self._s.engine._has_events:
+            # SQLAlchemy's `before_cursor_execute`, as `Prepared.run` calls it, for whoever
+            # listens on the engine (tests that read which statements ran); no `Connection`
+            # runs these, so its first argument is None.
+            self._s.engine.dispatch.before_cursor_execute(
+                None, self._cursor, form.sql, params, None, False
+            )
+        self._cursor.execute(form.sql, params)
         return form.fetched(self._cursor.fetchall())
 
     def _paired(self, form: Form, values: dict[str, Any]) -> Account | None:
@@ -265,6 +279,32 @@ class Lookups:
         if account.id not in by_id:  # pragma: no cover - accounts are never removed
             return []
         return [by_id[i] for i in reversed([*ancestor_ids(account.path), account.id]) if i in by_id]
+
+    def listed_page(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100, at_most: int
+    ) -> tuple[list[tuple[ListedAccount, ListedWallet]], int]:
+        """As `AccountsRepository.listed_page` (the same statement)."""
+        form = self._s.listed[after_path is not None]
+        values = storage_accounts.range_values(root, after_path, limit=limit, at_most=at_most)
+        return storage_accounts.listed([form.row(row) for row in self._rows(form, values)])
+
+    def subtree_paths(
+        self, root: Account, *, after_path: str | None = None, limit: int = 100
+    ) -> list[str]:
+        """As `AccountsRepository.subtree_paths` (the same statement)."""
+        form = self._s.paths[after_path is not None]
+        values = storage_accounts.range_values(root, after_path, limit=limit)
+        return [row[0] for row in self._rows(form, values)]
+
+    def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]:
+        """As `AccountsRepository.chains`: each one's `chain`, by id, in one read."""
+        wanted = storage_accounts.chain_ids(listed)
+        if not wanted:
+            return {}
+        ids = sorted({i for chain in wanted.values() for i in chain})
+        values = {f"a{n}": account_id for n, account_id in enumerate(ids)}
+        found = self._rows(self._s.by_ids(len(ids)), values)
+        return storage_accounts.chains_of(wanted, {a.id: a for a in map(self._s.account, found)})
 
     def signers(self, kind: Kind, name: str) -> list[Signer]:
         """As `chain(get_by_name(kind, name))`, with only the columns a hash-signed call's

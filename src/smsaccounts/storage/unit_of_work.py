@@ -167,6 +167,7 @@ class UnitOfWork:
         Inside `grouped` (SQLite, on the event loop) it is a savepoint of the loop's group
         transaction instead, committed with it (`Database`): undone alone if it raises.
         """
+        self._not_awaited()
         ticket = database.ticket() if self.groups_writes else None
         with (self.db.group_write(ticket) if ticket is not None
               else self.db.transaction(write=True)) as conn:  # fmt: skip
@@ -216,12 +217,20 @@ class UnitOfWork:
             return use_case(*args)
         return await to_thread.run_sync(use_case, *args)
 
+    def _not_awaited(self) -> None:
+        """A transaction is never opened inside `reads_on_loop`'s awaited use case: its
+        statements would block the event loop (only `lookups` are awaited there)."""
+        awaited = self._awaited
+        if awaited is not None and awaited.inside():
+            raise RuntimeError("a transaction inside reads_on_loop: only lookups are awaited")
+
     def lookups(self) -> contextlib.AbstractContextManager[Lookups]:
         """`read` for the lookups by key, on a raw connection (storage/lookups.py)."""
         return self._lookups.open()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
+        self._not_awaited()
         with self.db.transaction(write=False) as conn:
             tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
                     email=bool(self.settings.smtp_url))  # fmt: skip

@@ -16,9 +16,13 @@ from smsaccounts.dialects.pipeline import Operation
 from smsaccounts.storage.unit_of_work import UnitOfWork
 
 
-def _operation(name: str, handler: Handler, *, reads: bool = False) -> Operation[Any, Any]:
+def _operation(
+    name: str, handler: Handler, *, reads: bool = False, lookups: bool = False
+) -> Operation[Any, Any]:
     """`reads`: the handler only reads once its caller is known by a key (no password, no
-    write), so the pipeline may run it on the event loop (`pipeline.reads_on_loop`)."""
+    write), so the pipeline may run it on the event loop (`pipeline.reads_on_loop`);
+    `lookups`: and its reads are all `uow.lookups()`, which PostgreSQL then awaits there."""
+    reads = reads or lookups
 
     def run(uow: UnitOfWork, call: http.Call, _raw: pipeline.Call) -> Any:
         return handler(uow, call)
@@ -29,7 +33,9 @@ def _operation(name: str, handler: Handler, *, reads: bool = False) -> Operation
         run=run,
         encode=http.encode,
         credential=http.credential,
-        run_on_loop=pipeline.reads_on_loop(run, when=http.by_key) if reads else None,
+        run_on_loop=(
+            pipeline.reads_on_loop(run, when=http.by_key, lookups_only=lookups) if reads else None
+        ),
     )
 
 
@@ -37,8 +43,8 @@ DIALECT = pipeline.Dialect(
     name="link",
     mounts=("/v2",),
     routes={
-        "/ping.{fmt}": {"GET": _operation("ping", handlers.ping, reads=True)},
-        "/users.{fmt}": {"GET": _operation("users", handlers.list_users, reads=True)},
+        "/ping.{fmt}": {"GET": _operation("ping", handlers.ping, lookups=True)},
+        "/users.{fmt}": {"GET": _operation("users", handlers.list_users, lookups=True)},
         "/user.{fmt}": {"POST": _operation("user.create", handlers.create_user)},
         # One route per path, so that a 405 lists every method of the path in `Allow`.
         "/user/{id}.{fmt}": {
