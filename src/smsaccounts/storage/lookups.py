@@ -224,13 +224,12 @@ class Lookups:
 
     def _rows(self, form: Form, values: dict[str, Any]) -> list[Any]:
         params = form.params(values)
-        if self._s.engine._has_events:
+        listeners = self._s.engine.dispatch.before_cursor_execute
+        if listeners:
             # SQLAlchemy's `before_cursor_execute`, as `Prepared.run` calls it, for whoever
             # listens on the engine (tests that read which statements ran); no `Connection`
             # runs these, so its first argument is None.
-            self._s.engine.dispatch.before_cursor_execute(
-                None, self._cursor, form.sql, params, None, False
-            )
+            listeners(None, self._cursor, form.sql, params, None, False)
         self._cursor.execute(form.sql, params)
         return form.fetched(self._cursor.fetchall())
 
