@@ -1,7 +1,8 @@
 """Server processes on loopback: started in their own process group, always killed.
 
-Every server (the service and both baselines) runs under uvicorn with uvloop and httptools,
-access log off, log level warning, the same worker count.
+Every server (the service and both baselines) runs under uvicorn with httptools on the
+service's own event loop (uvloop accepting every waiting connection in one turn:
+smsaccounts/eventloop.py), access log off, log level warning, the same worker count.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def service_command(port: int, workers: int) -> list[str]:
 
 def baseline_command(module: str, port: int, workers: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", f"bench.{module}:app", "--host", HOST,
-            "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+            "--port", str(port), "--workers", str(workers),
+            "--loop", "smsaccounts.eventloop:new_event_loop",
             "--http", "httptools", "--no-access-log", "--log-level", "warning"]  # fmt: skip
 
 

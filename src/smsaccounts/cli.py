@@ -116,6 +116,8 @@ def _uvicorn(settings: Settings, args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvloop, accepting every waiting connection in one turn (smsaccounts/eventloop.py).
+        loop="smsaccounts.eventloop:new_event_loop",
         log_level=settings.log_level,
         log_config=None,  # logging is ours (logs.configure), not uvicorn's default
         # The peer's address is the client's: uvicorn would otherwise believe any
