@@ -88,6 +88,7 @@ class Listeners(asyncio.AbstractServer):
         self._sockets = sockets
         self._serving = True
         self._closed = loop.create_future()
+        self._connecting: set[asyncio.Task[None]] = set()
         for sock in sockets:
             sock.setblocking(False)
             sock.listen(backlog)
@@ -117,7 +118,9 @@ class Listeners(asyncio.AbstractServer):
             conn.setblocking(False)
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._loop.create_task(self._connect(conn))
+            task = self._loop.create_task(self._connect(conn))
+            self._connecting.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._connecting.discard)
 
     async def _connect(self, conn: socket.socket) -> None:
         try:
