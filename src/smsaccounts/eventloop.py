@@ -4,11 +4,11 @@ one turn of the loop.
 libuv, under uvloop, accepts one connection per turn. A turn serves every request that is
 ready, so while busy connections make each turn long, a burst of new connections waits a turn
 each: 32 clients connecting at once to a server busy with LINK pages (~1.2 ms each, ~40 ms a
-turn) had the last one's first answer after 842 ms, where every later request took at most 68
-ms (tcpdump on loopback, bench/README.md). Python's own asyncio loop accepts up to the listen
-backlog per turn; `Loop` does the same and hands each socket to uvloop's transports
-(`connect_accepted_socket`), so nothing else about serving changes. TLS, which `serve` does
-not offer, is left to uvloop.
+turn) had their first answers 3 to 842 ms late, one turn later each, where every later answer
+came within 124 ms (tcpdump on loopback, bench/README.md). Python's own asyncio loop accepts
+up to the listen backlog per turn; `Loop` does the same and hands each socket to uvloop's
+transports (`connect_accepted_socket`), so nothing else about serving changes. TLS, which
+`serve` does not offer, is left to uvloop.
 """
 
 from __future__ import annotations
