@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,14 +19,15 @@ TURNS = 6  # libuv's own accept takes one connection a turn: 6 turns, at most 6 
 
 
 class Counting(asyncio.Protocol):
-    made: list[asyncio.BaseTransport]
+    def __init__(self, made: list[asyncio.BaseTransport]) -> None:
+        self.made = made
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.made.append(transport)
 
 
-def _protocol(made: list[asyncio.BaseTransport]) -> type[Counting]:
-    return type("Bound", (Counting,), {"made": made})
+def _protocol(made: list[asyncio.BaseTransport]) -> Callable[[], Counting]:
+    return lambda: Counting(made)
 
 
 def _run(main: Any) -> Any:
