@@ -307,6 +307,8 @@ def writes_on_loop(
                 if ticket.group is not None:
                     await asyncio.shield(ticket.group.done)
                 return result
+        if uow.awaits_writes and when(command):
+            return await uow.writes_on_loop(run, uow, command, call)
         return await run_in_threadpool(run, uow, command, call)
 
     return on_loop

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import re
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.util import await_only, greenlet_spawn
 from sqlalchemy.util.concurrency import in_greenlet
 
@@ -104,9 +105,26 @@ class AwaitedConnections:
             self._pool.discard()
             self._pool = None
 
-    async def run(self, use_case: Callable[..., T], *args: Any) -> T:
-        """Run the synchronous `use_case` on the event loop, its lookups awaited."""
+    @property
+    def writes(self) -> bool:
+        """Whether a use case's transactions may be awaited too (`run` with `writes`):
+        through asyncpg, as the lookups (behind PgBouncer they go to a worker thread)."""
+        return self.asyncpg
+
+    async def run(self, use_case: Callable[..., T], *args: Any, writes: bool = False) -> T:
+        """Run the synchronous `use_case` on the event loop, its lookups awaited; with
+        `writes`, its transactions too (`transactions`)."""
+        if writes:
+            if not self.writes:
+                raise RuntimeError("transactions are awaited through asyncpg only")
+            return await greenlet_spawn(_writing, use_case, *args)
         return await greenlet_spawn(use_case, *args)
+
+    def transactions(self) -> Transactions | None:
+        """Inside `run` with `writes`: the running loop's awaited transactions; else None."""
+        if not (in_greenlet() and _WRITING.get()):
+            return None
+        return self.pool().transactions(self)
 
     @staticmethod
     def inside() -> bool:
@@ -131,6 +149,20 @@ class AwaitedConnections:
             cursor.give_back()
         finally:
             pool.slots.release()
+
+
+# True while a use case runs inside `run` with `writes`.
+_WRITING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "smsaccounts_awaited_writes", default=False
+)
+
+
+def _writing(use_case: Callable[..., T], *args: Any) -> T:
+    token = _WRITING.set(True)
+    try:
+        return use_case(*args)
+    finally:
+        _WRITING.reset(token)
 
 
 class AwaitedCursor:
@@ -205,6 +237,7 @@ class _LoopConnections:
         self.slots = asyncio.Semaphore(_CONNECTIONS)
         self.idle: list[Link] = []
         self.discarded = False
+        self._transactions: Transactions | None = None
         self._watch = self._closed_with_loop()
         # Run to its `yield`: the running loop now holds it (`loop.shutdown_asyncgens`).
         with contextlib.suppress(StopIteration):
@@ -216,6 +249,12 @@ class _LoopConnections:
         finally:
             self.discard()
 
+    def transactions(self, source: AwaitedConnections) -> Transactions:
+        """This loop's awaited transactions (made at the first)."""
+        if self._transactions is None:
+            self._transactions = Transactions(source)
+        return self._transactions
+
     def give_back(self, conn: Link) -> None:
         if self.discarded:
             finish(conn)
@@ -226,6 +265,63 @@ class _LoopConnections:
         self.discarded = True
         while self.idle:
             finish(self.idle.pop())
+        if self._transactions is not None:
+            self._transactions.discard()
+
+
+class Transactions:
+    """The transactions awaited on one event loop: SQLAlchemy's asyncpg dialect, whose DB-API
+    connections await each statement from inside `run` (SQLAlchemy's own asyncio extension
+    works the same way), at most _CONNECTIONS at once.
+
+    Waiters for a connection take turns (`asyncio.Semaphore` serves them first come, first
+    served), not the pool's queue: an `asyncio.Queue` lets a newcomer take a connection put
+    back before the waiter woken for it runs, and that waiter queues again at the back.
+    Measured (`make bench`, PostgreSQL, 20,000 users): MOR debits through the pool's queue
+    alone had a p99 of 227-393 ms at a p50 of 60.
+    """
+
+    def __init__(self, source: AwaitedConnections) -> None:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        self.slots = asyncio.Semaphore(_CONNECTIONS)
+        self._opened: list[Any] = []  # the engine's asyncpg connections, to close at the end
+
+        async def connect() -> Any:
+            link = await source.connect()  # an outage is ServiceUnavailable, as for reads
+            assert isinstance(link, _AsyncpgLink)  # `AwaitedConnections.writes`: asyncpg only
+            self._opened = [kept for kept in self._opened if not kept.is_closed()]
+            self._opened.append(link.conn)
+            return link.conn
+
+        made = create_async_engine(
+            "postgresql+asyncpg://", async_creator=connect, pool_size=_CONNECTIONS, max_overflow=0
+        )
+        self.engine = made.sync_engine
+        event.listen(self.engine, "checkout", _closed_asyncpg)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """Inside `run`: a connection of this loop's engine, once one is free."""
+        await_only(self.slots.acquire())
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        finally:
+            self.slots.release()
+
+    def discard(self) -> None:
+        """Close every connection without awaiting (the loop is ending)."""
+        while self._opened:
+            with contextlib.suppress(Exception):
+                self._opened.pop().terminate()
+
+
+def _closed_asyncpg(_dbapi_conn: Any, _record: Any, proxy: Any) -> None:
+    """A pooled asyncpg connection its server closed is replaced before use (the sync
+    engine's `_found_dead`): asyncpg's protocol saw the socket close while it sat idle."""
+    if proxy.driver_connection.is_closed():
+        raise exc.DisconnectionError("connection closed")
 
 
 def finish(conn: Link) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from smsaccounts import metrics
 from smsaccounts.config import Settings
 from smsaccounts.errors import ServiceUnavailable
+from smsaccounts.storage.awaited import Transactions
 from smsaccounts.storage.prepared import raw_execute, savepoint
 
 _BUSY_SECONDS = 30  # how long a SQLite writer waits for the one before it
@@ -173,7 +174,15 @@ class Database:
             self._writer.release()
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Connection]:
+    def transaction(
+        self, *, write: bool, awaited: Transactions | None = None
+    ) -> Iterator[Connection]:
+        """A transaction; with `awaited`, on a connection whose statements are awaited on the
+        event loop (storage/awaited.py), instead of this database's own."""
+        if awaited is not None:
+            with _outages(), awaited.connect() as conn, conn.begin():
+                yield conn
+            return
         group = self._group
         if write and group is not None and group.thread == threading.get_ident():
             # A write of this thread (the event loop's) outside a group while one is open:
@@ -316,6 +325,8 @@ def grouping() -> Iterator[Ticket]:
 
 def _down(error: BaseException) -> bool:
     """Whether `error` means the database does not answer (not a broken statement)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True  # the driver found its connection gone (asyncpg's is a plain DBAPIError)
     if not isinstance(error, _OUTAGE):
         return False
     return not isinstance(error, exc.OperationalError) or _is_outage(error)
@@ -351,7 +362,7 @@ def _outages() -> Iterator[None]:
     """A database that does not answer, as ServiceUnavailable (counted); other errors pass."""
     try:
         yield
-    except _OUTAGE as error:
+    except (exc.DBAPIError, *_OUTAGE) as error:
         if not _down(error):
             raise
         metrics.DATABASE_ERRORS.inc()

@@ -211,7 +211,7 @@ class Prepared:
             process = type_.dialect_impl(dialect).result_processor(dialect, None)
             if process is not None:
                 results.append((index, process))
-        positional = dialect.paramstyle in ("qmark", "numeric")
+        positional = dialect.paramstyle in ("qmark", "numeric", "numeric_dollar")
         return Form(
             sql=compiled.string,
             names=self.names,
@@ -236,8 +236,7 @@ class Prepared:
             fetched = form.fetched(cursor.fetchall()) if self.names else []
             rowcount = cursor.rowcount
         except dbapi.Error as error:
-            raise exc.DBAPIError.instance(form.sql, params, error, dbapi.Error,
-                                          dialect=dialect) from error  # fmt: skip
+            raise _error(conn, cursor, form.sql, params, error) from error
         return Outcome([form.row(raw) for raw in fetched], rowcount)
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -288,7 +287,20 @@ def raw_execute(conn: Connection, sql: str) -> None:
     try:
         cursor.execute(sql)
     except dbapi.Error as error:
-        raise exc.DBAPIError.instance(sql, None, error, dbapi.Error, dialect=dialect) from error
+        raise _error(conn, cursor, sql, None, error) from error
+
+
+def _error(conn: Connection, cursor: Any, sql: str, params: Any, error: Any) -> exc.DBAPIError:
+    """A DB-API error as `Connection.execute` raises it: SQLAlchemy's exception, marked
+    `connection_invalidated` when the dialect finds the connection gone (asyncpg reports
+    a lost connection as a plain `Error`, psycopg as an `OperationalError`)."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)
+    wrapped: exc.DBAPIError = exc.DBAPIError.instance(
+        sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect,
+        connection_invalidated=lost,
+    )  # fmt: skip
+    return wrapped
 
 
 @contextlib.contextmanager

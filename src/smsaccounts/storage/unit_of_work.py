@@ -22,7 +22,7 @@ from smsaccounts.domain.credentials import Passwords
 from smsaccounts.storage import database
 from smsaccounts.storage.accounts import AccountsRepository
 from smsaccounts.storage.audit import AuditRepository
-from smsaccounts.storage.awaited import AwaitedConnections
+from smsaccounts.storage.awaited import AwaitedConnections, Transactions
 from smsaccounts.storage.charges import ChargesRepository
 from smsaccounts.storage.console import ConsoleRepository
 from smsaccounts.storage.credentials import CredentialsRepository
@@ -167,10 +167,10 @@ class UnitOfWork:
         Inside `grouped` (SQLite, on the event loop) it is a savepoint of the loop's group
         transaction instead, committed with it (`Database`): undone alone if it raises.
         """
-        self._not_awaited()
+        awaited = self._transactions()
         ticket = database.ticket() if self.groups_writes else None
         with (self.db.group_write(ticket) if ticket is not None
-              else self.db.transaction(write=True)) as conn:  # fmt: skip
+              else self.db.transaction(write=True, awaited=awaited)) as conn:  # fmt: skip
             tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
                     email=bool(self.settings.smtp_url))  # fmt: skip
             yield tx
@@ -178,6 +178,27 @@ class UnitOfWork:
             ticket.group.committed.extend(tx.committed.actions)  # run by the group's commit
         else:
             run_all(tx.committed.actions)
+
+    @property
+    def awaits_writes(self) -> bool:
+        """Whether a use case's transactions may be awaited on the event loop
+        (`writes_on_loop`): PostgreSQL through asyncpg (storage/awaited.py)."""
+        return self._awaited is not None and self._awaited.writes
+
+    async def writes_on_loop(self, use_case: Callable[..., T], *args: Any) -> T:
+        """Run `use_case` (no password hash) for a caller on the event loop, its lookups
+        and its transactions awaited (`awaits_writes`)."""
+        assert self._awaited is not None
+        return await self._awaited.run(use_case, *args, writes=True)
+
+    def _transactions(self) -> Transactions | None:
+        """The awaited transactions inside `writes_on_loop`, else None (and a
+        transaction inside `reads_on_loop` is refused: it would block the loop)."""
+        awaited = self._awaited
+        found = awaited.transactions() if awaited is not None else None
+        if found is None:
+            self._not_awaited()
+        return found
 
     @property
     def groups_writes(self) -> bool:
@@ -230,8 +251,7 @@ class UnitOfWork:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
-        self._not_awaited()
-        with self.db.transaction(write=False) as conn:
+        with self.db.transaction(write=False, awaited=self._transactions()) as conn:
             tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
                     email=bool(self.settings.smtp_url))  # fmt: skip
             yield tx
