@@ -169,6 +169,9 @@ class Runner:
             for request in sc.requests(lay):
                 probe(base, request)
         duration = max(self.duration, sc.min_seconds)
+        waited = servers.settle(server.pid)  # the last scenario's queued requests served
+        if waited > 1:
+            print(f"   {sc.name}: waited {waited:.1f} s for the server to go idle", flush=True)
         print(f"   {sc.name}: {count} distinct requests, {duration} s", flush=True)
         spy = None
         if self.profile_dir and cpu is None and sc.server not in (BARE, FASTAPI, BARE_DEBIT):

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -120,6 +121,41 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     # Workers may outlive the master for a moment; the group id is the master's pid.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def settle(pid: int, *, quiet: float = 0.05, window: float = 0.25, limit: float = 30.0) -> float:
+    """Wait until `pid` and its workers use less than `quiet` of a core over `window`
+    seconds, at most `limit` seconds; the seconds waited.
+
+    A scenario's requests still queued in the server when wrk stops are served after it:
+    `mysms_login`'s password hashes went on for seconds into `mor_debit`, and gave it a
+    p99 of 224-235 ms where it read 123-125 ms alone (bench/README.md, twelfth look).
+    """
+    import psutil  # the bench extra
+
+    started = time.monotonic()
+    try:
+        server = psutil.Process(pid)
+        while time.monotonic() - started < limit:
+            before = _cpu_seconds(server)
+            time.sleep(window)
+            if _cpu_seconds(server) - before < quiet * window:
+                break
+    except psutil.NoSuchProcess:
+        pass
+    return time.monotonic() - started
+
+
+def _cpu_seconds(server: Any) -> float:
+    """User and system CPU seconds of `server` and every process below it, so far."""
+    import psutil
+
+    total = 0.0
+    for proc in (server, *server.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def pinned(command: list[str], cpu: int) -> list[str]:
