@@ -277,8 +277,9 @@ class Transactions:
     Waiters for a connection take turns (`asyncio.Semaphore` serves them first come, first
     served), not the pool's queue: an `asyncio.Queue` lets a newcomer take a connection put
     back before the waiter woken for it runs, and that waiter queues again at the back.
-    Measured (`make bench`, PostgreSQL, 20,000 users): MOR debits through the pool's queue
-    alone had a p99 of 227-393 ms at a p50 of 60.
+    Measured (`make bench --accounts 20000`, PostgreSQL): MOR debits through the pool's
+    queue alone had a p99 of 238 and 264 ms at a p50 of 65-72; taking turns, 123 and 125 at
+    65 (bench/README.md, twelfth look).
     """
 
     def __init__(self, source: AwaitedConnections) -> None:
