@@ -128,8 +128,8 @@ def settle(pid: int, *, quiet: float = 0.05, window: float = 0.25, limit: float 
     seconds, at most `limit` seconds; the seconds waited.
 
     A scenario's requests still queued in the server when wrk stops are served after it:
-    `mysms_login`'s password hashes went on for seconds into `mor_debit`, and gave it a
-    p99 of 224-235 ms where it read 123-125 ms alone (bench/README.md, twelfth look).
+    `mysms_login`'s password hashes went on for about a second into `mor_debit`, 28% of a
+    py-spy of it (bench/README.md, twelfth look).
     """
     import psutil  # the bench extra
 
