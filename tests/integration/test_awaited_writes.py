@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -25,10 +26,10 @@ from sqlalchemy.util import await_only
 
 from smsaccounts.app import create_app
 from smsaccounts.config import Settings
-from smsaccounts.domain.models import Account, Asset
+from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID
-from smsaccounts.errors import DomainError, ServiceUnavailable
-from smsaccounts.services import auth, balances, wallet
+from smsaccounts.errors import DomainError, NotFound, ServiceUnavailable
+from smsaccounts.services import accounts, audit, auth, balances, wallet
 from smsaccounts.storage.awaited import _CONNECTIONS, Transactions
 from smsaccounts.storage.tables import audit_log, ledger, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
@@ -170,7 +171,15 @@ def _transactions(uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         opened.append(f"{kind} {where} {thread}")
         return original(write=write, awaited=awaited)
 
+    def at_once(*, awaited: Transactions | None = None) -> Any:
+        where = "awaited" if awaited is not None else "engine"
+        thread = "loop" if threading.current_thread() is threading.main_thread() else "thread"
+        opened.append(f"statement {where} {thread}")
+        return statement(awaited=awaited)
+
+    statement = uow.db.statement
     monkeypatch.setattr(uow.db, "transaction", recorded)
+    monkeypatch.setattr(uow.db, "statement", at_once)
     yield opened
 
 
@@ -187,7 +196,7 @@ def test_the_same_script_decides_and_stores_the_same_on_a_thread_and_awaited_on_
         opened.clear()
         on_loop = asyncio.run(uow.writes_on_loop(_script, uow, looped))
         assert opened
-        assert all(o == "write awaited loop" for o in opened)
+        assert set(opened) == {"write awaited loop", "statement awaited loop"}
     assert on_loop == on_thread
     assert _stored(uow, looped, since) == _stored(uow, threaded, since)
     # The script did what it says: changes, a replay, and each kind of refusal.
@@ -254,8 +263,8 @@ def test_debits_and_charges_served_on_the_loop_run_every_transaction_awaited(
     assert [a.status_code for a in answers] == [200, 200]
     assert "User balance updated" in answers[0].text
     assert answers[1].json()["charged_parts"] == 1
-    assert opened
-    assert set(opened) == {"write awaited loop"}
+    # The debit is one statement (`wallet.apply_at_once`), the charge a transaction.
+    assert opened == ["statement awaited loop", "write awaited loop"]
     assert _balance(uow, target) == 10**8 - 10**7
     with uow.read() as tx:  # the request's context reached the use case: its audit origin
         origin = tx.conn.execute(
@@ -422,3 +431,143 @@ def test_a_connection_given_back_goes_to_the_longest_waiter(uow: UnitOfWork) -> 
     asyncio.run(run())
     assert entered[_CONNECTIONS] == _CONNECTIONS  # the waiter first, then the newcomer
     assert entered[-1] == _CONNECTIONS + 1
+
+
+# --- A balance change in one statement (`wallet.apply_at_once`) ---------------------------
+
+
+def test_the_same_script_decides_and_stores_the_same_in_one_statement_and_in_a_transaction(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only where the transaction would change the wallet does the statement run, and its
+    answers and rows are the transaction's; everything else goes to the transaction."""
+    at_once, in_transaction = _trees(uow)
+    since = _last_audit(uow)
+    assert uow.writes_at_once  # PostgreSQL
+    with _transactions(uow, monkeypatch) as opened:
+        first = _script(uow, at_once)
+        statements = opened.count("statement engine loop")
+        monkeypatch.setattr(UnitOfWork, "writes_at_once", False)
+        opened.clear()
+        second = _script(uow, in_transaction)
+        assert "statement engine loop" not in opened
+    assert first == second
+    assert _stored(uow, at_once, since) == _stored(uow, in_transaction, since)
+    # The three changes without a key went in one statement each; nothing else tried it
+    # (the refusals are known before: the wallet's floor and range, the target, the amount).
+    assert statements == 3
+    assert [o[0] for o in first[:3]] == ["user", "user", "customer"]
+
+
+def _rows_of(uow: UnitOfWork, account: Account) -> tuple[int, int, int]:
+    """The account's ledger rows, its audit rows and the sum of its ledger."""
+    with uow.read() as tx:
+        conn = tx.conn
+        entries = conn.execute(select(func.count(), func.coalesce(func.sum(ledger.c.amount), 0))
+                               .where(ledger.c.account_id == account.id)).one()  # fmt: skip
+        audited = conn.execute(select(func.count()).where(audit_log.c.target_id == account.id))
+        return int(entries[0]), int(audited.scalar_one()), int(entries[1])
+
+
+def _racing(uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch, race: Any) -> list[object]:
+    """Run `race()` once, committed, just before the next one-statement change; answers
+    what each `change_at_once` answered."""
+    answered: list[object] = []
+    original = uow.at_once
+
+    @contextlib.contextmanager
+    def raced() -> Iterator[Any]:
+        if not answered:
+            race()
+        with original() as tx:
+            change = tx.wallets.change_at_once
+
+            def recorded(*args: Any, **kwargs: Any) -> Any:
+                found = change(*args, **kwargs)
+                answered.append(found)
+                return found
+
+            monkeypatch.setattr(tx.wallets, "change_at_once", recorded)
+            yield tx
+
+    monkeypatch.setattr(uow, "at_once", raced)
+    return answered
+
+
+def _mor(uow: UnitOfWork, caller: Account, target: Account, balance: str) -> Any:
+    creds = balances.Credentials(caller.name, None, _sign(str(target.id), balance), IP)
+    return balances.update_balance(uow, creds, user_id=str(target.id), balance=balance)
+
+
+def test_a_wallet_changed_after_the_read_is_left_to_the_transaction(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reseller, target = _funded(uow, 10**8)
+    ledger_before, audit_before, _ = _rows_of(uow, target)
+    race = functools.partial(wallet.credit, uow, account_id=target.id, asset=Asset.BALANCE,
+                             amount=5 * 10**6, reason="race")  # fmt: skip
+    answered = _racing(uow, monkeypatch, race)
+    account, entry = _mor(uow, reseller, target, "-3")
+    assert answered == [None]  # the statement found another balance: it wrote nothing
+    assert account.id == target.id
+    assert entry.resulting == 10**8 + 5 * 10**6 - 3 * 10**7 == _balance(uow, target)
+    entries, audited, total = _rows_of(uow, target)
+    assert (entries, audited) == (ledger_before + 2, audit_before + 2)  # the race's, the debit's
+    assert total == _balance(uow, target)
+
+
+def test_a_target_deleted_after_the_read_answers_not_found_and_writes_nothing(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reseller, target = _funded(uow, 10**8)
+    before = _rows_of(uow, target)
+    race = functools.partial(accounts.delete, uow, actor=reseller, account_id=target.id)
+    answered = _racing(uow, monkeypatch, race)
+    with pytest.raises(NotFound):
+        _mor(uow, reseller, target, "-3")
+    assert answered == [None]
+    entries, _audited, total = _rows_of(uow, target)
+    assert (entries, total) == before[::2]  # no ledger row: the deletion's audit row only
+    assert _balance(uow, target) == 10**8
+
+
+@pytest.mark.parametrize("limit", [None, 500])
+def test_a_change_past_the_floor_the_statement_sees_writes_nothing(
+    uow: UnitOfWork, limit: int | None
+) -> None:
+    """The floor and range are the UPDATE's, as `apply`'s: a wallet whose terms changed since
+    the read refuses in SQL, and neither the ledger row nor the audit row is written."""
+    _reseller, target = _funded(uow, 100)
+    before = _rows_of(uow, target)
+    billing = BillingType.PRE_PAID if limit is None else BillingType.POST_PAID
+    with uow.write() as tx:
+        made = audit.entry(tx, "wallet.change", target.id, before={"balance": 100},
+                           after={"balance": -900})  # fmt: skip
+        tx.wallets.set_terms(target.id, billing_type=billing.value, credit_limit=limit)
+    with uow.at_once() as tx:
+        found = tx.wallets.change_at_once(target.id, Asset.BALANCE, -1000, before=100,
+                                          reason="t", actor_id=None, now=tx.now,
+                                          audit=made)  # fmt: skip
+    assert found is None
+    assert _rows_of(uow, target) == before
+    assert _balance(uow, target) == 100
+
+
+def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No BEGIN and no COMMIT: the connection is in autocommit while the statement runs."""
+    reseller, target = _funded(uow, 10**8)
+    seen: list[bool] = []
+    original = uow.at_once
+
+    @contextlib.contextmanager
+    def looked() -> Iterator[Any]:
+        with original() as tx:
+            seen.append(tx.conn.connection.dbapi_connection.autocommit)
+            yield tx
+
+    monkeypatch.setattr(uow, "at_once", looked)
+    _account, entry = asyncio.run(uow.writes_on_loop(_mor, uow, reseller, target, "-1"))
+    assert seen == [True]
+    assert entry.resulting == 10**8 - 10**7 == _balance(uow, target)

@@ -449,6 +449,30 @@ class FakeWallets:
         self.tx.put(self._all, account_id, dataclasses.replace(wallet, **changed))
         return resulting
 
+    def change_at_once(
+        self,
+        account_id: int,
+        asset: Asset,
+        amount: int,
+        *,
+        before: int,
+        reason: str,
+        actor_id: int | None,
+        now: dt.datetime,
+        audit: NewAuditEntry,
+    ) -> LedgerEntry | None:
+        wallet, account = self._all.get(account_id), self.tx.store.accounts.get(account_id)
+        if wallet is None or account is None or account.deactivated is not None:
+            return None
+        if getattr(wallet, asset.value) != before:
+            return None
+        resulting = self.apply(account_id, asset, amount)
+        if resulting is None:
+            return None
+        return self.record(account_id=account_id, asset=asset, amount=amount,
+                           resulting=resulting, reason=reason, actor_id=actor_id,
+                           idempotency_key=None, now=now, audit=audit)  # fmt: skip
+
     def count_messages(self, account_id: int, count: int) -> bool:
         wallet = self._all.get(account_id)
         if wallet is None:
@@ -768,6 +792,12 @@ class FakeUnitOfWork:
         run_all(tx.committed.actions)
 
     def read(self) -> contextlib.AbstractContextManager[FakeTx]:
+        return self.write()
+
+    # Off unless a test turns it on: the services' transactions are what the fakes model.
+    writes_at_once = False
+
+    def at_once(self) -> contextlib.AbstractContextManager[FakeTx]:
         return self.write()
 
     def lookups(self) -> contextlib.AbstractContextManager[FakeTx]:

@@ -22,13 +22,10 @@ def after_change(
     if after >= before or asset is Asset.FREE_SMS:
         return
     account = known if known is not None and known.id == account_id else tx.accounts.get(account_id)
-    if account is None or account.low_balance_threshold is None:
+    if account is None or not alerts_on(account, asset, before, after):
         return
     threshold = account.low_balance_threshold
-    if account.low_balance_asset != asset.value or not account.low_balance_contact:
-        return
-    if not alerts.crossed_down(before, after, threshold):
-        return
+    assert threshold is not None  # `alerts_on`
     shown = _shown if asset is Asset.BALANCE else str
     value, limit = shown(after), shown(threshold)
     text = alerts.text(account.name, asset.value, value, limit)
@@ -44,6 +41,16 @@ def after_change(
                                value=value, threshold=limit)  # fmt: skip
     tx.outbox.add(to_msisdn="", text=text, body=body, purpose=PURPOSE, account_id=account.id,
                   now=tx.now, channel=channel, destination=contact)  # fmt: skip
+
+
+def alerts_on(account: Account, asset: Asset, before: int, after: int) -> bool:
+    """Whether a change of the account's `asset` from `before` to `after` queues its alert."""
+    threshold = account.low_balance_threshold
+    if after >= before or asset is Asset.FREE_SMS or threshold is None:
+        return False
+    if account.low_balance_asset != asset.value or not account.low_balance_contact:
+        return False
+    return alerts.crossed_down(before, after, threshold)
 
 
 def _shown(units: int) -> str:

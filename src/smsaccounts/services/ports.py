@@ -143,6 +143,21 @@ class Wallets(Protocol):
         `Audit.add` writes it); IdempotencyKeyTaken, and neither written, when an entry
         exists under the same key (of the same scope: the actor and the reason)."""
 
+    def change_at_once(
+        self,
+        account_id: int,
+        asset: Asset,
+        amount: int,
+        *,
+        before: int,
+        reason: str,
+        actor_id: int | None,
+        now: dt.datetime,
+        audit: NewAuditEntry,
+    ) -> LedgerEntry | None:
+        """`apply` and `record` (no key) in one statement, only while the wallet holds
+        `before` and its account is live; None, and nothing written, if not."""
+
     def count_messages(self, account_id: int, count: int) -> bool:
         """Add `count` messages sent unless that passes the wallet's `max_messages`."""
 
@@ -376,6 +391,13 @@ class UnitOfWorkOf(Protocol[TxT_co]):
         """A writing transaction, committed unless it raises."""
 
     def read(self) -> AbstractContextManager[TxT_co]: ...
+    @property
+    def writes_at_once(self) -> bool:
+        """Whether `at_once` may be used: where a statement alone saves round trips."""
+
+    def at_once(self) -> AbstractContextManager[TxT_co]:
+        """A transaction of one writing statement, committed as it runs."""
+
     def lookups(self) -> AbstractContextManager[PageLookups]:
         """A read transaction for `Lookups` only; the storage may serve it more cheaply."""
 

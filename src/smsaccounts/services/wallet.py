@@ -16,6 +16,7 @@ import datetime as dt
 
 from smsaccounts import metrics
 from smsaccounts.domain import wallet_rules
+from smsaccounts.domain.audit import NewAuditEntry
 from smsaccounts.domain.models import Account, Asset, LedgerEntry, Wallet
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
@@ -246,9 +247,7 @@ def _apply(
         raise InsufficientFunds(f"insufficient {asset.value}", account_id=account_id)
     low_balance.after_change(tx, account_id, asset, resulting - amount, resulting, account)
     # The audit row goes with the ledger entry (one statement where the database allows).
-    change = audit.entry(tx, "wallet.change", account_id,
-                         before={asset.value: resulting - amount, "reason": None},
-                         after={asset.value: resulting, "reason": reason})  # fmt: skip
+    change = _audited(tx, account_id, asset, resulting - amount, resulting, reason)
     entry = tx.wallets.record(
         account_id=account_id,
         asset=asset,
@@ -260,9 +259,57 @@ def _apply(
         now=tx.now,
         audit=change,
     )
+    _counted(tx, asset, amount)
+    return entry
+
+
+def apply_at_once(
+    uow: UnitOfWork,
+    account: Account,
+    known: Wallet,
+    *,
+    asset: Asset,
+    amount: int,
+    reason: str,
+    actor_id: int | None = None,
+) -> LedgerEntry | None:
+    """`apply` (without a key) to `account`'s wallet as read a moment ago (`known`), in one
+    statement that is its own transaction where the storage allows (`uow.writes_at_once`):
+    BEGIN's, COMMIT's and a read's round trips less. None, with nothing written, where it
+    does not, or if the wallet has changed since or the account was deleted, or if the
+    change would be refused or queue a low-balance alert: the caller then runs `apply` in a
+    transaction, which answers what it answers always (the same rows, or the refusal).
+    """
+    before = getattr(known, asset.value)
+    after = before + amount
+    if not (uow.writes_at_once and wallet_rules.amount_fits(amount)):
+        return None
+    if not wallet_rules.allows(known, asset, amount) or not wallet_rules.fits(before, amount):
+        return None
+    if low_balance.alerts_on(account, asset, before, after):
+        return None
+    with uow.at_once() as tx:
+        change = _audited(tx, account.id, asset, before, after, reason)
+        entry = tx.wallets.change_at_once(account.id, asset, amount, before=before,
+                                          reason=reason, actor_id=actor_id, now=tx.now,
+                                          audit=change)  # fmt: skip
+        if entry is not None:
+            _counted(tx, asset, amount)
+    return entry
+
+
+def _audited(
+    tx: Tx, account_id: int, asset: Asset, before: int, after: int, reason: str
+) -> NewAuditEntry:
+    """The audit row of a change of `asset` from `before` to `after`."""
+    return audit.entry(tx, "wallet.change", account_id,
+                       before={asset.value: before, "reason": None},
+                       after={asset.value: after, "reason": reason})  # fmt: skip
+
+
+def _counted(tx: Tx, asset: Asset, amount: int) -> None:
     direction = "credit" if amount > 0 else "debit"
     tx.after_commit(metrics.WALLET_CHANGES.labels(asset.value, direction).inc)
-    return entry
 
 
 def _replay(earlier: LedgerEntry, amount: int) -> LedgerEntry:

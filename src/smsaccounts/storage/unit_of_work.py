@@ -180,6 +180,23 @@ class UnitOfWork:
             run_all(tx.committed.actions)
 
     @property
+    def writes_at_once(self) -> bool:
+        """Whether `at_once` is open here: on a database server (PostgreSQL), where a
+        statement that is its own transaction saves BEGIN's and COMMIT's round trips."""
+        return not self.db.is_sqlite
+
+    @contextlib.contextmanager
+    def at_once(self) -> Iterator[Tx]:
+        """A `Tx` for one writing statement that is its own transaction (`writes_at_once`):
+        whatever runs in it commits as it runs, so it must run one statement, whose effects
+        all happen or none. Its `after_commit` actions run after it."""
+        with self.db.statement(awaited=self._transactions()) as conn:
+            tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
+                    email=bool(self.settings.smtp_url))  # fmt: skip
+            yield tx
+        run_all(tx.committed.actions)
+
+    @property
     def awaits_writes(self) -> bool:
         """Whether a use case's transactions may be awaited on the event loop
         (`writes_on_loop`): PostgreSQL through asyncpg (storage/awaited.py)."""

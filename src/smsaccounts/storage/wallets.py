@@ -13,6 +13,8 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    cast,
+    exists,
     func,
     insert,
     or_,
@@ -37,7 +39,7 @@ from smsaccounts.storage import rows
 from smsaccounts.storage.audit import AuditRepository
 from smsaccounts.storage.audit import values as audit_values
 from smsaccounts.storage.prepared import Prepared
-from smsaccounts.storage.tables import audit_log, ledger, wallets
+from smsaccounts.storage.tables import accounts, audit_log, ledger, wallets
 
 _BY_ACCOUNT = Prepared(select(wallets).where(wallets.c.account_id == bindparam("account_id")))
 _WALLET = rows.record_builder(Wallet, tuple(wallets.c.keys()), {"billing_type": BillingType})
@@ -121,6 +123,45 @@ class WalletsRepository:
             values["room"], values["neg"] = VALUE_MIN - amount, -amount
         found = _change(asset, sign).run(self.conn, values).rows
         return None if not found else int(found[0][0])
+
+    @property
+    def changes_at_once(self) -> bool:
+        """Whether `change_at_once` can run here: PostgreSQL, whose statement can change
+        the wallet and insert the ledger and audit rows together."""
+        return self._one_statement
+
+    def change_at_once(
+        self,
+        account_id: int,
+        asset: Asset,
+        amount: int,
+        *,
+        before: int,
+        reason: str,
+        actor_id: int | None,
+        now: dt.datetime,
+        audit: NewAuditEntry,
+    ) -> LedgerEntry | None:
+        """`apply` then `record` (without a key) in one statement, which is its own
+        transaction: only if the wallet still holds `before` of `asset` and its account is
+        live (not deleted); else nothing is written and the answer is None.
+
+        The wallet's floor and range are the same predicates as `apply`'s. The caller
+        computed the audit row from `before`, which the statement checks: it is right or
+        nothing is written.
+        """
+        assert self._one_statement  # `changes_at_once`
+        sign = (amount > 0) - (amount < 0)
+        values = {"account_id": account_id, "amount": amount, "before": before,
+                  "asset": asset.value, "reason": reason, "actor_id": actor_id,
+                  "idempotency_key": None, "idempotency_scope": None, "created_at": now,
+                  **audit_values(audit, _AUDIT)}  # fmt: skip
+        if sign > 0:
+            values["room"] = VALUE_MAX - amount
+        elif sign < 0:
+            values["room"], values["neg"] = VALUE_MIN - amount, -amount
+        found = _change_at_once(asset, sign).first(self.conn, values)
+        return rows.ledger_entry(found) if found is not None else None
 
     def count_messages(self, account_id: int, count: int) -> bool:
         """Add `count` to the messages sent unless that passes `max_messages` (one
@@ -206,6 +247,41 @@ def _change(asset: Asset, sign: int) -> Prepared:
         query = query.where(_guard(asset, column))
     added = column + bindparam("amount", type_=BigInteger)
     return Prepared(query.values({column: added}).returning(column))
+
+
+@functools.cache
+def _change_at_once(asset: Asset, sign: int) -> Prepared:
+    """`_change`'s UPDATE, also only while the wallet holds `:before` and its account is live,
+    with the ledger INSERT and the audit INSERT fed by what it changed (no row changed: none
+    inserted): `WalletsRepository.change_at_once`. Its parameters are `_change`'s, the
+    ledger's columns but `resulting` (the UPDATE's), and the audit row's after `_AUDIT`."""
+    column = wallets.c[asset.value]
+    live = exists().where(accounts.c.id == wallets.c.account_id, accounts.c.deactivated.is_(None))
+    query = update(wallets).where(
+        wallets.c.account_id == bindparam("account_id"),
+        column == bindparam("before", type_=BigInteger),
+        live,
+    )
+    if sign:
+        query = query.where(_room(column, sign))
+    if sign < 0:
+        query = query.where(_guard(asset, column))
+    added = column + bindparam("amount", type_=BigInteger)
+    changed = query.values({column: added}).returning(column.label("resulting")).cte("changed")
+    audited = [c for c in audit_log.c if c.key != "id"]
+    audit_row = insert(audit_log).from_select(
+        audited, select(*(cast(bindparam(_AUDIT + c.key, type_=c.type), c.type) for c in audited))
+        .select_from(changed)
+    ).cte("audit_row")  # fmt: skip
+    recorded = [c for c in ledger.c if c.key != "id"]
+    fed = [changed.c.resulting if c.key == "resulting"
+           else cast(bindparam(c.key, type_=c.type), c.type) for c in recorded]  # fmt: skip
+    return Prepared(
+        insert(ledger)
+        .from_select(recorded, select(*fed).select_from(changed))
+        .add_cte(audit_row)
+        .returning(*ledger.c)
+    )
 
 
 def _room(column: ColumnElement[int], sign: int) -> ColumnElement[bool]:
