@@ -564,7 +564,7 @@ def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
     @contextlib.contextmanager
     def looked() -> Iterator[Any]:
         with original() as tx:
-            seen.append(tx.conn.connection.dbapi_connection.autocommit)
+            seen.append(getattr(tx.conn.connection.dbapi_connection, "autocommit", None))
             yield tx
 
     monkeypatch.setattr(uow, "at_once", looked)
