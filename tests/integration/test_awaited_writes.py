@@ -558,7 +558,7 @@ def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
 ) -> None:
     """No BEGIN and no COMMIT: the connection is in autocommit while the statement runs."""
     reseller, target = _funded(uow, 10**8)
-    seen: list[bool] = []
+    seen: list[object] = []
     original = uow.at_once
 
     @contextlib.contextmanager
