@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.util import await_only
 
 from smsaccounts.app import create_app
@@ -556,9 +556,16 @@ def test_a_change_past_the_floor_the_statement_sees_writes_nothing(
 def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
     uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No BEGIN and no COMMIT: the connection is in autocommit while the statement runs."""
+    """No BEGIN and no COMMIT: the connection is in autocommit while the statement runs.
+    Before it, the lookup of the caller's chain reads the target with its wallet too."""
     reseller, target = _funded(uow, 10**8)
     seen: list[object] = []
+    statements: list[str] = []
+
+    def counted(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", counted)
     original = uow.at_once
 
     @contextlib.contextmanager
@@ -568,6 +575,13 @@ def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
             yield tx
 
     monkeypatch.setattr(uow, "at_once", looked)
-    _account, entry = asyncio.run(uow.writes_on_loop(_mor, uow, reseller, target, "-1"))
+    try:
+        _account, entry = asyncio.run(uow.writes_on_loop(_mor, uow, reseller, target, "-1"))
+    finally:
+        event.remove(Engine, "before_cursor_execute", counted)
     assert seen == [True]
+    # The name as the admin's (none), then as a reseller's (`tree.NAME_ORDER`), the second
+    # read with the target; then the change.
+    assert len(statements) == 3
+    assert [s.split("(")[0] for s in statements] == ["WITH RECURSIVE up"] * 2 + ["WITH changed AS \n"]
     assert entry.resulting == 10**8 - 10**7 == _balance(uow, target)

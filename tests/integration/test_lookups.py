@@ -231,6 +231,51 @@ def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
         assert not below[2].active
 
 
+def test_an_account_expected_is_read_with_the_signers_as_get_reads_it(
+    uow: UnitOfWork, served: Served
+) -> None:
+    """`expect` then `signers` then `get` (a MOR balance change's reads) answer what each
+    read alone answers, for every signer and every account named: disabled, deleted,
+    without a wallet, none at all. On a server the signers' statement carries the account,
+    so `get` reads nothing more."""
+    made = _tree(uow)
+    walletless = factories.user(uow, parent=made[2], name="walletless")
+    with uow.db.engine.begin() as conn:
+        conn.execute(delete(wallets).where(wallets.c.account_id == walletless.id))
+    statements: list[str] = []
+
+    def counted(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(uow.db.engine, "before_cursor_execute", counted)
+    try:
+        served(lambda: _compare_expected(uow, [*made, walletless], statements))
+    finally:
+        event.remove(uow.db.engine, "before_cursor_execute", counted)
+
+
+def _compare_expected(uow: UnitOfWork, made: list[Account], statements: list[str]) -> None:
+    ids = [a.id for a in made] + [999_999_999]
+    for signer in [made[0], made[1], made[3], made[4], made[-2]]:  # admin ... deleted user
+        for account_id in ids:
+            with uow.read() as tx:
+                chain = tx.accounts.chain(signer)  # as stored now
+                expected = [Signer.of(a) for a in chain] if chain[0].deactivated is None else []
+                account, own = tx.accounts.get(account_id), tx.wallets.get(account_id)
+            statements.clear()
+            with uow.lookups() as quick:
+                quick.accounts.expect(account_id)
+                assert quick.accounts.signers(signer.kind, signer.name) == expected
+                read = len(statements)
+                assert quick.accounts.get(account_id) == account
+                assert quick.wallets.get(account_id) == own
+            if uow.db.is_sqlite:
+                continue  # no round trip to save: `get` reads when asked
+            assert read == 1
+            # `get`: read ahead with a signer found; the wallet: read with its account.
+            assert len(statements) == 1 + (not expected) + (account is None)
+
+
 def test_the_signers_of_a_deep_sub_user_are_its_whole_chain(
     uow: UnitOfWork, served: Served
 ) -> None:

@@ -304,6 +304,9 @@ class FakeAccounts:
         found = self.get_by_name(kind, name)
         return [] if found is None else [Signer.of(a) for a in self.chain(found)]
 
+    def expect(self, account_id: int) -> None:
+        """Nothing to save in memory: `get` reads the store when asked."""
+
     def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
         del lock  # one thread at a time: nothing to wait for
         if account.id not in self._all:

@@ -156,12 +156,23 @@ def update_balance(
     `idempotency_key` the change applies once: a client that lost the answer resends it and
     gets the first entry back (the same key with another amount is InvalidField).
     """
-    caller = authenticate(uow, credentials, (user_id, balance))
+    # In one statement where it can (`_update_at_once`): the target is then read with the
+    # caller's chain, and the caller authenticated as `authenticate` does.
+    at_once = idempotency_key is None and credentials.password is None and uow.writes_at_once
+    account_id = bounds.parse_id(user_id) if at_once and user_id is not None else None
+    seen: tuple[Account, Wallet] | None = None
+    with uow.lookups() as tx:
+        if account_id is not None:
+            tx.accounts.expect(account_id)
+        signed, chain = _signed_caller(tx, credentials, (user_id, balance))
+        if account_id is not None:
+            seen = _seen(tx, signed, user_id)
+    caller = _admitted(uow, credentials, signed, chain)
     _check_key(idempotency_key)
     if caller.kind not in tree.BALANCE_KINDS:
         raise AccessDenied("only the admin or a reseller may change balances")
-    if idempotency_key is None and uow.writes_at_once:
-        done = _update_at_once(uow, caller, user_id=user_id, balance=balance)
+    if seen is not None:
+        done = _update_at_once(uow, caller, seen, balance=balance)
         if done is not None:
             return done
     with uow.write() as tx:
@@ -184,21 +195,34 @@ def update_balance(
         return target, entry
 
 
+def _seen(tx: Lookups, caller: Signer, user_id: str | None) -> tuple[Account, Wallet] | None:
+    """The target `user_id` names, as `_target` finds it, and its own wallet; None where
+    there is none to see."""
+    try:
+        target = _target(tx, caller, user_id=user_id, username=None)
+    except NotFound:
+        return None
+    known = tx.wallets.get(target.id)
+    return None if known is None else (target, known)
+
+
 def _update_at_once(
-    uow: UnitOfWork, caller: Account | Signer, *, user_id: str | None, balance: str | None
+    uow: UnitOfWork,
+    caller: Account | Signer,
+    seen: tuple[Account, Wallet],
+    *,
+    balance: str | None,
 ) -> tuple[Account, LedgerEntry] | None:
-    """`update_balance`'s change as one statement (`wallet.apply_at_once`), the target and
-    its wallet read just before: three round trips to a database server with the caller's,
-    where the transaction makes six. None, with nothing written, whenever the transaction
-    might answer otherwise (a refusal, a race, an alert): the caller then runs it."""
+    """`update_balance`'s change as one statement (`wallet.apply_at_once`) to the target and
+    wallet `seen` with the caller's chain: two round trips to a database server, where the
+    transaction makes six. None, with nothing written, whenever the transaction might
+    answer otherwise (a refusal, a race, an alert): the caller then runs it."""
+    target, known = seen
     try:
         units = _units(balance)
-        with uow.lookups() as tx:
-            target = _target(tx, caller, user_id=user_id, username=None)
-            known = tx.wallets.get(target.id)
-    except (InvalidField, NotFound):
+    except InvalidField:
         return None
-    if known is None or not tree.may_change_balance(caller, target):
+    if not tree.may_change_balance(caller, target):
         return None
     entry = wallet.apply_at_once(uow, target, known, asset=Asset.BALANCE, amount=units,
                                  reason=BALANCE_REASON, actor_id=caller.id)  # fmt: skip

@@ -353,7 +353,7 @@ class Lookups(Protocol):
 
 class ListingLookups(AccountLookups, Protocol):
     """`AccountLookups` and a LINK page's reads (`services.subusers.list_page`), as
-    `Accounts` has them."""
+    `Accounts` has them; and `expect`, a hint for the reads by key."""
 
     def listed_page(
         self, root: Account, *, after_path: str | None = None, limit: int = 100, at_most: int
@@ -362,6 +362,9 @@ class ListingLookups(AccountLookups, Protocol):
         self, root: Account, *, after_path: str | None = None, limit: int = 100
     ) -> list[str]: ...
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]: ...
+
+    def expect(self, account_id: int) -> None:
+        """`get(account_id)` will follow `signers`: the storage may read it with them."""
 
 
 class PageLookups(Lookups, Protocol):

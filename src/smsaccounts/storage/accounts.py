@@ -84,25 +84,48 @@ def columns_by_ids(names: tuple[str, ...], count: int) -> Prepared:
 _MOST_DEPTH = (PATH_LENGTH + 1) // 2
 
 
-def _signers_by_name() -> Prepared:
+def _up() -> Any:
     """`Signer`'s columns of the live account of a kind and name (`:kind`, `:name`), then of
-    each of its ancestors, nearest first: one statement climbing `parent_id` (on PostgreSQL
-    a round trip less than reading the ancestors the path names after the account)."""
+    each of its ancestors, with their `depth` (0: the account): a CTE climbing `parent_id`."""
     fields = Signer._fields
     first = select(*(accounts.c[name] for name in fields), accounts.c.parent_id,
                    literal_column("0", Integer).label("depth")).where(*NAMED)  # fmt: skip
     up = first.cte("up", recursive=True)
     above = accounts.alias("above")
-    up = up.union_all(
+    return up.union_all(
         select(*(above.c[name] for name in fields), above.c.parent_id, up.c.depth + 1).where(
             above.c.id == up.c.parent_id, up.c.depth < _MOST_DEPTH
         )
     )
-    return Prepared(select(*(up.c[name] for name in fields)).order_by(up.c.depth))
+
+
+def _signers_by_name() -> Prepared:
+    """The chain of `_up`, nearest first: one statement (on PostgreSQL a round trip less
+    than reading the ancestors the path names after the account)."""
+    up = _up()
+    return Prepared(select(*(up.c[name] for name in Signer._fields)).order_by(up.c.depth))
+
+
+def _signers_with_account() -> Prepared:
+    """`SIGNERS_BY_NAME`'s rows, their columns labelled `s_...`, the first row (the signer's)
+    followed by the account `:id` and its wallet as `Lookups.get` reads them (all NULL where
+    there is none; the other rows' too): a signed call's caller and the account it names in
+    one round trip (storage/lookups.py, `Lookups.expect`)."""
+    up = _up()
+    paired = select(accounts, wallets).select_from(
+        accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id)
+    ).where(accounts.c.id == bindparam("id")).subquery("named")  # fmt: skip
+    signers = (up.c[name].label(f"s_{name}") for name in Signer._fields)
+    return Prepared(
+        select(*signers, *paired.c)
+        .select_from(up.outerjoin(paired, up.c.depth == 0))
+        .order_by(up.c.depth)
+    )
 
 
 # A hash-signed caller's (or a remembered reseller's) chain, as `Signer`s (storage/lookups.py).
 SIGNERS_BY_NAME = _signers_by_name()
+SIGNERS_WITH_ACCOUNT = _signers_with_account()
 # Only the caller's own `Signer` columns (`:kind`, `:name`): on SQLite, where a statement is
 # no round trip, this and a read of the ancestors by id cost less than the recursion.
 SIGNER_BY_NAME = Prepared(select(*(accounts.c[name] for name in Signer._fields)).where(*NAMED))

@@ -57,6 +57,18 @@ class LookupStatements:
         if self.is_sqlite:
             signers = storage_accounts.SIGNER_BY_NAME
         self.signers_by_name = signers.form(engine.dialect)
+        # The same chain with the account a signed call names (`Lookups.expect`): the
+        # signer's columns, then a paired row's (a server only: on SQLite no round trip).
+        self.signers_with = storage_accounts.SIGNERS_WITH_ACCOUNT.form(engine.dialect)
+        self.signer_width = len(Signer._fields)
+        named_wallet_at = self.signer_width + len(accounts.c)
+        self.named_account = self.signers_with.builder(
+            Account, {"kind": Kind}, start=self.signer_width, stop=named_wallet_at
+        )
+        self.named_wallet = self.signers_with.builder(
+            Wallet, {"billing_type": BillingType}, start=named_wallet_at
+        )
+        self.named_wallet_at = named_wallet_at
         self.wallet = self._form(select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
         self.by_object_id = self._form(paired.where(
@@ -196,6 +208,9 @@ class Lookups:
         self._s = statements
         self._cursor = cursor
         self._read_here: dict[int, Account] = {}  # accounts this transaction read, by id
+        self._expected: int | None = None  # the id `get` will be asked for (`expect`)
+        # Accounts read ahead by id for `get` (None: there is none), by id.
+        self._ahead: dict[int, Account | None] = {}
         # The wallets read with an account (None: it has none), by account id.
         self._wallets_here: dict[int, Wallet | None] = {}
 
@@ -246,7 +261,16 @@ class Lookups:
         return account
 
     def get(self, account_id: int) -> Account | None:
+        if account_id in self._ahead:  # read with the caller's chain (`expect`)
+            return self._ahead.pop(account_id)
         return self._paired(self._s.by_id, {"id": account_id})
+
+    def expect(self, account_id: int) -> None:
+        """`get(account_id)` (and its wallet) will be asked for after `signers`: on a
+        server the chain's statement reads it too, a round trip less, as `get` would read it
+        then (in autocommit each statement reads the latest rows anyway)."""
+        if not self._s.is_sqlite:
+            self._expected = account_id
 
     def get_by_name(self, kind: Kind, name: str) -> Account | None:
         return self._paired(self._s.by_name, {"kind": kind.value, "name": name})
@@ -311,6 +335,8 @@ class Lookups:
         less: a reseller's remembered balance on PostgreSQL, `bench.cpu`, 624-670 -> 474-495
         µs); on SQLite the caller, then its ancestors by the ids its path names, cost less
         than the recursion (an admin's chain: ~5.5 against ~8 µs of SQLite)."""
+        if self._expected is not None:
+            return self._signers_ahead(self._expected, kind, name)
         form = self._s.signers_by_name
         found = self._rows(form, {"kind": kind.value, "name": name})
         chain = [storage_accounts.signer(form.row(row)) for row in found]
@@ -318,6 +344,24 @@ class Lookups:
             return chain
         caller = chain[0]
         return [caller, *self._ancestors(caller.path, Signer._fields, storage_accounts.signer)]
+
+    def _signers_ahead(self, account_id: int, kind: Kind, name: str) -> list[Signer]:
+        """`signers` (a server's), with the expected account and its wallet read ahead once
+        a signer is found."""
+        s = self._s
+        form = s.signers_with
+        found = self._rows(form, {"kind": kind.value, "name": name, "id": account_id})
+        chain = [storage_accounts.signer(form.row(row)[: s.signer_width]) for row in found]
+        if found:
+            self._expected = None
+            first = found[0]
+            named: Account | None = None
+            if first[s.signer_width] is not None:  # the account's id: never NULL
+                named = self._noted(s.named_account(first))
+                paired = first[s.named_wallet_at] is not None
+                self._wallets_here[named.id] = s.named_wallet(first) if paired else None
+            self._ahead[account_id] = named
+        return chain
 
     def standings(self, account: Account) -> list[Standing]:
         """As `chain(account)[1:]`, with only the columns the access rule reads."""
