@@ -209,10 +209,19 @@ def test_the_signers_of_a_name_are_what_its_chain_holds(uow: UnitOfWork, served:
     at two depths, disabled and deleted accounts, names no live account has."""
     made = _tree(uow)
     auth.set_mor_secret(uow, account_id=made[1].id, secret="mid")  # reseller 0
+    # Names two kinds share: a user named as reseller 0 (the reseller comes first in
+    # NAME_ORDER), and a customer and a user named alike, the customer deleted.
+    twins = [factories.user(uow, parent=made[2], name=made[1].name),
+             factories.customer(uow, parent=made[1], name="twin"),
+             factories.user(uow, parent=made[2], name="twin")]  # fmt: skip
+    accounts.delete(uow, actor=made[0], account_id=twins[1].id)
     with uow.write() as tx:
         tx.accounts.update(made[1].id, {"enabled": False})
         tx.accounts.update(made[7].id, {"deactivated": tx.now})  # reseller 1's customer
-    served(lambda: _compare_signers(uow, made))
+    served(lambda: _compare_signers(uow, [*made, *twins]))
+    with uow.lookups() as quick:
+        assert quick.accounts.named_signers(made[1].name)[0].kind is Kind.RESELLER
+        assert quick.accounts.named_signers("twin")[0].id == twins[2].id
 
 
 def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
@@ -226,6 +235,10 @@ def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
                 assert quick.accounts.signers(kind, name) == expected
                 assert tx.accounts.signers(kind, name) == expected
                 assert [s.active for s in expected] == [a.active for a in chain]
+        for name in names:  # the first kind of NAME_ORDER with a live one, in one read
+            first = next((c for k in NAME_ORDER if (c := tx.accounts.signers(k, name))), [])
+            assert quick.accounts.named_signers(name) == first
+            assert tx.accounts.named_signers(name) == first
         below = tx.accounts.signers(made[4].kind, made[4].name)  # a user of reseller 0
         assert [s.mor_secret for s in below] == [None, None, "mid", SECRET]
         assert not below[2].active
@@ -234,7 +247,7 @@ def _compare_signers(uow: UnitOfWork, made: list[Account]) -> None:
 def test_an_account_expected_is_read_with_the_signers_as_get_reads_it(
     uow: UnitOfWork, served: Served
 ) -> None:
-    """`expect` then `signers` then `get` (a MOR balance change's reads) answer what each
+    """`expect` then `named_signers` then `get` (a MOR balance change's reads) answer what each
     read alone answers, for every signer and every account named: disabled, deleted,
     without a wallet, none at all. On a server the signers' statement carries the account,
     so `get` reads nothing more."""
@@ -259,13 +272,14 @@ def _compare_expected(uow: UnitOfWork, made: list[Account], statements: list[str
     for signer in [made[0], made[1], made[3], made[4], made[-2]]:  # admin ... deleted user
         for account_id in ids:
             with uow.read() as tx:
-                chain = tx.accounts.chain(signer)  # as stored now
-                expected = [Signer.of(a) for a in chain] if chain[0].deactivated is None else []
+                expected = next(
+                    (c for k in NAME_ORDER if (c := tx.accounts.signers(k, signer.name))), []
+                )
                 account, own = tx.accounts.get(account_id), tx.wallets.get(account_id)
             statements.clear()
             with uow.lookups() as quick:
                 quick.accounts.expect(account_id)
-                assert quick.accounts.signers(signer.kind, signer.name) == expected
+                assert quick.accounts.named_signers(signer.name) == expected
                 read = len(statements)
                 assert quick.accounts.get(account_id) == account
                 assert quick.wallets.get(account_id) == own

@@ -46,6 +46,7 @@ from smsaccounts.domain.throttle import State
 from smsaccounts.domain.tree import (
     ADMIN_ID,
     ADMIN_NAME,
+    NAME_ORDER,
     Kind,
     ancestor_ids,
     can_access,
@@ -303,6 +304,12 @@ class FakeAccounts:
     def signers(self, kind: Kind, name: str) -> list[Signer]:
         found = self.get_by_name(kind, name)
         return [] if found is None else [Signer.of(a) for a in self.chain(found)]
+
+    def named_signers(self, name: str) -> list[Signer]:
+        for kind in NAME_ORDER:
+            if chain := self.signers(kind, name):
+                return chain
+        return []
 
     def expect(self, account_id: int) -> None:
         """Nothing to save in memory: `get` reads the store when asked."""

@@ -53,11 +53,7 @@ def find_by_name(tx: Lookups, name: str) -> Account | None:
 def signers_by_name(tx: Lookups, name: str) -> list[Signer]:
     """`find_by_name`'s account, then its ancestors, as `Signer`s ([]: none): what
     authenticating a hash-signed caller reads, without each whole account."""
-    for kind in tree.NAME_ORDER:
-        chain = tx.accounts.signers(kind, name)
-        if chain:
-            return chain
-    return []
+    return tx.accounts.named_signers(name)
 
 
 def authenticate(

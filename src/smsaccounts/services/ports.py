@@ -51,6 +51,10 @@ class Accounts(Protocol):
     def ancestors(self, account: Account) -> list[Account]: ...
     def standings(self, account: Account) -> list[Standing]: ...
     def signers(self, kind: Kind, name: str) -> list[Signer]: ...
+    def named_signers(self, name: str) -> list[Signer]:
+        """`signers` of the first kind in `tree.NAME_ORDER` with a live account named
+        `name` ([]: none)."""
+
     def chain(self, account: Account, *, lock: bool = False) -> list[Account]:
         """The account as stored now, then its ancestors, nearest first (one indexed read).
 
@@ -320,6 +324,10 @@ class AccountLookups(Protocol):
     def signers(self, kind: Kind, name: str) -> list[Signer]:
         """`Signer` of each of `chain(get_by_name(kind, name))`; [] when there is none."""
 
+    def named_signers(self, name: str) -> list[Signer]:
+        """`signers` of the first kind in `tree.NAME_ORDER` with a live account named
+        `name` ([]: none)."""
+
     def standings(self, account: Account) -> list[Standing]:
         """`Standing` of each of `chain(account)[1:]` (its ancestors, nearest first)."""
 
@@ -364,7 +372,8 @@ class ListingLookups(AccountLookups, Protocol):
     def chains(self, listed: Sequence[Account | ListedAccount]) -> dict[int, list[Account]]: ...
 
     def expect(self, account_id: int) -> None:
-        """`get(account_id)` will follow `signers`: the storage may read it with them."""
+        """`get(account_id)` will follow `named_signers`: the storage may read it with
+        them."""
 
 
 class PageLookups(Lookups, Protocol):

@@ -278,6 +278,9 @@ class _PageAccounts:
     def signers(self, kind: Kind, name: str) -> list[Signer]:
         return self._tx.accounts.signers(kind, name)
 
+    def named_signers(self, name: str) -> list[Signer]:
+        return self._tx.accounts.named_signers(name)
+
 
 class _PageWallets:
     """A page's `WalletLookups`: each paying wallet read once (its rows carry only the

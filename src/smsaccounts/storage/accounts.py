@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     bindparam,
+    case,
     func,
     insert,
     literal_column,
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smsaccounts.domain.models import Account, Signer, Standing, Wallet
 from smsaccounts.domain.subusers import ListedAccount, ListedWallet
-from smsaccounts.domain.tree import Kind, ancestor_ids, child_path, subtree_bounds
+from smsaccounts.domain.tree import NAME_ORDER, Kind, ancestor_ids, child_path, subtree_bounds
 from smsaccounts.errors import AlreadyExists, name_taken_code
 from smsaccounts.storage import rows
 from smsaccounts.storage.prepared import Prepared
@@ -84,12 +85,31 @@ def columns_by_ids(names: tuple[str, ...], count: int) -> Prepared:
 _MOST_DEPTH = (PATH_LENGTH + 1) // 2
 
 
-def _up() -> Any:
-    """`Signer`'s columns of the live account of a kind and name (`:kind`, `:name`), then of
-    each of its ancestors, with their `depth` (0: the account): a CTE climbing `parent_id`."""
+def _first_named() -> Any:
+    """`Signer`'s columns and `parent_id` of `find_by_name`'s account: the live account
+    named `:name` of the first kind in `tree.NAME_ORDER` that has one."""
+    rank = case({kind.value: n for n, kind in enumerate(NAME_ORDER)}, value=accounts.c.kind)
+    return (
+        select(*(accounts.c[name] for name in Signer._fields), accounts.c.parent_id)
+        .where(accounts.c.name == bindparam("name"), accounts.c.deactivated.is_(None),
+               or_(*(accounts.c.kind == kind.value for kind in NAME_ORDER)))
+        .order_by(rank)
+        .limit(1)
+    )  # fmt: skip
+
+
+def _up(*, first_named: bool = False) -> Any:
+    """`Signer`'s columns of the live account of a kind and name (`:kind`, `:name`; with
+    `first_named`, of `_first_named`'s), then of each of its ancestors, with their `depth`
+    (0: the account): a CTE climbing `parent_id`."""
     fields = Signer._fields
-    first = select(*(accounts.c[name] for name in fields), accounts.c.parent_id,
-                   literal_column("0", Integer).label("depth")).where(*NAMED)  # fmt: skip
+    zero = literal_column("0", Integer).label("depth")
+    if first_named:
+        named = _first_named().subquery("first_named")
+        first = select(*(named.c[name] for name in fields), named.c.parent_id, zero)
+    else:
+        first = select(*(accounts.c[name] for name in fields), accounts.c.parent_id,
+                       zero).where(*NAMED)  # fmt: skip
     up = first.cte("up", recursive=True)
     above = accounts.alias("above")
     return up.union_all(
@@ -99,19 +119,19 @@ def _up() -> Any:
     )
 
 
-def _signers_by_name() -> Prepared:
+def _signers_by_name(*, first_named: bool = False) -> Prepared:
     """The chain of `_up`, nearest first: one statement (on PostgreSQL a round trip less
     than reading the ancestors the path names after the account)."""
-    up = _up()
+    up = _up(first_named=first_named)
     return Prepared(select(*(up.c[name] for name in Signer._fields)).order_by(up.c.depth))
 
 
 def _signers_with_account() -> Prepared:
-    """`SIGNERS_BY_NAME`'s rows, their columns labelled `s_...`, the first row (the signer's)
+    """`NAMED_SIGNERS`' rows, their columns labelled `s_...`, the first row (the signer's)
     followed by the account `:id` and its wallet as `Lookups.get` reads them (all NULL where
     there is none; the other rows' too): a signed call's caller and the account it names in
     one round trip (storage/lookups.py, `Lookups.expect`)."""
-    up = _up()
+    up = _up(first_named=True)
     paired = select(accounts, wallets).select_from(
         accounts.outerjoin(wallets, wallets.c.account_id == accounts.c.id)
     ).where(accounts.c.id == bindparam("id")).subquery("named")  # fmt: skip
@@ -125,10 +145,17 @@ def _signers_with_account() -> Prepared:
 
 # A hash-signed caller's (or a remembered reseller's) chain, as `Signer`s (storage/lookups.py).
 SIGNERS_BY_NAME = _signers_by_name()
+# The chain of `find_by_name`'s account (services/balances.py): its name tried kind by kind
+# in `tree.NAME_ORDER` in the one statement; and the same with an account read ahead.
+NAMED_SIGNERS = _signers_by_name(first_named=True)
 SIGNERS_WITH_ACCOUNT = _signers_with_account()
 # Only the caller's own `Signer` columns (`:kind`, `:name`): on SQLite, where a statement is
 # no round trip, this and a read of the ancestors by id cost less than the recursion.
 SIGNER_BY_NAME = Prepared(select(*(accounts.c[name] for name in Signer._fields)).where(*NAMED))
+# `_first_named`'s `Signer` columns (`:name`), on SQLite, as SIGNER_BY_NAME.
+FIRST_NAMED = Prepared(
+    _first_named().with_only_columns(*(accounts.c[name] for name in Signer._fields))
+)
 
 
 def signer(values: Sequence[Any]) -> Signer:
@@ -323,6 +350,11 @@ class AccountsRepository:
         """`Signer` of each of `chain` of the live account of `kind` named `name`."""
         found = SIGNERS_BY_NAME.run(self.conn, {"kind": kind.value, "name": name}).rows
         return [signer(row) for row in found]
+
+    def named_signers(self, name: str) -> list[Signer]:
+        """`signers` of the first kind in `tree.NAME_ORDER` with a live account named
+        `name`, in one statement."""
+        return [signer(row) for row in NAMED_SIGNERS.run(self.conn, {"name": name}).rows]
 
     def standings(self, account: Account) -> list[Standing]:
         """`Standing` of each of `chain(account)[1:]`."""

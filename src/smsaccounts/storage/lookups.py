@@ -57,6 +57,8 @@ class LookupStatements:
         if self.is_sqlite:
             signers = storage_accounts.SIGNER_BY_NAME
         self.signers_by_name = signers.form(engine.dialect)
+        named = storage_accounts.FIRST_NAMED if self.is_sqlite else storage_accounts.NAMED_SIGNERS
+        self.named_signers = named.form(engine.dialect)
         # The same chain with the account a signed call names (`Lookups.expect`): the
         # signer's columns, then a paired row's (a server only: on SQLite no round trip).
         self.signers_with = storage_accounts.SIGNERS_WITH_ACCOUNT.form(engine.dialect)
@@ -266,7 +268,7 @@ class Lookups:
         return self._paired(self._s.by_id, {"id": account_id})
 
     def expect(self, account_id: int) -> None:
-        """`get(account_id)` (and its wallet) will be asked for after `signers`: on a
+        """`get(account_id)` (and its wallet) will be asked for after `named_signers`: on a
         server the chain's statement reads it too, a round trip less, as `get` would read it
         then (in autocommit each statement reads the latest rows anyway)."""
         if not self._s.is_sqlite:
@@ -335,22 +337,30 @@ class Lookups:
         less: a reseller's remembered balance on PostgreSQL, `bench.cpu`, 624-670 -> 474-495
         µs); on SQLite the caller, then its ancestors by the ids its path names, cost less
         than the recursion (an admin's chain: ~5.5 against ~8 µs of SQLite)."""
+        return self._signers(self._s.signers_by_name, {"kind": kind.value, "name": name})
+
+    def named_signers(self, name: str) -> list[Signer]:
+        """As `AccountsRepository.named_signers`: `signers` of the first kind in
+        `tree.NAME_ORDER` with a live account named `name`, in one statement (a round trip
+        a kind tried in vain on a server); with `expect`, the account read ahead too."""
         if self._expected is not None:
-            return self._signers_ahead(self._expected, kind, name)
-        form = self._s.signers_by_name
-        found = self._rows(form, {"kind": kind.value, "name": name})
+            return self._signers_ahead(self._expected, name)
+        return self._signers(self._s.named_signers, {"name": name})
+
+    def _signers(self, form: Form, values: dict[str, Any]) -> list[Signer]:
+        found = self._rows(form, values)
         chain = [storage_accounts.signer(form.row(row)) for row in found]
         if not self._s.is_sqlite or not chain:
             return chain
         caller = chain[0]
         return [caller, *self._ancestors(caller.path, Signer._fields, storage_accounts.signer)]
 
-    def _signers_ahead(self, account_id: int, kind: Kind, name: str) -> list[Signer]:
-        """`signers` (a server's), with the expected account and its wallet read ahead once
-        a signer is found."""
+    def _signers_ahead(self, account_id: int, name: str) -> list[Signer]:
+        """`named_signers` (a server's), with the expected account and its wallet read
+        ahead once a signer is found."""
         s = self._s
         form = s.signers_with
-        found = self._rows(form, {"kind": kind.value, "name": name, "id": account_id})
+        found = self._rows(form, {"name": name, "id": account_id})
         chain = [storage_accounts.signer(form.row(row)[: s.signer_width]) for row in found]
         if found:
             self._expected = None
