@@ -148,7 +148,8 @@ def update_balance(
     the account and the entry (its `resulting` is the new balance).
 
     Only the admin or a reseller, and only below itself; lookup and change share one
-    transaction, so the target cannot be deleted between the check and the entry. With an
+    transaction, so the target cannot be deleted between the check and the entry (in one
+    statement, `_update_at_once`, the statement checks that the account is live). With an
     `idempotency_key` the change applies once: a client that lost the answer resends it and
     gets the first entry back (the same key with another amount is InvalidField).
     """
