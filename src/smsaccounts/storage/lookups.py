@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, bindparam, exc, select
 
@@ -34,6 +34,15 @@ from smsaccounts.storage.throttles import state_of as throttle_state
 Narrow = TypeVar("Narrow", Standing, Signer)
 
 _KEPT = 2  # SQLite connections kept between lookups: the event loop's, a worker thread's
+
+
+class Pair(NamedTuple):
+    """The makers of an account and its wallet from a paired row, and where its wallet's
+    columns start (its `account_id` first: never NULL when there is one)."""
+
+    account: Callable[[Sequence[Any]], Account]
+    wallet: Callable[[Sequence[Any]], Wallet]
+    wallet_at: int
 
 
 class LookupStatements:
@@ -63,14 +72,7 @@ class LookupStatements:
         # signer's columns, then a paired row's (a server only: on SQLite no round trip).
         self.signers_with = storage_accounts.SIGNERS_WITH_ACCOUNT.form(engine.dialect)
         self.signer_width = len(Signer._fields)
-        named_wallet_at = self.signer_width + len(accounts.c)
-        self.named_account = self.signers_with.builder(
-            Account, {"kind": Kind}, start=self.signer_width, stop=named_wallet_at
-        )
-        self.named_wallet = self.signers_with.builder(
-            Wallet, {"billing_type": BillingType}, start=named_wallet_at
-        )
-        self.named_wallet_at = named_wallet_at
+        self.named_pair = self._pair(self.signers_with, self.signer_width)
         self.wallet = self._form(select(wallets).where(
             wallets.c.account_id == bindparam("account_id")))  # fmt: skip
         self.by_object_id = self._form(paired.where(
@@ -89,11 +91,9 @@ class LookupStatements:
         self._kept: list[Any] = []
         self.wallet_at = len(accounts.c)  # where a paired row's wallet starts
         # Every statement reading accounts selects the accounts' columns first.
-        self.account = self.by_id.builder(Account, {"kind": Kind}, stop=self.wallet_at)
+        self.pair = self._pair(self.by_id, 0)
+        self.account = self.pair.account
         self.wallet_record = self.wallet.builder(Wallet, {"billing_type": BillingType})
-        self.paired_wallet = self.by_id.builder(
-            Wallet, {"billing_type": BillingType}, start=self.wallet_at
-        )
         self.key_at = self.wallet_at + len(wallets.c)  # where a key_owner row's key starts
         # A LINK page (`Lookups.listed_page`) and the walk to it by number (`subtree_paths`).
         self.listed = {after: page.form(engine.dialect)
@@ -105,6 +105,14 @@ class LookupStatements:
         """The key of a `key_owner` row."""
         values = self.key_owner.row(raw)[self.key_at :]
         return rows.api_key(dict(zip(api_keys.c.keys(), values, strict=True)))
+
+    @staticmethod
+    def _pair(form: Form, start: int) -> Pair:
+        """How to read a paired account and wallet from `form`'s rows, from column `start`."""
+        wallet_at = start + len(accounts.c)
+        return Pair(form.builder(Account, {"kind": Kind}, start=start, stop=wallet_at),
+                    form.builder(Wallet, {"billing_type": BillingType}, start=wallet_at),
+                    wallet_at)  # fmt: skip
 
     def _form(self, statement: Any) -> Form:
         return Prepared(statement).form(self.engine.dialect)
@@ -255,11 +263,13 @@ class Lookups:
         found = self._rows(form, values)
         return self._with_wallet(found[0]) if found else None
 
-    def _with_wallet(self, row: Sequence[Any]) -> Account:
-        """The account of a paired row, its wallet kept for `wallet`."""
-        account = self._noted(self._s.account(row))
-        paired = row[self._s.wallet_at] is not None  # the wallet's account_id: never NULL
-        self._wallets_here[account.id] = self._s.paired_wallet(row) if paired else None
+    def _with_wallet(self, row: Sequence[Any], pair: Pair | None = None) -> Account:
+        """The account of a paired row (read as `pair` says; by default from its first
+        column), its wallet kept for `wallet`."""
+        pair = pair or self._s.pair
+        account = self._noted(pair.account(row))
+        paired = row[pair.wallet_at] is not None
+        self._wallets_here[account.id] = pair.wallet(row) if paired else None
         return account
 
     def get(self, account_id: int) -> Account | None:
@@ -365,12 +375,8 @@ class Lookups:
         if found:
             self._expected = None
             first = found[0]
-            named: Account | None = None
-            if first[s.signer_width] is not None:  # the account's id: never NULL
-                named = self._noted(s.named_account(first))
-                paired = first[s.named_wallet_at] is not None
-                self._wallets_here[named.id] = s.named_wallet(first) if paired else None
-            self._ahead[account_id] = named
+            found_it = first[s.signer_width] is not None  # the account's id: never NULL
+            self._ahead[account_id] = self._with_wallet(first, s.named_pair) if found_it else None
         return chain
 
     def standings(self, account: Account) -> list[Standing]:

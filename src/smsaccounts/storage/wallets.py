@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -115,20 +116,9 @@ class WalletsRepository:
         with bounds computed here, never `value + amount`: that sum is what could overflow
         (PostgreSQL raises, SQLite silently turns it into a float).
         """
-        sign = (amount > 0) - (amount < 0)
-        values = {"account_id": account_id, "amount": amount}
-        if sign > 0:
-            values["room"] = VALUE_MAX - amount
-        elif sign < 0:
-            values["room"], values["neg"] = VALUE_MIN - amount, -amount
+        sign, values = _change_values(account_id, amount)
         found = _change(asset, sign).run(self.conn, values).rows
         return None if not found else int(found[0][0])
-
-    @property
-    def changes_at_once(self) -> bool:
-        """Whether `change_at_once` can run here: PostgreSQL, whose statement can change
-        the wallet and insert the ledger and audit rows together."""
-        return self._one_statement
 
     def change_at_once(
         self,
@@ -150,16 +140,13 @@ class WalletsRepository:
         computed the audit row from `before`, which the statement checks: it is right or
         nothing is written.
         """
-        assert self._one_statement  # `changes_at_once`
-        sign = (amount > 0) - (amount < 0)
-        values = {"account_id": account_id, "amount": amount, "before": before,
-                  "asset": asset.value, "reason": reason, "actor_id": actor_id,
-                  "idempotency_key": None, "idempotency_scope": None, "created_at": now,
-                  **audit_values(audit, _AUDIT)}  # fmt: skip
-        if sign > 0:
-            values["room"] = VALUE_MAX - amount
-        elif sign < 0:
-            values["room"], values["neg"] = VALUE_MIN - amount, -amount
+        assert self._one_statement  # PostgreSQL: `UnitOfWork.writes_at_once`
+        sign, changing = _change_values(account_id, amount)
+        values: dict[str, Any] = {
+            **changing, "before": before, "asset": asset.value, "reason": reason,
+            "actor_id": actor_id, "idempotency_key": None, "idempotency_scope": None,
+            "created_at": now, **audit_values(audit, _AUDIT),
+        }  # fmt: skip
         found = _change_at_once(asset, sign).first(self.conn, values)
         return rows.ledger_entry(found) if found is not None else None
 
@@ -232,12 +219,23 @@ class WalletsRepository:
         return [rows.ledger_entry(row._mapping) for row in found]
 
 
-@functools.cache
-def _change(asset: Asset, sign: int) -> Prepared:
-    """The conditional UPDATE adding `:amount` (of `sign`) to `asset`, RETURNING the result.
+def _change_values(account_id: int, amount: int) -> tuple[int, dict[str, int]]:
+    """The sign of `amount` and the parameters of `_update` for it."""
+    sign = (amount > 0) - (amount < 0)
+    values = {"account_id": account_id, "amount": amount}
+    if sign > 0:
+        values["room"] = VALUE_MAX - amount
+    elif sign < 0:
+        values["room"], values["neg"] = VALUE_MIN - amount, -amount
+    return sign, values
+
+
+def _update(asset: Asset, sign: int) -> Any:
+    """The conditional UPDATE adding `:amount` (of `sign`) to `asset`.
 
     Parameters: `account_id`, `amount`, and `room` (the bound that keeps the value in the
-    column's range) unless `sign` is 0, `neg` (= -amount) when `sign` is negative.
+    column's range) unless `sign` is 0, `neg` (= -amount) when `sign` is negative
+    (`_change_values`).
     """
     column = wallets.c[asset.value]
     query = update(wallets).where(wallets.c.account_id == bindparam("account_id"))
@@ -245,29 +243,29 @@ def _change(asset: Asset, sign: int) -> Prepared:
         query = query.where(_room(column, sign))
     if sign < 0:
         query = query.where(_guard(asset, column))
-    added = column + bindparam("amount", type_=BigInteger)
-    return Prepared(query.values({column: added}).returning(column))
+    return query.values({column: column + bindparam("amount", type_=BigInteger)})
+
+
+@functools.cache
+def _change(asset: Asset, sign: int) -> Prepared:
+    """`_update`, RETURNING the result."""
+    return Prepared(_update(asset, sign).returning(wallets.c[asset.value]))
 
 
 @functools.cache
 def _change_at_once(asset: Asset, sign: int) -> Prepared:
-    """`_change`'s UPDATE, also only while the wallet holds `:before` and its account is live,
-    with the ledger INSERT and the audit INSERT fed by what it changed (no row changed: none
-    inserted): `WalletsRepository.change_at_once`. Its parameters are `_change`'s, the
+    """`_update`, also only while the wallet holds `:before` and its account is live, with the
+    ledger INSERT and the audit INSERT fed by what it changed (no row changed: none
+    inserted): `WalletsRepository.change_at_once`. Its parameters are `_update`'s, the
     ledger's columns but `resulting` (the UPDATE's), and the audit row's after `_AUDIT`."""
     column = wallets.c[asset.value]
     live = exists().where(accounts.c.id == wallets.c.account_id, accounts.c.deactivated.is_(None))
-    query = update(wallets).where(
-        wallets.c.account_id == bindparam("account_id"),
-        column == bindparam("before", type_=BigInteger),
-        live,
+    changed = (
+        _update(asset, sign)
+        .where(column == bindparam("before", type_=BigInteger), live)
+        .returning(column.label("resulting"))
+        .cte("changed")
     )
-    if sign:
-        query = query.where(_room(column, sign))
-    if sign < 0:
-        query = query.where(_guard(asset, column))
-    added = column + bindparam("amount", type_=BigInteger)
-    changed = query.values({column: added}).returning(column.label("resulting")).cte("changed")
     audited = [c for c in audit_log.c if c.key != "id"]
     audit_row = insert(audit_log).from_select(
         audited, select(*(cast(bindparam(_AUDIT + c.key, type_=c.type), c.type) for c in audited))
