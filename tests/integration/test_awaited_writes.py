@@ -30,9 +30,9 @@ from smsaccounts.domain.models import Account, Asset, BillingType
 from smsaccounts.domain.tree import ADMIN_ID
 from smsaccounts.errors import DomainError, NotFound, ServiceUnavailable
 from smsaccounts.services import accounts, audit, auth, balances, wallet
-from smsaccounts.storage.awaited import _CONNECTIONS, Transactions
+from smsaccounts.storage.awaited import _CONNECTIONS, AwaitedCursor, Transactions, _AsyncpgLink
 from smsaccounts.storage.tables import audit_log, ledger, wallets
-from smsaccounts.storage.unit_of_work import UnitOfWork
+from smsaccounts.storage.unit_of_work import Statement, UnitOfWork
 from tests import factories
 
 pytestmark = pytest.mark.only_backend("postgresql")
@@ -177,9 +177,17 @@ def _transactions(uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         opened.append(f"statement {where} {thread}")
         return statement(awaited=awaited)
 
-    statement = uow.db.statement
+    @contextlib.contextmanager
+    def one_statement() -> Iterator[Any]:
+        with uow_at_once() as one:
+            if isinstance(one, Statement):  # on the lookups' awaited connections
+                opened.append("statement linked loop")
+            yield one
+
+    statement, uow_at_once = uow.db.statement, uow.at_once
     monkeypatch.setattr(uow.db, "transaction", recorded)
     monkeypatch.setattr(uow.db, "statement", at_once)
+    monkeypatch.setattr(uow, "at_once", one_statement)
     yield opened
 
 
@@ -196,7 +204,7 @@ def test_the_same_script_decides_and_stores_the_same_on_a_thread_and_awaited_on_
         opened.clear()
         on_loop = asyncio.run(uow.writes_on_loop(_script, uow, looped))
         assert opened
-        assert set(opened) == {"write awaited loop", "statement awaited loop"}
+        assert set(opened) == {"write awaited loop", "statement linked loop"}
     assert on_loop == on_thread
     assert _stored(uow, looped, since) == _stored(uow, threaded, since)
     # The script did what it says: changes, a replay, and each kind of refusal.
@@ -263,8 +271,9 @@ def test_debits_and_charges_served_on_the_loop_run_every_transaction_awaited(
     assert [a.status_code for a in answers] == [200, 200]
     assert "User balance updated" in answers[0].text
     assert answers[1].json()["charged_parts"] == 1
-    # The debit is one statement (`wallet.apply_at_once`), the charge a transaction.
-    assert opened == ["statement awaited loop", "write awaited loop"]
+    # The debit is one statement (`wallet.apply_at_once`) on the lookups' connections, the
+    # charge a transaction.
+    assert opened == ["statement linked loop", "write awaited loop"]
     assert _balance(uow, target) == 10**8 - 10**7
     with uow.read() as tx:  # the request's context reached the use case: its audit origin
         origin = tx.conn.execute(
@@ -450,7 +459,7 @@ def test_the_same_script_decides_and_stores_the_same_in_one_statement_and_in_a_t
         monkeypatch.setattr(UnitOfWork, "writes_at_once", False)
         opened.clear()
         second = _script(uow, in_transaction)
-        assert "statement engine loop" not in opened
+        assert not [o for o in opened if o.startswith("statement")]
     assert first == second
     assert _stored(uow, at_once, since) == _stored(uow, in_transaction, since)
     # The three changes without a key went in one statement each; nothing else tried it
@@ -556,8 +565,9 @@ def test_a_change_past_the_floor_the_statement_sees_writes_nothing(
 def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
     uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No BEGIN and no COMMIT: the connection is in autocommit while the statement runs.
-    Before it, the lookup of the caller's chain reads the target with its wallet too."""
+    """No BEGIN and no COMMIT: the statement runs on one of the lookups' autocommit
+    connections, which holds no transaction once it has run. Before it, the lookup of the
+    caller's chain reads the target with its wallet too."""
     reseller, target = _funded(uow, 10**8)
     seen: list[object] = []
     statements: list[str] = []
@@ -566,22 +576,89 @@ def test_the_one_statement_runs_outside_any_transaction_awaited_on_the_loop(
         statements.append(args[2])
 
     event.listen(Engine, "before_cursor_execute", counted)
-    original = uow.at_once
+    write = AwaitedCursor.write
 
-    @contextlib.contextmanager
-    def looked() -> Iterator[Any]:
-        with original() as tx:
-            seen.append(getattr(tx.conn.connection.dbapi_connection, "autocommit", None))
-            yield tx
+    def written(cursor: AwaitedCursor, sql: str, args: Any) -> None:
+        write(cursor, sql, args)
+        link = cursor._conn
+        assert isinstance(link, _AsyncpgLink)
+        seen.append(link.conn.is_in_transaction())
 
-    monkeypatch.setattr(uow, "at_once", looked)
+    monkeypatch.setattr(AwaitedCursor, "write", written)
     try:
         _account, entry = asyncio.run(uow.writes_on_loop(_mor, uow, reseller, target, "-1"))
     finally:
         event.remove(Engine, "before_cursor_execute", counted)
-    assert seen == [True]
+    assert seen == [False]  # written once, committed alone
     # The reseller's chain (its name tried kind by kind in one statement) with the target;
     # then the change.
     heads = [s.split("(")[0].strip() for s in statements]
     assert heads == ["WITH RECURSIVE up", "WITH changed AS"]
     assert entry.resulting == 10**8 - 10**7 == _balance(uow, target)
+
+
+def test_a_statement_whose_connection_is_lost_after_it_ran_is_not_sent_again(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server may have committed a statement whose answer never came: it is an outage
+    (ServiceUnavailable), never sent again on another connection, so the debit is made
+    once. The next debit gets a live connection."""
+    reseller, target = _funded(uow, 10**8)
+    ledger_before, audit_before, _ = _rows_of(uow, target)
+    fetch = _AsyncpgLink.fetch
+    lost: list[str] = []
+
+    async def answer_lost(link: _AsyncpgLink, sql: str, args: Any) -> Any:
+        rows = await fetch(link, sql, args)
+        if sql.startswith("WITH changed") and not lost:
+            lost.append(sql)
+            link.finish()
+            raise ConnectionResetError("the answer was lost")
+        return rows
+
+    monkeypatch.setattr(_AsyncpgLink, "fetch", answer_lost)
+
+    async def run() -> None:
+        with pytest.raises(ServiceUnavailable):
+            await uow.writes_on_loop(_mor, uow, reseller, target, "-1")
+        await uow.writes_on_loop(_mor, uow, reseller, target, "-2")
+
+    asyncio.run(run())
+    assert len(lost) == 1
+    assert _balance(uow, target) == 10**8 - 3 * 10**7  # the lost one once, then the next
+    entries, audited, total = _rows_of(uow, target)
+    assert (entries, audited) == (ledger_before + 2, audit_before + 2)
+    assert total == _balance(uow, target)
+
+
+def test_a_kept_connection_the_server_closed_is_not_given_the_statement(
+    uow: UnitOfWork, engine: Engine
+) -> None:
+    """A statement that writes is never sent again once sent, so a kept connection whose
+    end the loop has seen is replaced before it is sent (the lookups, which may read again,
+    find out by trying)."""
+    reseller, target = _funded(uow, 10**8)
+    before = _server_connections(engine)
+
+    def change(units: int) -> object:
+        with uow.at_once() as one:
+            assert isinstance(one, Statement)
+            made = audit.entry(one, "wallet.change", target.id, before={"balance": units},
+                               after={"balance": units - 1})  # fmt: skip
+            return one.wallets.change_at_once(target.id, Asset.BALANCE, -1, before=units,
+                                              reason="t", actor_id=None, now=one.now,
+                                              audit=made)  # fmt: skip
+
+    async def run() -> list[object]:
+        await uow.writes_on_loop(_mor, uow, reseller, target, "-1")  # the loop's connections
+        opened = _server_connections(engine) - before
+        assert opened
+        with engine.connect() as conn:
+            for pid in opened:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.2)  # the loop reads each socket's end
+        return [await uow.writes_on_loop(change, 10**8 - 10**7)]
+
+    [entry] = asyncio.run(run())
+    assert entry is not None
+    assert _balance(uow, target) == 10**8 - 10**7 - 1

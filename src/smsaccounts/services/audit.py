@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smsaccounts.domain.audit import AuditEntry, NewAuditEntry, diff
-from smsaccounts.services.ports import Tx, UnitOfWork
+from smsaccounts.services.ports import AtOnce, Tx, UnitOfWork
 
 
 @dataclasses.dataclass(slots=True)
@@ -57,7 +57,7 @@ def record(
 
 
 def entry(
-    tx: Tx,
+    tx: AtOnce,
     action: str,
     target_id: int | None,
     *,

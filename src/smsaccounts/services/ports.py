@@ -113,7 +113,26 @@ class Accounts(Protocol):
     def get_route(self, account_id: int, recipient: str) -> int | None: ...
 
 
-class Wallets(Protocol):
+class WalletChanges(Protocol):
+    """What a one-statement write (`UnitOfWorkOf.at_once`) can do to a wallet."""
+
+    def change_at_once(
+        self,
+        account_id: int,
+        asset: Asset,
+        amount: int,
+        *,
+        before: int,
+        reason: str,
+        actor_id: int | None,
+        now: dt.datetime,
+        audit: NewAuditEntry,
+    ) -> LedgerEntry | None:
+        """`apply` and `record` (no key) in one statement, only while the wallet holds
+        `before` and its account is live; None, and nothing written, if not."""
+
+
+class Wallets(WalletChanges, Protocol):
     def add(
         self,
         account_id: int,
@@ -146,21 +165,6 @@ class Wallets(Protocol):
         """One ledger entry, and with it `audit` (the change's audit row, written as
         `Audit.add` writes it); IdempotencyKeyTaken, and neither written, when an entry
         exists under the same key (of the same scope: the actor and the reason)."""
-
-    def change_at_once(
-        self,
-        account_id: int,
-        asset: Asset,
-        amount: int,
-        *,
-        before: int,
-        reason: str,
-        actor_id: int | None,
-        now: dt.datetime,
-        audit: NewAuditEntry,
-    ) -> LedgerEntry | None:
-        """`apply` and `record` (no key) in one statement, only while the wallet holds
-        `before` and its account is live; None, and nothing written, if not."""
 
     def count_messages(self, account_id: int, count: int) -> bool:
         """Add `count` messages sent unless that passes the wallet's `max_messages`."""
@@ -316,6 +320,18 @@ class Tx(Protocol):
         it was asked in) is undone."""
 
 
+class AtOnce(Protocol):
+    """What `UnitOfWorkOf.at_once` opens: one writing statement, its own transaction. A `Tx`
+    is one too."""
+
+    @property
+    def now(self) -> dt.datetime: ...
+    @property
+    def wallets(self) -> WalletChanges: ...
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once the statement has committed; never if it fails."""
+
+
 class AccountLookups(Protocol):
     def get(self, account_id: int) -> Account | None: ...
     def get_by_object_id(self, object_id: str) -> Account | None: ...
@@ -407,7 +423,7 @@ class UnitOfWorkOf(Protocol[TxT_co]):
     def writes_at_once(self) -> bool:
         """Whether `at_once` may be used: where a statement alone saves round trips."""
 
-    def at_once(self) -> AbstractContextManager[TxT_co]:
+    def at_once(self) -> AbstractContextManager[AtOnce]:
         """A transaction of one writing statement, committed as it runs."""
 
     def lookups(self) -> AbstractContextManager[PageLookups]:

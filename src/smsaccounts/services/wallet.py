@@ -23,7 +23,7 @@ from smsaccounts.domain.wallet_rules import IdempotencyKeyTaken
 from smsaccounts.errors import ErrorCode, InsufficientFunds, InvalidField, NotFound
 from smsaccounts.services import audit, low_balance
 from smsaccounts.services.accounts import visible
-from smsaccounts.services.ports import Tx, UnitOfWork
+from smsaccounts.services.ports import AtOnce, Tx, UnitOfWork
 
 
 def get(uow: UnitOfWork, *, account_id: int) -> Wallet:
@@ -299,7 +299,7 @@ def apply_at_once(
 
 
 def _audited(
-    tx: Tx, account_id: int, asset: Asset, before: int, after: int, reason: str
+    tx: AtOnce, account_id: int, asset: Asset, before: int, after: int, reason: str
 ) -> NewAuditEntry:
     """The audit row of a change of `asset` from `before` to `after`."""
     return audit.entry(tx, "wallet.change", account_id,
@@ -307,7 +307,7 @@ def _audited(
                        after={asset.value: after, "reason": reason})  # fmt: skip
 
 
-def _counted(tx: Tx, asset: Asset, amount: int) -> None:
+def _counted(tx: AtOnce, asset: Asset, amount: int) -> None:
     direction = "credit" if amount > 0 else "debit"
     tx.after_commit(metrics.WALLET_CHANGES.labels(asset.value, direction).inc)
 

@@ -61,6 +61,10 @@ class Link(Protocol):
     def finish(self) -> None:
         """Close it without awaiting."""
 
+    @property
+    def closed(self) -> bool:
+        """Whether it is known closed (its socket's end seen while it sat idle)."""
+
 
 class AwaitedConnections:
     """Autocommit connections of the running event loop, at most `_CONNECTIONS` in use, kept
@@ -122,9 +126,14 @@ class AwaitedConnections:
 
     def transactions(self) -> Transactions | None:
         """Inside `run` with `writes`: the running loop's awaited transactions; else None."""
-        if not (in_greenlet() and _WRITING.get()):
+        if not self.writing():
             return None
         return self.pool().transactions(self)
+
+    @staticmethod
+    def writing() -> bool:
+        """Whether this code runs inside `run` with `writes` (so a write may be awaited)."""
+        return in_greenlet() and _WRITING.get()
 
     @staticmethod
     def inside() -> bool:
@@ -197,6 +206,25 @@ class AwaitedCursor:
                 self.drop()
                 metrics.DATABASE_ERRORS.inc()
                 raise ServiceUnavailable("database unavailable") from again
+
+    def write(self, sql: str, args: Any) -> None:
+        """`execute` for a statement that writes and is its own transaction (autocommit):
+        sent once, never again on another connection, since a connection lost while it was
+        in flight may have committed it. A kept connection already seen closed is
+        replaced before anything is sent, as the pool's checkout does (`_closed_asyncpg`)."""
+        conn = self._conn
+        while conn is None:
+            conn = self._open()
+            if self._kept and conn.closed:
+                self.drop()
+                conn = None
+        self._rows = ()
+        try:
+            self._rows = await_only(conn.fetch(sql, args))
+        except self._source.outage as error:
+            self.drop()
+            metrics.DATABASE_ERRORS.inc()
+            raise ServiceUnavailable("database unavailable") from error
 
     def fetchall(self) -> Sequence[Sequence[Any]]:
         rows, self._rows = self._rows, ()
@@ -367,6 +395,10 @@ class _AsyncpgLink:
     def finish(self) -> None:
         self.conn.terminate()
 
+    @property
+    def closed(self) -> bool:
+        return bool(self.conn.is_closed())
+
 
 class _PsycopgLink:
     """A psycopg async connection; behind PgBouncer (`prepare` False) it prepares nothing."""
@@ -394,6 +426,10 @@ class _PsycopgLink:
 
     def finish(self) -> None:
         self.conn.pgconn.finish()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.conn.closed)
 
 
 # The URL parameters asyncpg reads as libpq does (asyncpg/connect_utils.py; `options` and

@@ -32,7 +32,7 @@ from smsaccounts.storage.lookups import Lookups, LookupStatements
 from smsaccounts.storage.outbox import OutboxRepository
 from smsaccounts.storage.prepared import savepoint
 from smsaccounts.storage.throttles import ThrottlesRepository
-from smsaccounts.storage.wallets import WalletsRepository
+from smsaccounts.storage.wallets import AwaitedWallets, WalletsRepository
 
 T = TypeVar("T")
 
@@ -126,6 +126,20 @@ class Tx:
         return ConsoleRepository(self.conn)
 
 
+class Statement:
+    """What `UnitOfWork.at_once` opens on the event loop: one writing statement awaited on
+    the lookups' autocommit connections (`AwaitedWallets`), its own transaction."""
+
+    def __init__(self, wallets: AwaitedWallets, now: dt.datetime) -> None:
+        self.wallets = wallets
+        self.now = now
+        self.committed = AfterCommit()
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once the statement has run (and so committed)."""
+        self.committed.add(action)
+
+
 class UnitOfWork:
     """What every service function takes: transactions, the clock, settings, the hasher."""
 
@@ -186,10 +200,19 @@ class UnitOfWork:
         return not self.db.is_sqlite
 
     @contextlib.contextmanager
-    def at_once(self) -> Iterator[Tx]:
+    def at_once(self) -> Iterator[Tx | Statement]:
         """A `Tx` for one writing statement that is its own transaction (`writes_at_once`):
         whatever runs in it commits as it runs, so it must run one statement, whose effects
-        all happen or none. Its `after_commit` actions run after it."""
+        all happen or none. Its `after_commit` actions run after it. Inside `writes_on_loop`
+        it is a `Statement` on the lookups' awaited connections instead (no pool, no
+        `Connection`: the same statement with less Python around it)."""
+        awaited = self._awaited
+        if awaited is not None and awaited.writing():
+            with awaited.cursor() as cursor:
+                one = Statement(AwaitedWallets(cursor, self.db.engine), self.clock.now())
+                yield one
+            run_all(one.committed.actions)
+            return
         with self.db.statement(awaited=self._transactions()) as conn:
             tx = Tx(conn, self.clock.now(), default_currency=self.settings.default_currency,
                     email=bool(self.settings.smtp_url))  # fmt: skip
