@@ -26,7 +26,7 @@ from smsaccounts.errors import ServiceUnavailable
 from smsaccounts.storage import accounts as storage_accounts
 from smsaccounts.storage import rows
 from smsaccounts.storage.awaited import AwaitedConnections
-from smsaccounts.storage.prepared import Form, Prepared
+from smsaccounts.storage.prepared import Form, Prepared, observed_raw
 from smsaccounts.storage.tables import accounts, api_keys, throttles, wallets
 from smsaccounts.storage.throttles import state_of as throttle_state
 
@@ -249,12 +249,7 @@ class Lookups:
 
     def _rows(self, form: Form, values: dict[str, Any]) -> list[Any]:
         params = form.params(values)
-        listeners = self._s.engine.dispatch.before_cursor_execute
-        if listeners:
-            # SQLAlchemy's `before_cursor_execute`, as `Prepared.run` calls it, for whoever
-            # listens on the engine (tests that read which statements ran); no `Connection`
-            # runs these, so its first argument is None.
-            listeners(None, self._cursor, form.sql, params, None, False)
+        observed_raw(self._s.engine, self._cursor, form.sql, params)
         self._cursor.execute(form.sql, params)
         return form.fetched(self._cursor.fetchall())
 

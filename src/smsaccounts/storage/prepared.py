@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Connection, exc, func
+from sqlalchemy import Connection, Engine, exc, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.expression import Executable, Select
@@ -257,6 +257,14 @@ def _observed(conn: Connection, cursor: Any, sql: str, params: Any) -> None:
         listeners = conn.dispatch.before_cursor_execute
         if listeners:
             listeners(conn, cursor, sql, params, None, False)
+
+
+def observed_raw(engine: Engine, cursor: Any, sql: str, params: Any) -> None:
+    """`_observed` for a statement no `Connection` runs (the lookups', a statement awaited on
+    their connections): the engine's listeners get None for the connection."""
+    listeners = engine.dispatch.before_cursor_execute
+    if listeners:
+        listeners(None, cursor, sql, params, None, False)
 
 
 def _cursor(conn: Connection) -> Any:

@@ -41,7 +41,7 @@ from smsaccounts.storage import rows
 from smsaccounts.storage.audit import AuditRepository
 from smsaccounts.storage.audit import values as audit_values
 from smsaccounts.storage.awaited import AwaitedCursor
-from smsaccounts.storage.prepared import Prepared
+from smsaccounts.storage.prepared import Prepared, observed_raw
 from smsaccounts.storage.tables import accounts, audit_log, ledger, wallets
 
 _BY_ACCOUNT = Prepared(select(wallets).where(wallets.c.account_id == bindparam("account_id")))
@@ -246,9 +246,7 @@ class AwaitedWallets:
                                      actor_id=actor_id, now=now, audit=audit)  # fmt: skip
         form = statement.form(self.engine.dialect)
         params = form.params(values)
-        listeners = self.engine.dispatch.before_cursor_execute
-        if listeners:  # for whoever listens on the engine, as the lookups do (no Connection)
-            listeners(None, self.cursor, form.sql, params, None, False)
+        observed_raw(self.engine, self.cursor, form.sql, params)
         self.cursor.write(form.sql, params)
         found = form.fetched(list(self.cursor.fetchall()))
         return rows.ledger_entry(form.mapping(found[0])) if found else None
