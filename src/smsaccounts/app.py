@@ -115,18 +115,26 @@ def create_app(
 
 
 class _App(Starlette):
-    """Starlette, with the plain-ASGI routes' exact paths served ahead of its own call and
-    its error middleware (the dialects' pipeline answers every error itself), under the
+    """Starlette, with the plain-ASGI routes' exact paths (and the paths with parameters its
+    router chose such a route for before: `ExactPaths.learn`) served ahead of its own call
+    and its error middleware (the dialects' pipeline answers every error itself), under the
     same body limit; any other request goes through Starlette's whole stack, as before."""
 
     exact: ExactPaths | None = None
     front: ASGIApp | None = None  # `exact` under the body limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.exact is not None and self.front is not None and self.exact.find(scope):
+        exact = self.exact
+        if exact is None or self.front is None:
+            await super().__call__(scope, receive, send)
+            return
+        if exact.find(scope):
             await self.front(scope, receive, send)
             return
+        key = exact.learnable(scope)
         await super().__call__(scope, receive, send)
+        if key is not None:
+            exact.learn(key, scope)  # the same path next time: without the router
 
     async def starlette(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)

@@ -188,3 +188,105 @@ def test_a_length_within_the_limit_is_not_trusted_when_a_transfer_encoding_comes
     assert statuses([length, (b"transfer-encoding", b"chunked")]) == [413]
     assert statuses([(b"transfer-encoding", b"chunked"), length]) == [413]
     assert statuses([(b"content-length", b"ten")]) == [413]
+
+
+def test_a_path_with_parameters_is_routed_once_then_served_as_the_router_chose(
+    settings: Settings, uow: Any, monkeypatch: Any
+) -> None:
+    """LINK's `{fmt}` and `{id}` paths: the first request of a method and path goes through
+    Starlette's router, the next ones straight to the app it chose, with the parameters it
+    read; every answer is the router's."""
+    from starlette.applications import Starlette
+
+    from tests import factories
+
+    routed: list[str] = []
+    through_router = Starlette.__call__
+
+    async def counting(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self is app:  # not the console's own Starlette
+            routed.append(scope["path"])
+        await through_router(self, scope, receive, send)
+
+    monkeypatch.setattr(Starlette, "__call__", counting)
+    admin = factories.user(uow, acl_admin=True)
+    key = factories.user_key(uow, admin)
+    app = create_app(settings, uow=uow, deliver_sms=False)
+    with TestClient(app) as client:
+
+        def twice(method: str, path: str, *, learned: bool = True) -> Any:
+            """The same request twice; both answers, checked equal, and the router's count."""
+            routed.clear()
+            first = client.request(method, path)
+            second = client.request(method, path)
+            assert (second.status_code, second.headers, second.content) == (
+                first.status_code, first.headers, first.content,
+            )  # fmt: skip
+            assert routed == ([path.partition("?")[0]] if learned else [path.partition("?")[0]] * 2)
+            return first
+
+        made = client.post(f"/v2/user.json?apikey={key}", json={"user": {"username": "kid1"}})
+        other = client.post(f"/v2/user.json?apikey={key}", json={"user": {"username": "kid2"}})
+        kid, kid2 = made.json()["user"]["id"], other.json()["user"]["id"]
+        page = twice("GET", f"/v2/users.json?apikey={key}")
+        assert page.status_code == 200
+        assert sorted(u["username"] for u in page.json()["users"]) == sorted(
+            [admin.name, "kid1", "kid2"]
+        )
+        # `{id}` and `{fmt}` as the router read them: each id its own path and answer.
+        one = twice("GET", f"/v2/user/{kid}.xml?apikey={key}")
+        two = twice("GET", f"/v2/user/{kid2}.xml?apikey={key}")
+        assert (one.status_code, two.status_code) == (200, 200)
+        assert b"<username>kid1</username>" in one.content
+        assert b"<username>kid2</username>" in two.content
+        # A method the path does not serve: the dialect's 405 with its Allow, both times.
+        refused = twice("POST", f"/v2/users.json?apikey={key}")
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+        assert twice("GET", f"/v2/users.txt?apikey={key}").status_code == 404
+        # Nothing is kept for what no route with parameters answered.
+        assert twice("GET", "/v2/nowhere", learned=False).status_code == 404
+        # A console page with a parameter is a function's route: routed every time.
+        routed.clear()
+        for _ in range(2):
+            assert client.get("/console/accounts/1", follow_redirects=False).status_code < 500
+        assert routed == ["/console/accounts/1"] * 2
+
+
+def test_exact_paths_keep_only_a_templated_routes_choice_and_hand_out_its_parameters() -> None:
+    from starlette.routing import Mount, Route, Router
+
+    from smsaccounts import middleware
+    from smsaccounts.middleware import ExactPaths
+
+    class Plain:
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            """Never called here."""
+
+    templated, exact = Plain(), Plain()
+    inner = Router([Route("/t/{n}.{fmt}", templated, methods=None)])
+    exact_paths = ExactPaths(
+        inner, routes=[Mount("/m", routes=[*inner.routes, Route("/e", exact, methods=None)])]
+    )
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/m/t/1.json"}
+    key = exact_paths.learnable(scope)
+    assert key == ("GET", "/m/t/1.json")
+    assert key is not None
+    # The router's scope: a Router (equality without a hash) or another app is not kept.
+    exact_paths.learn(key, {**scope, "endpoint": inner, "path_params": {}})
+    exact_paths.learn(key, {**scope, "endpoint": exact, "path_params": {}})
+    assert exact_paths.learned == {}
+    assert exact_paths.find(dict(scope)) is None
+    exact_paths.learn(key, {**scope, "endpoint": templated, "path_params": {"n": "1"}})
+    first, second = dict(scope), dict(scope)
+    assert exact_paths.find(first) is templated
+    first["path_params"]["n"] = "changed by the app"
+    assert (exact_paths.find(second), second["path_params"]) == (templated, {"n": "1"})
+    assert exact_paths.find({**scope, "method": "POST"}) is None  # kept by method too
+    assert exact_paths.learnable({**scope, "root_path": "/base"}) is None
+    assert exact_paths.find({**scope, "root_path": "/base"}) is None
+    # Bounded: when full it starts over.
+    for n in range(middleware._LEARNED_MOST):
+        path = f"/m/t/{n + 2}.json"
+        exact_paths.learn(("GET", path), {**scope, "path": path, "endpoint": templated})
+    assert len(exact_paths.learned) <= middleware._LEARNED_MOST
+    assert ("GET", "/m/t/1.json") not in exact_paths.learned
