@@ -160,3 +160,124 @@ def test_a_server_with_options_the_loop_does_not_take_is_uvloops_own() -> None:
             await server.wait_closed()
 
     assert _run(main) == (False, 1)
+
+
+# -- writes held until the turn ends ------------------------------------------------------
+
+
+class _Recording(asyncio.Transport):
+    """A stream transport that records what is asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[Any] = []
+        self.closing = False
+
+    def write(self, data: Any) -> None:
+        self.calls.append(bytes(data))
+
+    def close(self) -> None:
+        self.calls.append("close")
+        self.closing = True
+
+    def abort(self) -> None:
+        self.calls.append("abort")
+        self.closing = True
+
+    def write_eof(self) -> None:
+        self.calls.append("eof")
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 7
+
+
+def test_a_connections_writes_of_a_turn_leave_together_when_the_turn_ends() -> None:
+    async def main() -> list[list[Any]]:
+        turn = eventloop.TurnWrites(asyncio.get_running_loop())
+        first, second = _Recording(), _Recording()
+        one, two = eventloop.HeldWrites(first, turn), eventloop.HeldWrites(second, turn)
+        one.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        two.write(b"head ")
+        one.write(bytearray(b"body"))
+        two.writelines([b"and ", memoryview(b"body")])
+        one.write(b"")
+        during = [list(first.calls), list(second.calls)]
+        assert one.get_write_buffer_size() == len(b"HTTP/1.1 200 OK\r\n\r\nbody") + 7
+        await asyncio.sleep(0)  # the turn ends
+        after = [list(first.calls), list(second.calls)]
+        one.write(b"next turn")
+        await asyncio.sleep(0)
+        return [*during, *after, list(first.calls)]
+
+    during_one, during_two, one, two, later = _run(main)
+    assert (during_one, during_two) == ([], [])
+    assert (one, two) == ([b"HTTP/1.1 200 OK\r\n\r\nbody"], [b"head and body"])
+    assert later == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"next turn"]
+
+
+def test_held_writes_go_before_a_close_or_an_eof_and_an_abort_drops_them() -> None:
+    async def main() -> list[list[Any]]:
+        turn = eventloop.TurnWrites(asyncio.get_running_loop())
+        closed, ended, aborted = _Recording(), _Recording(), _Recording()
+        held = [eventloop.HeldWrites(t, turn) for t in (closed, ended, aborted)]
+        for each in held:
+            each.write(b"answer ")
+            each.write(b"last")
+        held[0].close()
+        held[1].write_eof()
+        held[2].abort()
+        await asyncio.sleep(0)  # the turn ends: nothing is left to write
+        return [closed.calls, ended.calls, aborted.calls]
+
+    assert _run(main) == [[b"answer last", "close"], [b"answer last", "eof"], ["abort"]]
+
+
+def test_a_large_answer_goes_at_once_and_a_lost_connection_is_not_written() -> None:
+    async def main() -> tuple[list[Any], list[Any], list[Any]]:
+        turn = eventloop.TurnWrites(asyncio.get_running_loop())
+        big, lost, closing = _Recording(), _Recording(), _Recording()
+        eventloop.HeldWrites(big, turn).write(b"x" * eventloop.HOLD_AT_MOST)
+        at_once = list(big.calls)
+        held = eventloop.HeldWrites(lost, turn)
+        held.write(b"to nobody")
+        lost.closing = True  # the peer went away before the turn ended
+        closing.closing = True
+        eventloop.HeldWrites(closing, turn).write(b"after close")  # the transport's answer
+        await asyncio.sleep(0)
+        return at_once, lost.calls, closing.calls
+
+    at_once, lost, closing = _run(main)
+    assert [len(each) for each in at_once] == [eventloop.HOLD_AT_MOST]
+    assert lost == []
+    assert closing == [b"after close"]
+
+
+def test_a_served_connection_writes_through_held_writes_and_its_answers_arrive_in_order() -> None:
+    async def main() -> tuple[bytes, list[str]]:
+        kinds: list[str] = []
+
+        class TwoParts(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                kinds.append(type(transport).__name__)
+                self.transport = transport
+
+            def data_received(self, data: bytes) -> None:
+                for line in data.split(b"\n"):
+                    if line:
+                        self.transport.write(b"<" + line)
+                        self.transport.write(b">")
+
+        server = await asyncio.get_running_loop().create_server(TwoParts, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"a\nb\nc\n")
+        answered = await asyncio.wait_for(reader.readexactly(9), 5)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return answered, kinds
+
+    assert _run(main) == (b"<a><b><c>", ["HeldWrites"])
