@@ -13,12 +13,14 @@ transports (`connect_accepted_socket`), so nothing else about serving changes. T
 uvloop sends each write at once: an answer's head and its body, then the next connection's,
 each a send of its own spread over the turn, and each wakes the client that waits for it. On
 loopback (`make bench`, 2 cores) that waking cost the kernel ~17 µs an answer, 30% of the
-server's CPU. A connection's writes are held until the loop's turn ends (`TurnWrites`), as
-Netty's flush consolidation holds flushes, and then each connection's go in one send: the
-clients wake once for a turn's answers and send their next requests together, so the next
-turn reads more at once. mysms balance/get served 8,000 -> 11,200 req/s, the bare baseline
-15,100 -> 21,200 (pinned, bench/README.md). An answer waits at most the rest of its turn;
-64 KiB held go at once (memory stays bounded and the transport's flow control sees them).
+server's CPU. While the loop is busy (more than one connection wrote in the turn before), a
+connection's writes are held until the turn ends (`TurnWrites`), as Netty's flush
+consolidation holds flushes, and then each connection's go in one send: the clients wake
+once for a turn's answers and send their next requests together, so the next turn reads
+more at once. Pinned, 32 connections: mysms balance/get 8,100 -> 11,800 req/s (p99 7.7 ->
+3.8 ms), the bare baseline on this loop 15,700 -> 22,600; at one connection nothing is held
+and nothing changed (bench/README.md). An answer waits at most the rest of its turn; 64 KiB
+held go at once (memory stays bounded and the transport's flow control sees them).
 """
 
 from __future__ import annotations
@@ -192,22 +194,39 @@ HOLD_AT_MOST = 64 * 1024
 
 
 class TurnWrites:
-    """The connections holding writes in this turn of `loop`: written when it ends."""
+    """The turns of `loop` as its connections write: how many wrote in each, and the
+    writes held until the turn ends.
+
+    Writes are held only while the loop is busy: when more than one connection wrote in the
+    turn before. A lone request's answer (one connection a turn) goes at once, as uvloop
+    would send it: held, it would wait for the next turn, ~30 µs at one connection.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._holding: list[HeldWrites] = []
+        self.number = 0  # of the turn now: a connection notes each turn it writes in once
+        self._writers = 0  # connections that wrote in this turn
+        self.busy = False  # more than one wrote in the turn before: hold this turn's writes
+
+    def note(self) -> None:
+        """A connection writes for the first time in this turn.
+
+        The turn's end is a callback scheduled at its first write: it runs after every one
+        already due (this turn's other requests) and before anything the next turn reads."""
+        if not self._writers:
+            self._loop.call_soon(self.end)
+        self._writers += 1
 
     def hold(self, held: HeldWrites) -> None:
-        """`held` has its first write of the turn: write it (and any more) at the turn's end.
-
-        A callback scheduled now runs after every one already due (this turn's other
-        requests) and before anything the next turn reads."""
-        if not self._holding:
-            self._loop.call_soon(self.write_all)
+        """`held` holds writes: write them when the turn ends."""
         self._holding.append(held)
 
-    def write_all(self) -> None:
+    def end(self) -> None:
+        """The turn ends: what it held is written; the next holds if this one was busy."""
+        self.busy = self._writers > 1
+        self._writers = 0
+        self.number += 1
         holding, self._holding = self._holding, []
         for held in holding:
             held.flush()
@@ -217,7 +236,7 @@ class HeldWrites(asyncio.Transport):
     """A transport whose writes are held until the loop's turn ends (`TurnWrites`), then
     written together in one send; everything else is the transport's own."""
 
-    __slots__ = ("_held", "_size", "_transport", "_turn")
+    __slots__ = ("_held", "_noted", "_size", "_transport", "_turn")
 
     def __init__(self, transport: asyncio.Transport, turn: TurnWrites) -> None:
         super().__init__()
@@ -225,16 +244,23 @@ class HeldWrites(asyncio.Transport):
         self._turn = turn
         self._held: list[bytes] = []
         self._size = 0
+        self._noted = -1  # the turn this connection last wrote in
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if self._transport.is_closing() and not self._held:
-            self._transport.write(data)  # as the transport answers a write after close
+        turn = self._turn
+        if self._noted != turn.number:
+            self._noted = turn.number
+            turn.note()
+        if self._held:
+            self._held.append(bytes(data))
+        elif not turn.busy or self._transport.is_closing():
+            self._transport.write(data)  # at once (a write after close: the transport's answer)
             return
-        if not self._held:
-            self._turn.hold(self)
-        self._held.append(bytes(data))
+        else:
+            turn.hold(self)
+            self._held.append(bytes(data))
         self._size += len(data)
         if self._size >= HOLD_AT_MOST:
             self.flush()

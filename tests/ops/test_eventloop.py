@@ -194,33 +194,53 @@ class _Recording(asyncio.Transport):
         return 7
 
 
-def test_a_connections_writes_of_a_turn_leave_together_when_the_turn_ends() -> None:
-    async def main() -> list[list[Any]]:
+async def _busy(turn: eventloop.TurnWrites) -> None:
+    """A turn in which two connections write: the next turn holds its writes."""
+    for transport in (_Recording(), _Recording()):
+        eventloop.HeldWrites(transport, turn).write(b"earlier answer")
+    await asyncio.sleep(0)
+
+
+def test_a_busy_turns_writes_leave_together_when_it_ends_and_a_lone_answer_at_once() -> None:
+    async def main() -> list[Any]:
         turn = eventloop.TurnWrites(asyncio.get_running_loop())
         first, second = _Recording(), _Recording()
         one, two = eventloop.HeldWrites(first, turn), eventloop.HeldWrites(second, turn)
+        seen: list[Any] = []
+        # A quiet loop: written at once, and the turn counts the connections that wrote.
+        one.write(b"a")
+        two.write(b"b")
+        seen.append([list(first.calls), list(second.calls)])
+        await asyncio.sleep(0)  # two wrote: the next turn holds
         one.write(b"HTTP/1.1 200 OK\r\n\r\n")
         two.write(b"head ")
         one.write(bytearray(b"body"))
         two.writelines([b"and ", memoryview(b"body")])
         one.write(b"")
-        during = [list(first.calls), list(second.calls)]
-        assert one.get_write_buffer_size() == len(b"HTTP/1.1 200 OK\r\n\r\nbody") + 7
-        await asyncio.sleep(0)  # the turn ends
-        after = [list(first.calls), list(second.calls)]
-        one.write(b"next turn")
+        seen.append([list(first.calls), list(second.calls)])
+        seen.append(one.get_write_buffer_size())
+        await asyncio.sleep(0)  # the busy turn ends: one write each
+        seen.append([list(first.calls), list(second.calls)])
+        one.write(b"alone")  # held: the turn before was busy; this one is not
+        seen.append(list(first.calls))
         await asyncio.sleep(0)
-        return [*during, *after, list(first.calls)]
+        one.write(b"at once")  # one connection a turn: as uvloop sends it
+        seen.append(list(first.calls))
+        return seen
 
-    during_one, during_two, one, two, later = _run(main)
-    assert (during_one, during_two) == ([], [])
-    assert (one, two) == ([b"HTTP/1.1 200 OK\r\n\r\nbody"], [b"head and body"])
-    assert later == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"next turn"]
+    quiet, during, buffered, ended, alone, lone = _run(main)
+    assert quiet == [[b"a"], [b"b"]]
+    assert during == quiet
+    assert buffered == len(b"HTTP/1.1 200 OK\r\n\r\nbody") + 7
+    assert ended == [[b"a", b"HTTP/1.1 200 OK\r\n\r\nbody"], [b"b", b"head and body"]]
+    assert alone == ended[0]
+    assert lone == [*ended[0], b"alone", b"at once"]
 
 
 def test_held_writes_go_before_a_close_or_an_eof_and_an_abort_drops_them() -> None:
     async def main() -> list[list[Any]]:
         turn = eventloop.TurnWrites(asyncio.get_running_loop())
+        await _busy(turn)
         closed, ended, aborted = _Recording(), _Recording(), _Recording()
         held = [eventloop.HeldWrites(t, turn) for t in (closed, ended, aborted)]
         for each in held:
@@ -238,6 +258,7 @@ def test_held_writes_go_before_a_close_or_an_eof_and_an_abort_drops_them() -> No
 def test_a_large_answer_goes_at_once_and_a_lost_connection_is_not_written() -> None:
     async def main() -> tuple[list[Any], list[Any], list[Any]]:
         turn = eventloop.TurnWrites(asyncio.get_running_loop())
+        await _busy(turn)
         big, lost, closing = _Recording(), _Recording(), _Recording()
         eventloop.HeldWrites(big, turn).write(b"x" * eventloop.HOLD_AT_MOST)
         at_once = list(big.calls)
