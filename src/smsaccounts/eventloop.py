@@ -253,14 +253,12 @@ class HeldWrites(asyncio.Transport):
         if self._noted != turn.number:
             self._noted = turn.number
             turn.note()
-        if self._held:
-            self._held.append(bytes(data))
-        elif not turn.busy or self._transport.is_closing():
-            self._transport.write(data)  # at once (a write after close: the transport's answer)
-            return
-        else:
+        if not self._held:
+            if not turn.busy or self._transport.is_closing():
+                self._transport.write(data)  # at once (after a close: the transport's answer)
+                return
             turn.hold(self)
-            self._held.append(bytes(data))
+        self._held.append(bytes(data))
         self._size += len(data)
         if self._size >= HOLD_AT_MOST:
             self.flush()

@@ -116,16 +116,20 @@ class ExactPaths:
         self.app = app
         self.table: dict[tuple[str, str], ASGIApp] = {}
         self.any_method: dict[str, ASGIApp] = {}
-        for methods, path, endpoint in _exact(routes, ""):
-            if methods is None:
-                self.any_method[path] = endpoint
-            for method in methods or ():
-                self.table[(method, path)] = endpoint
         # The apps of every-method routes with parameters, which the router's choice is kept
         # for, by identity (an app may define equality without a hash: Starlette's Router);
         # and its choices, with the parameters it read, by method and path.
-        self.templated: dict[int, ASGIApp] = {id(app): app for app in _templated(routes)}
+        self.templated: dict[int, ASGIApp] = {}
         self.learned: dict[tuple[str, str], tuple[ASGIApp, dict[str, Any]]] = {}
+        for path, route in _plain(routes, ""):
+            if "{" in path:
+                if route.methods is None:
+                    self.templated[id(route.app)] = route.app
+                continue
+            if route.methods is None:
+                self.any_method[path] = route.app
+            for method in route.methods or ():
+                self.table[(method, path)] = route.app
 
     def find(self, scope: Scope) -> ASGIApp | None:
         """The plain-ASGI app of the request's exact path, or of a path the router chose one
@@ -171,29 +175,11 @@ class ExactPaths:
 _LEARNED_MOST = 4096
 
 
-def _templated(routes: Sequence[BaseRoute]) -> Iterator[ASGIApp]:
-    """The apps of plain-ASGI routes for every method whose paths have parameters."""
+def _plain(routes: Sequence[BaseRoute], prefix: str) -> Iterator[tuple[str, Route]]:
+    """The routes to a plain ASGI app (not a wrapped function), with their whole paths, under
+    mounts without parameters."""
     for route in routes:
         if isinstance(route, Mount) and "{" not in route.path:
-            yield from _templated(route.routes)
-        elif (
-            isinstance(route, Route)
-            and route.app is route.endpoint
-            and route.methods is None
-            and "{" in route.path
-        ):
-            yield route.app
-
-
-def _exact(
-    routes: Sequence[BaseRoute], prefix: str
-) -> Iterator[tuple[set[str] | None, str, ASGIApp]]:
-    for route in routes:
-        if isinstance(route, Mount) and "{" not in route.path:
-            yield from _exact(route.routes, prefix + route.path)
-        elif (
-            isinstance(route, Route)
-            and route.app is route.endpoint  # a plain ASGI app, not a wrapped function
-            and "{" not in route.path
-        ):
-            yield route.methods, prefix + route.path, route.app
+            yield from _plain(route.routes, prefix + route.path)
+        elif isinstance(route, Route) and route.app is route.endpoint:
+            yield prefix + route.path, route
