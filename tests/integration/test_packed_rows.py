@@ -6,23 +6,32 @@ with a column JSON would round (a REAL) is never packed. On PostgreSQL nothing i
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import (
+    Boolean,
+    Connection,
     Float,
     Integer,
     String,
     bindparam,
     create_engine,
+    insert,
     literal_column,
     select,
+    text,
     update,
 )
 
+from smsaccounts.domain.subusers import ListedAccount, ListedWallet
 from smsaccounts.storage.accounts import _BY_ID, PAGE_LISTED
 from smsaccounts.storage.prepared import PACK_FROM, Prepared
-from smsaccounts.storage.tables import accounts, wallets
+from smsaccounts.storage.tables import UTCDateTime, accounts, metadata, wallets
 from smsaccounts.storage.unit_of_work import UnitOfWork
 from tests import factories
 from tests.integration.test_prepared import _typed
@@ -34,6 +43,8 @@ _TEXTS = [c for c in accounts.c if isinstance(c.type, String) and c.name in {
     "first_name", "surname", "reg_address", "reg_city", "signature", "language"}]  # fmt: skip
 _LENGTHS = [getattr(c.type, "length", None) for c in _TEXTS]
 _INTEGERS = [c for c in wallets.c if isinstance(c.type, Integer) and c.name != "account_id"]
+_FLAGS = [c for c in accounts.c if isinstance(c.type, Boolean)]
+_TIMES = [c for c in accounts.c if isinstance(c.type, UTCDateTime)]
 _TEXT = st.text(max_size=40)  # any code point but a surrogate: quotes, \, controls, NUL
 _INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
@@ -72,6 +83,77 @@ def test_a_packed_row_answers_what_sqlalchemy_answers_for_any_text_and_number(
             found = Prepared(statement).run(tx.conn, {"id": account_id}).rows
             assert [_typed(row) for row in found] == expected
             assert len(expected) == 1
+
+
+_TIME = st.datetimes(
+    min_value=dt.datetime(1, 1, 1, 0, 0, 1), max_value=dt.datetime(9999, 12, 31),
+    timezones=st.just(dt.UTC),
+)  # fmt: skip
+
+
+def _listed(found: Sequence[Sequence[Any]]) -> list[list[list[tuple[type, Any]]]]:
+    """A listed page's rows as its records' values and types, record by record."""
+    return [[_typed(record) for record in records] for records in found]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(flags=st.lists(st.booleans(), min_size=len(_FLAGS), max_size=len(_FLAGS)),
+       times=st.lists(st.none() | _TIME, min_size=len(_TIMES), max_size=len(_TIMES)))  # fmt: skip
+def test_a_packed_row_answers_what_sqlalchemy_answers_for_any_flag_and_time(
+    uow: UnitOfWork, account_id: int, flags: list[bool], times: list[dt.datetime | None]
+) -> None:
+    """Booleans and times are decoded by msgspec in C on SQLite (storage/prepared.py,
+    `_typed`): the same values, of the same types, as SQLAlchemy's processors make."""
+    values = {**dict(zip(_FLAGS, flags, strict=True)), **dict(zip(_TIMES, times, strict=True))}
+    values[accounts.c.created_at] = times[0] or dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    with uow.write() as tx:
+        tx.conn.execute(update(accounts).where(accounts.c.id == account_id).values(values))
+    _same_as_sqlalchemy(uow, account_id)
+
+
+def _same_as_sqlalchemy(uow: UnitOfWork, account_id: int) -> None:
+    with uow.read() as tx:
+        _read_alike(tx.conn, account_id)
+
+
+def _read_alike(conn: Connection, account_id: int) -> None:
+    """The account's row, whole and as a LINK page lists it, as `Connection.execute` reads it."""
+    expected = [_typed(row) for row in conn.execute(_BY_ID.statement, {"id": account_id})]
+    found = _BY_ID.run(conn, {"id": account_id}).rows
+    assert [_typed(row) for row in found] == expected
+    assert len(expected) == 1
+    path = conn.execute(select(accounts.c.path).where(accounts.c.id == account_id)).scalar_one()
+    values = {"low": path, "high": f"{path}/", "limit": 1, "at_most": 5}
+    page = PAGE_LISTED[False]
+    want = [(ListedAccount(*row[:21]), ListedWallet(*row[21:28]), row[28:])
+            for row in conn.execute(page.statement, values)]  # fmt: skip
+    got = page.run(conn, values).rows
+    assert len(got) == 1
+    assert _listed(got) == _listed(want)
+    assert [type(record) for record in got[0][:2]] == [ListedAccount, ListedWallet]
+
+
+@pytest.mark.parametrize(
+    ("column", "stored"),
+    [("enabled", "2"), ("created_at", "'2025-01-02'"), ("deactivated", "'2025-01-02 03:04:05'"),
+     ("acl_hlr", "'yes'")],
+)  # fmt: skip
+def test_a_row_msgspec_refuses_is_read_as_sqlalchemy_reads_it(column: str, stored: str) -> None:
+    """A value no write of ours stores (a flag of 2, a date without its time), put there by
+    hand: the packed read falls back to plain JSON and each processor, and answers alike.
+    (SQLite only: nothing is packed elsewhere.)"""
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        made = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        conn.execute(insert(accounts).values(id=7, object_id="o7", kind="user", name="n",
+                                              path="1.7", created_at=made))  # fmt: skip
+        conn.execute(insert(wallets).values(account_id=7, currency="EUR"))
+        by_hand = f"UPDATE accounts SET {column} = {stored} WHERE id = 7"  # noqa: S608 - ours
+        conn.execute(text(by_hand))
+        assert _BY_ID.form(conn.dialect).unpack is not None
+        _read_alike(conn, 7)
 
 
 def test_the_wide_reads_are_packed_on_sqlite_only(uow: UnitOfWork) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import sqlite3
 import weakref
@@ -24,13 +25,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Connection, Engine, exc, func
+from sqlalchemy import Connection, Engine, String, exc, func, literal_column, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.expression import Executable, Select
 from sqlalchemy.types import TypeDecorator
 
 from smsaccounts.storage import rows
+from smsaccounts.storage.tables import UTCDateTime
 
 Processor = Callable[[Any], Any]
 T = TypeVar("T")
@@ -49,7 +51,7 @@ class Form:
     results: tuple[tuple[int, Processor], ...]  # the columns that have a result processor
     row: Callable[[Sequence[Any]], tuple[Any, ...]]  # a DB-API row, processed (`_row_maker`)
     # A packed row's one column (a JSON array, `Prepared`) as the statement's columns.
-    unpack: Callable[[str], list[Any]] | None = None
+    unpack: Callable[[str], Sequence[Any]] | None = None
 
     def fetched(self, found: list[Any]) -> list[Any]:
         """The rows a DB-API cursor fetched, each as the statement's columns in order (a
@@ -114,10 +116,14 @@ def _row_maker(
         if sum(map(_fields, records)) != width:
             raise ValueError("the records' fields are not the statement's columns")
         parts, start = [], 0
+        processed = {index for index, _process in results}
         for number, cls in enumerate(records):
             namespace[f"r{number}"] = cls
             stop = start + _fields(cls)
-            parts.append(f"_new(r{number}, ({', '.join(values[start:stop])},))")
+            if processed.isdisjoint(range(start, stop)):  # values as they are: one slice
+                parts.append(f"_new(r{number}, raw[{start}:{stop}])")
+            else:
+                parts.append(f"_new(r{number}, ({', '.join(values[start:stop])},))")
             start = stop
         body = f"({', '.join(parts)},)"
     exec(f"def row(raw):\n    return {body}\n", namespace)  # noqa: S102 - code of our own, above
@@ -143,6 +149,72 @@ def _packs(type_: Any) -> bool:
 
 
 _PACKABLE = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.DateTime)
+
+
+def _packed(column: Any, type_: Any) -> Any:
+    """A column as `json_array` carries it: a `UTCDateTime` (naive UTC text on SQLite) with
+    a `Z` after it, so that msgspec reads it as the aware UTC time the type makes of it."""
+    if isinstance(type_, UTCDateTime):
+        return type_coerce(column, String()) + literal_column("'Z'", String())
+    return column
+
+
+def _typed(
+    types: Sequence[Any], results: list[tuple[int, Processor]]
+) -> tuple[Callable[[str], Sequence[Any]], list[tuple[int, Processor]]]:
+    """How a packed row is read, and the processors left for `row` and the builders.
+
+    msgspec decodes each value in C to what its column's processor would make of it: an
+    integer, text, a boolean from SQLite's 0 or 1, an aware UTC time (`_packed`), None. So
+    those processors need not run in Python, value by value (a LINK page: ~70 µs of its
+    ~900, `python -m bench.cpu --scenarios link_users`); any other column is decoded as it
+    is and keeps its processor. A row msgspec refuses (a value its column's type never
+    stores) is read as before: plain JSON, then each processor.
+    """
+    processors = dict(results)
+    kinds: list[Any] = []
+    kept: list[tuple[int, Processor]] = []
+    handled: list[tuple[int, Processor]] = []
+    for index, type_ in enumerate(types):
+        stored = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+        process = processors.get(index)
+        if isinstance(type_, UTCDateTime) and process is not None:
+            kinds.append(dt.datetime | None)
+            handled.append((index, _without_z(process)))
+        elif isinstance(stored, sqltypes.Boolean) and process is not None:
+            kinds.append(bool | None)
+            handled.append((index, process))
+        elif process is None and isinstance(stored, sqltypes.Integer):
+            kinds.append(int | None)
+        elif process is None and isinstance(stored, sqltypes.String):
+            kinds.append(str | None)
+        else:
+            kinds.append(Any)
+            if process is not None:
+                kept.append((index, process))
+    typed = msgspec.json.Decoder(tuple[tuple(kinds)], strict=False)  # type: ignore[misc]
+
+    def unpack(text: str) -> Sequence[Any]:
+        try:
+            found: tuple[Any, ...] = typed.decode(text)
+        except msgspec.ValidationError:
+            values: list[Any] = _JSON.decode(text)
+            for index, process in handled:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            return values
+        return found
+
+    return unpack, kept
+
+
+def _without_z(process: Processor) -> Processor:
+    """`process` of a time's text as stored, without the `Z` that `_packed` put after it."""
+
+    def read(value: Any) -> Any:
+        return process(value[:-1] if isinstance(value, str) and value.endswith("Z") else value)
+
+    return read
 
 
 @functools.cache
@@ -194,10 +266,16 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> Form:
         statement: Any = self.statement
+        results = []
+        for index, type_ in enumerate(self._types):
+            process = type_.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                results.append((index, process))
         unpack = None
         if self._packable and dialect.name == "sqlite" and _sqlite_json():
-            statement = statement.with_only_columns(func.json_array(*statement.selected_columns))
-            unpack = _JSON.decode
+            packed = map(_packed, statement.selected_columns, self._types)
+            statement = statement.with_only_columns(func.json_array(*packed))
+            unpack, results = _typed(self._types, results)
         compiled: Any = statement.compile(dialect=dialect)
         binds, fixed = [], {}
         for name, bind in compiled.binds.items():
@@ -206,11 +284,6 @@ class Prepared:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 binds.append((name, process))
-        results = []
-        for index, type_ in enumerate(self._types):
-            process = type_.dialect_impl(dialect).result_processor(dialect, None)
-            if process is not None:
-                results.append((index, process))
         positional = dialect.paramstyle in ("qmark", "numeric", "numeric_dollar")
         return Form(
             sql=compiled.string,
