@@ -140,9 +140,10 @@ def _read_alike(conn: Connection, account_id: int) -> None:
      ("acl_hlr", "'yes'")],
 )  # fmt: skip
 def test_a_row_msgspec_refuses_is_read_as_sqlalchemy_reads_it(column: str, stored: str) -> None:
-    """A value no write of ours stores (a flag of 2, a date without its time), put there by
-    hand: the packed read falls back to plain JSON and each processor, and answers alike.
-    (SQLite only: nothing is packed elsewhere.)"""
+    """A value no write of ours stores (a flag of 2, text in a flag, a date without its
+    time), put there by hand: the packed read falls back to plain JSON and each processor,
+    and answers alike; a time without its fraction is read by msgspec, alike too. (An
+    in-memory SQLite database: nothing is packed elsewhere.)"""
     engine = create_engine("sqlite://")
     metadata.create_all(engine)
     with engine.begin() as conn:
