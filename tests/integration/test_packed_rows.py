@@ -135,15 +135,22 @@ def _read_alike(conn: Connection, account_id: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("column", "stored"),
-    [("enabled", "2"), ("created_at", "'2025-01-02'"), ("deactivated", "'2025-01-02 03:04:05'"),
-     ("acl_hlr", "'yes'")],
+    ("column", "stored", "in_c"),
+    [("enabled", "2", False), ("acl_hlr", "'yes'", False), ("acl_admin", "'false'", False),
+     ("enabled", "0.5", False), ("created_at", "'2025-01-02'", False),
+     ("created_at", "'2025-01-02 03:04:05.123456789'", False),
+     ("created_at", "'2025-01-02T03:04:05.5'", False),
+     ("deactivated", "'2025-01-02 03:04:05'", True), ("acl_hlr", "1", True)],
 )  # fmt: skip
-def test_a_row_msgspec_refuses_is_read_as_sqlalchemy_reads_it(column: str, stored: str) -> None:
-    """A value no write of ours stores (a flag of 2, text in a flag, a date without its
-    time), put there by hand: the packed read falls back to plain JSON and each processor,
-    and answers alike; a time without its fraction is read by msgspec, alike too. (An
-    in-memory SQLite database: nothing is packed elsewhere.)"""
+def test_a_row_msgspec_refuses_is_read_as_sqlalchemy_reads_it(
+    column: str, stored: str, in_c: bool
+) -> None:
+    """A value no write of ours stores (a flag of 2, of 0.5 or of text, a date without its
+    time, a time with nine decimals, which msgspec would round where SQLAlchemy cuts, or
+    with one), put there by hand: the packed read falls back to plain JSON and each
+    processor, and answers alike. A time without its fraction and a flag of 1 are read by
+    msgspec alone (`in_c`: a tuple from one typed decode), alike too. (An in-memory SQLite
+    database: nothing is packed elsewhere.)"""
     engine = create_engine("sqlite://")
     metadata.create_all(engine)
     with engine.begin() as conn:
@@ -153,7 +160,10 @@ def test_a_row_msgspec_refuses_is_read_as_sqlalchemy_reads_it(column: str, store
         conn.execute(insert(wallets).values(account_id=7, currency="EUR"))
         by_hand = f"UPDATE accounts SET {column} = {stored} WHERE id = 7"  # noqa: S608 - ours
         conn.execute(text(by_hand))
-        assert _BY_ID.form(conn.dialect).unpack is not None
+        form = _BY_ID.form(conn.dialect)
+        assert form.unpack is not None
+        packed = conn.exec_driver_sql(form.sql, (7,)).scalar_one()
+        assert isinstance(form.unpack(packed), tuple) is in_c
         _read_alike(conn, 7)
 
 

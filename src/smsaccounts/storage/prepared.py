@@ -25,7 +25,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Connection, Engine, String, exc, func, literal_column, type_coerce
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    String,
+    and_,
+    case,
+    exc,
+    func,
+    literal_column,
+    type_coerce,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.expression import Executable, Select
@@ -151,55 +162,101 @@ def _packs(type_: Any) -> bool:
 _PACKABLE = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.DateTime)
 
 
-def _packed(column: Any, type_: Any) -> Any:
-    """A column as `json_array` carries it: a `UTCDateTime` (naive UTC text on SQLite) with
-    a `Z` after it, so that msgspec reads it as the aware UTC time the type makes of it."""
-    if isinstance(type_, UTCDateTime):
-        return type_coerce(column, String()) + literal_column("'Z'", String())
+# The lengths of a time a write of ours stores on SQLite: "YYYY-MM-DD HH:MM:SS", and with
+# ".ffffff" after it.
+_TIME_LENGTHS = (19, 26)
+
+
+def _kind(type_: Any, process: Processor | None) -> str | None:
+    """What msgspec makes of a packed column in C: "time" (a `UTCDateTime`), "flag" (a
+    boolean), "int" or "text" (no processor); None: decoded as it is, its processor kept."""
+    stored = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    if process is not None:
+        if isinstance(type_, UTCDateTime):
+            return "time"
+        return "flag" if isinstance(stored, sqltypes.Boolean) else None
+    if isinstance(stored, sqltypes.Integer):
+        return "int"
+    return "text" if isinstance(stored, sqltypes.String) else None
+
+
+def _packed(columns: Sequence[Any], kinds: Sequence[str | None]) -> Any:
+    """A row as one `json_array`, for msgspec's typed reading (`_typed`).
+
+    Where every time has the shape ours are stored in (naive UTC text of `_TIME_LENGTHS`)
+    and every flag is 1, 0 or NULL, each time goes with a `Z` after it, so that msgspec
+    reads the aware UTC time `UTCDateTime` makes of it, and each flag as it is, which
+    msgspec reads as a boolean. A row holding any other value there (a flag of 2, a time
+    with nine decimals, which msgspec would round where SQLAlchemy cuts them) goes as the
+    plain array of its columns after a 0: one value too many for msgspec, and read as
+    before (`_typed`). One test a row, not a branch a value: a LINK page of 101 rows."""
+    pairs = list(zip(columns, kinds, strict=True))
+    typed = func.json_array(*(_marked(column, kind) for column, kind in pairs))
+    checks = [_ours(column, kind) for column, kind in pairs if kind in _GUARDED]
+    if not checks:
+        return typed
+    plain = func.json_array(literal_column("0"), *columns)
+    return case((and_(*checks), typed), else_=plain)
+
+
+_GUARDED = ("time", "flag")
+
+
+def _marked(column: Any, kind: str | None) -> Any:
+    if kind == "time":
+        return type_coerce(column, String()) + literal_column("'Z'")
     return column
 
 
+def _ours(column: Any, kind: str | None) -> Any:
+    """Whether a time or a flag holds what a write of ours stores (NULL included)."""
+    found: Any = type_coerce(column, Integer())
+    lengths = (0, 1)
+    if kind == "time":
+        found, lengths = func.length(type_coerce(column, String())), _TIME_LENGTHS
+    return func.ifnull(found, literal_column(str(lengths[0]))).in_(
+        [literal_column(str(n)) for n in lengths]
+    )
+
+
+_DECODED = {"time": dt.datetime | None, "flag": bool | None, "int": int | None, "text": str | None}
+
+
 def _typed(
-    types: Sequence[Any], results: list[tuple[int, Processor]]
+    kinds: Sequence[str | None], results: list[tuple[int, Processor]]
 ) -> tuple[Callable[[str], Sequence[Any]], list[tuple[int, Processor]]]:
     """How a packed row is read, and the processors left for `row` and the builders.
 
     msgspec decodes each value in C to what its column's processor would make of it: an
-    integer, text, a boolean from SQLite's 0 or 1, an aware UTC time (`_packed`), None. So
-    those processors need not run in Python, value by value (a LINK page: ~70 µs of its
-    ~900, `python -m bench.cpu --scenarios link_users`); any other column is decoded as it
-    is and keeps its processor. A row msgspec refuses (a value its column's type never
-    stores) is read as before: plain JSON, then each processor.
+    integer, text, a boolean, an aware UTC time (`_packed`), None. So those
+    processors need not run in Python, value by value (a LINK page: ~70 µs of its ~900,
+    `python -m bench.cpu --scenarios link_users`); any other column is decoded as it is and
+    keeps its processor. A row msgspec refuses (a value no write of ours stores: a flag of
+    2, text in a flag, a time of another shape, text in a number's column) is read as
+    before: plain JSON, then each processor.
     """
     processors = dict(results)
-    kinds: list[Any] = []
-    kept: list[tuple[int, Processor]] = []
-    handled: list[tuple[int, Processor]] = []
-    for index, type_ in enumerate(types):
-        stored = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
-        process = processors.get(index)
-        if isinstance(type_, UTCDateTime) and process is not None:
-            kinds.append(dt.datetime | None)
-            handled.append((index, _without_z(process)))
-        elif isinstance(stored, sqltypes.Boolean) and process is not None:
-            kinds.append(bool | None)
-            handled.append((index, process))
-        elif process is None and isinstance(stored, sqltypes.Integer):
-            kinds.append(int | None)
-        elif process is None and isinstance(stored, sqltypes.String):
-            kinds.append(str | None)
-        else:
-            kinds.append(Any)
-            if process is not None:
-                kept.append((index, process))
-    typed = msgspec.json.Decoder(tuple[tuple(kinds)], strict=False)  # type: ignore[misc]
+    decoded = tuple(_DECODED.get(kind or "", Any) for kind in kinds)
+    kept = [(index, process) for index, process in results if kinds[index] is None]
+    handled = [(index, _without_z(processors[index]) if kinds[index] == "time" else
+                processors[index]) for index in processors if kinds[index] is not None]  # fmt: skip
+    everything = list(processors.items())
+    width = len(kinds)
+    # Lenient, so that 0 and 1 read as booleans; text is still refused where a number or a
+    # boolean is read, and a number where text is.
+    typed = msgspec.json.Decoder(tuple[decoded], strict=False)  # type: ignore[valid-type]
 
     def unpack(text: str) -> Sequence[Any]:
         try:
             found: tuple[Any, ...] = typed.decode(text)
         except msgspec.ValidationError:
             values: list[Any] = _JSON.decode(text)
-            for index, process in handled:
+            # The plain array (`_packed`): every processor, as before; else the typed one,
+            # refused for a column of no processor: each handled one's.
+            processed = handled
+            if len(values) > width:
+                values, processed = values[1:], everything
+            for index, process in processed:
                 if values[index] is not None:
                     values[index] = process(values[index])
             return values
@@ -209,10 +266,10 @@ def _typed(
 
 
 def _without_z(process: Processor) -> Processor:
-    """`process` of a time's text as stored, without the `Z` that `_packed` put after it."""
+    """`process` of a time's text as stored, without the `Z` `_packed` put after it."""
 
     def read(value: Any) -> Any:
-        return process(value[:-1] if isinstance(value, str) and value.endswith("Z") else value)
+        return process(value[:-1])
 
     return read
 
@@ -273,9 +330,11 @@ class Prepared:
                 results.append((index, process))
         unpack = None
         if self._packable and dialect.name == "sqlite" and _sqlite_json():
-            packed = map(_packed, statement.selected_columns, self._types)
-            statement = statement.with_only_columns(func.json_array(*packed))
-            unpack, results = _typed(self._types, results)
+            processors = dict(results)
+            kinds = [_kind(type_, processors.get(i)) for i, type_ in enumerate(self._types)]
+            packed = _packed(list(statement.selected_columns), kinds)
+            statement = statement.with_only_columns(packed)
+            unpack, results = _typed(kinds, results)
         compiled: Any = statement.compile(dialect=dialect)
         binds, fixed = [], {}
         for name, bind in compiled.binds.items():
