@@ -165,6 +165,8 @@ _PACKABLE = (sqltypes.Integer, sqltypes.String, sqltypes.Boolean, sqltypes.DateT
 # The lengths of a time a write of ours stores on SQLite: "YYYY-MM-DD HH:MM:SS", and with
 # ".ffffff" after it.
 _TIME_LENGTHS = (19, 26)
+# The kinds whose values the statement tests a row for (`_packed`).
+_GUARDED = ("time", "flag")
 
 
 def _kind(type_: Any, process: Processor | None) -> str | None:
@@ -199,9 +201,6 @@ def _packed(columns: Sequence[Any], kinds: Sequence[str | None]) -> Any:
     return case((and_(*checks), typed), else_=plain)
 
 
-_GUARDED = ("time", "flag")
-
-
 def _marked(column: Any, kind: str | None) -> Any:
     if kind == "time":
         return type_coerce(column, String()) + literal_column("'Z'")
@@ -223,21 +222,20 @@ _DECODED = {"time": dt.datetime | None, "flag": bool | None, "int": int | None, 
 
 
 def _typed(
-    kinds: Sequence[str | None], results: list[tuple[int, Processor]]
+    kinds: Sequence[str | None], processors: dict[int, Processor]
 ) -> tuple[Callable[[str], Sequence[Any]], list[tuple[int, Processor]]]:
     """How a packed row is read, and the processors left for `row` and the builders.
 
     msgspec decodes each value in C to what its column's processor would make of it: an
     integer, text, a boolean, an aware UTC time (`_packed`), None. So those
-    processors need not run in Python, value by value (a LINK page: ~70 µs of its ~900,
+    processors need not run in Python, value by value (a LINK page: 892-922 -> 856-868 µs,
     `python -m bench.cpu --scenarios link_users`); any other column is decoded as it is and
     keeps its processor. A row msgspec refuses (a value no write of ours stores: a flag of
     2, text in a flag, a time of another shape, text in a number's column) is read as
     before: plain JSON, then each processor.
     """
-    processors = dict(results)
     decoded = tuple(_DECODED.get(kind or "", Any) for kind in kinds)
-    kept = [(index, process) for index, process in results if kinds[index] is None]
+    kept = [(index, process) for index, process in processors.items() if kinds[index] is None]
     handled = [(index, _without_z(processors[index]) if kinds[index] == "time" else
                 processors[index]) for index in processors if kinds[index] is not None]  # fmt: skip
     everything = list(processors.items())
@@ -334,7 +332,7 @@ class Prepared:
             kinds = [_kind(type_, processors.get(i)) for i, type_ in enumerate(self._types)]
             packed = _packed(list(statement.selected_columns), kinds)
             statement = statement.with_only_columns(packed)
-            unpack, results = _typed(kinds, results)
+            unpack, results = _typed(kinds, processors)
         compiled: Any = statement.compile(dialect=dialect)
         binds, fixed = [], {}
         for name, bind in compiled.binds.items():
